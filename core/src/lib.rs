@@ -1,0 +1,11 @@
+//! The SCIM 2.0 protocol as scimd speaks it: schemas, filters, PATCH, validation and errors.
+//!
+//! Pure: no IO, no clock, no randomness. Time and ids come in as parameters.
+
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod schema;
+
+pub use error::{ScimError, ScimType};
+pub use schema::ResourceType;
