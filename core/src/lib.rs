@@ -4,7 +4,9 @@
 
 pub mod error;
 pub mod filter;
+pub mod list;
 pub mod patch;
+pub mod resource;
 pub mod schema;
 
 pub use error::{ScimError, ScimType};

@@ -1,0 +1,1 @@
+//! scimd's org config file: parse and validate it, edit its tokens, and watch it for live reload.

@@ -1,0 +1,1 @@
+//! List responses: attribute projection, sorting and paging.

@@ -1,0 +1,1 @@
+//! Validation and canonical form of User and Group resources, and their rendering.
