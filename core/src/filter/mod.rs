@@ -24,7 +24,11 @@ pub struct AttrPath {
 impl AttrPath {
     /// A path without URN or sub-attribute.
     pub fn simple(name: &str) -> Self {
-        AttrPath { urn: None, name: name.to_string(), sub: None }
+        AttrPath {
+            urn: None,
+            name: name.to_string(),
+            sub: None,
+        }
     }
 }
 
@@ -54,7 +58,11 @@ pub enum CompValue {
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    Compare { path: AttrPath, op: CompareOp, value: CompValue },
+    Compare {
+        path: AttrPath,
+        op: CompareOp,
+        value: CompValue,
+    },
     Present(AttrPath),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
@@ -62,7 +70,10 @@ pub enum Filter {
     /// `attr[filter]`: some element of the multi-valued (or complex) `path` matches `filter`,
     /// whose paths are relative to the element. Entra's `emails[type eq "work"].value eq "x"` is
     /// parsed into this form with the trailing comparison joined to `filter` by `and`.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 /// A PATCH operation's `path` (RFC 7644 section 3.5.2):
