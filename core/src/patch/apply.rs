@@ -1,0 +1,613 @@
+//! Applies parsed PATCH operations to a resource in stored form.
+
+use super::members::{ids_from_filter, member_ids};
+use super::values::{
+    array_slot, container_mut, covers, demote_other_primaries, element_from_filter, elements,
+    existing_container, is_primary, merge_into, object_slot, prune_extension, wrap_value,
+    wraps_scalar, ElementMatcher, Object,
+};
+use super::{MemberOp, OpKind, PatchOperation};
+use crate::error::ScimError;
+use crate::filter::{AttrPath, Filter, PatchPath};
+use crate::schema::{Attr, AttrType, Mutability, Resolved, ResourceType, Schema};
+use serde_json::{Map, Value};
+
+/// Applies all operations to `resource` (stored form) of type `rt` whose id is `id`, in order,
+/// and returns the membership changes (Groups only; always empty for Users).
+///
+/// On error `resource` may be half-patched: the caller discards it.
+pub fn apply_patch(
+    resource: &mut Map<String, Value>,
+    rt: ResourceType,
+    id: &str,
+    ops: &[PatchOperation],
+) -> Result<Vec<MemberOp>, ScimError> {
+    let mut patcher = Patcher {
+        rt,
+        id,
+        members: Vec::new(),
+    };
+    for op in ops {
+        patcher.apply(resource, op)?;
+    }
+    Ok(patcher.members)
+}
+
+/// Whether the client named the target in a `path`, or it is a key of a path-less value. Keys
+/// of a path-less value are often an echo of a GET (Okta, authentik), so read-only and unknown
+/// ones are skipped the way POST and PUT skip them, while a path naming them is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Path,
+    Value,
+}
+
+struct Patcher<'a> {
+    rt: ResourceType,
+    id: &'a str,
+    members: Vec<MemberOp>,
+}
+
+/// What a key of a path-less value refers to.
+enum Key<'k> {
+    Skip,
+    Id,
+    CoreSchema,
+    Extension(&'static Schema),
+    Attr {
+        urn: Option<&'static str>,
+        name: &'k str,
+        sub: Option<&'k str>,
+    },
+}
+
+impl Patcher<'_> {
+    fn apply(&mut self, res: &mut Object, op: &PatchOperation) -> Result<(), ScimError> {
+        let value = op.value.as_ref();
+        match (&op.path, op.op) {
+            (None, OpKind::Remove) => Err(ScimError::no_target("remove needs a path")),
+            (None, kind) => self.apply_value(res, kind, value.unwrap_or(&Value::Null)),
+            (Some(path), kind) => self.apply_path(res, kind, path, value),
+        }
+    }
+
+    /// A path-less add or replace: every key of the value object is an attribute.
+    fn apply_value(
+        &mut self,
+        res: &mut Object,
+        kind: OpKind,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        let Value::Object(obj) = value else {
+            return Err(ScimError::invalid_value(
+                "An add or replace without a path needs an object of attributes as its value",
+            ));
+        };
+        for (key, v) in obj {
+            match classify_key(self.rt, key) {
+                Key::Skip => {}
+                Key::Id => self.check_id(v)?,
+                Key::CoreSchema => self.apply_value(res, kind, v)?,
+                Key::Extension(ext) => self.merge_extension(res, kind, ext, v)?,
+                Key::Attr { urn, name, sub } => {
+                    if let Some(r) = self.rt.resolve(urn, name, sub) {
+                        self.write(res, kind, r, None, v, Origin::Value)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Okta and authentik echo the resource's `id` inside the value; only a different one is
+    /// an attempt to change it.
+    fn check_id(&self, v: &Value) -> Result<(), ScimError> {
+        match v {
+            Value::String(s) if s == self.id => Ok(()),
+            _ => Err(ScimError::mutability(
+                "id is readOnly and differs from the resource's id",
+            )),
+        }
+    }
+
+    /// Merges an extension object's attributes into the stored extension.
+    fn merge_extension(
+        &mut self,
+        res: &mut Object,
+        kind: OpKind,
+        ext: &'static Schema,
+        v: &Value,
+    ) -> Result<(), ScimError> {
+        match v {
+            Value::Null => {
+                if kind == OpKind::Replace {
+                    res.shift_remove(ext.id);
+                }
+                Ok(())
+            }
+            Value::Object(obj) => {
+                for (key, val) in obj {
+                    let (name, sub) = split_sub(key);
+                    if let Some(r) = self.rt.resolve(Some(ext.id), name, sub) {
+                        self.write(res, kind, r, None, val, Origin::Value)?;
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "{} must be an object",
+                ext.id
+            ))),
+        }
+    }
+
+    fn apply_path(
+        &mut self,
+        res: &mut Object,
+        kind: OpKind,
+        path: &PatchPath,
+        value: Option<&Value>,
+    ) -> Result<(), ScimError> {
+        if let Some(ext) = whole_extension(self.rt, &path.attr) {
+            if path.filter.is_some() {
+                return Err(ScimError::invalid_path(format!(
+                    "{} cannot take a filter",
+                    ext.id
+                )));
+            }
+            return match kind {
+                OpKind::Remove => {
+                    res.shift_remove(ext.id);
+                    Ok(())
+                }
+                _ => self.merge_extension(res, kind, ext, value.unwrap_or(&Value::Null)),
+            };
+        }
+        let a = &path.attr;
+        let r = self
+            .rt
+            .resolve(a.urn.as_deref(), &a.name, a.sub.as_deref())
+            .ok_or_else(|| ScimError::invalid_path(format!("Unknown path: {}", render(a))))?;
+        let filter = path.filter.as_ref();
+        match kind {
+            OpKind::Remove => self.remove(res, r, filter, value, Origin::Path),
+            _ => self.write(
+                res,
+                kind,
+                r,
+                filter,
+                value.unwrap_or(&Value::Null),
+                Origin::Path,
+            ),
+        }
+    }
+
+    fn is_members(&self, r: &Resolved) -> bool {
+        self.rt == ResourceType::Group && r.extension.is_none() && r.attr.name == "members"
+    }
+
+    /// An add or replace of one resolved attribute.
+    fn write(
+        &mut self,
+        res: &mut Object,
+        kind: OpKind,
+        r: Resolved,
+        filter: Option<&Filter>,
+        value: &Value,
+        origin: Origin,
+    ) -> Result<(), ScimError> {
+        if self.is_members(&r) {
+            return self.write_members(kind, &r, filter, value);
+        }
+        if !writable(&r, origin)? {
+            return Ok(());
+        }
+        if value.is_null() {
+            // Replacing with null unassigns (RFC 7644 section 3.5.2.3); adding null adds nothing.
+            return match kind {
+                OpKind::Replace => self.remove(res, r, filter, None, origin),
+                _ => Ok(()),
+            };
+        }
+        let attr = r.attr;
+        let container = container_mut(res, r.extension)?;
+        match (filter, r.sub) {
+            (Some(_), _) if !attr.multi => return Err(single_valued_filter(attr)),
+            (Some(f), sub) => write_filtered(self.rt, container, &r, f, sub, value)?,
+            (None, None) if attr.multi => {
+                let items = elements(attr, value);
+                if kind == OpKind::Add {
+                    append(container, attr, items)?;
+                } else if items.is_empty() {
+                    container.shift_remove(attr.name);
+                } else {
+                    container.insert(attr.name.to_string(), Value::Array(items));
+                }
+            }
+            (None, Some(sub)) if attr.multi => {
+                // Without a filter a sub-attribute path means every element (RFC 7644 3.5.2.3).
+                let arr = array_slot(container, attr.name)?;
+                if arr.is_empty() {
+                    let mut obj = Map::new();
+                    obj.insert(sub.name.to_string(), value.clone());
+                    arr.push(Value::Object(obj));
+                } else {
+                    for obj in arr.iter_mut().filter_map(Value::as_object_mut) {
+                        obj.insert(sub.name.to_string(), value.clone());
+                    }
+                }
+            }
+            (None, None) => set_single(container, attr, value)?,
+            (None, Some(sub)) => {
+                object_slot(container, attr.name)?.insert(sub.name.to_string(), value.clone());
+            }
+        }
+        prune_extension(res, r.extension);
+        Ok(())
+    }
+
+    /// A remove of one resolved attribute; `value` only matters for multi-valued attributes,
+    /// where it lists the elements to remove (Entra removes members and roles that way).
+    fn remove(
+        &mut self,
+        res: &mut Object,
+        r: Resolved,
+        filter: Option<&Filter>,
+        value: Option<&Value>,
+        origin: Origin,
+    ) -> Result<(), ScimError> {
+        if self.is_members(&r) {
+            return self.remove_members(&r, filter, value);
+        }
+        if !writable(&r, origin)? {
+            return Ok(());
+        }
+        let attr = r.attr;
+        if attr.required && r.sub.is_none() && filter.is_none() {
+            return Err(ScimError::invalid_value(format!(
+                "{} is required",
+                attr.name
+            )));
+        }
+        if filter.is_some() && !attr.multi {
+            return Err(single_valued_filter(attr));
+        }
+        let Some(container) = existing_container(res, r.extension) else {
+            return Ok(());
+        };
+        match (filter, r.sub) {
+            (Some(f), sub) => {
+                let matcher = ElementMatcher::new(self.rt, r.extension, attr, f);
+                if let Some(Value::Array(arr)) = container.get_mut(attr.name) {
+                    match sub {
+                        None => arr.retain(|e| !matcher.matches(e)),
+                        Some(sub) => {
+                            for e in arr.iter_mut() {
+                                if matcher.matches(e) {
+                                    if let Some(obj) = e.as_object_mut() {
+                                        obj.shift_remove(sub.name);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                drop_empty(container, attr.name);
+            }
+            (None, None) if attr.multi => match value {
+                Some(listed) if !listed.is_null() => {
+                    let items = elements(attr, listed);
+                    if let Some(Value::Array(arr)) = container.get_mut(attr.name) {
+                        arr.retain(|e| !items.iter().any(|item| covers(attr, item, e)));
+                    }
+                    drop_empty(container, attr.name);
+                }
+                _ => {
+                    container.shift_remove(attr.name);
+                }
+            },
+            (None, Some(sub)) => {
+                match container.get_mut(attr.name) {
+                    Some(Value::Array(arr)) => {
+                        for obj in arr.iter_mut().filter_map(Value::as_object_mut) {
+                            obj.shift_remove(sub.name);
+                        }
+                    }
+                    Some(Value::Object(obj)) => {
+                        obj.shift_remove(sub.name);
+                    }
+                    _ => {}
+                }
+                drop_empty(container, attr.name);
+            }
+            (None, None) => {
+                container.shift_remove(attr.name);
+            }
+        }
+        prune_extension(res, r.extension);
+        Ok(())
+    }
+
+    fn write_members(
+        &mut self,
+        kind: OpKind,
+        r: &Resolved,
+        filter: Option<&Filter>,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        if r.sub.is_some() {
+            return Err(member_sub_path());
+        }
+        if filter.is_some() {
+            return Err(ScimError::invalid_path(
+                "A members filter can only be used to remove",
+            ));
+        }
+        let ids = member_ids(value)?;
+        if kind == OpKind::Replace {
+            self.members.push(MemberOp::Clear);
+        }
+        if !ids.is_empty() {
+            self.members.push(MemberOp::Add(ids));
+        }
+        Ok(())
+    }
+
+    fn remove_members(
+        &mut self,
+        r: &Resolved,
+        filter: Option<&Filter>,
+        value: Option<&Value>,
+    ) -> Result<(), ScimError> {
+        if r.sub.is_some() {
+            return Err(member_sub_path());
+        }
+        if let Some(f) = filter {
+            let ids = ids_from_filter(f).ok_or_else(|| {
+                ScimError::invalid_filter("members can only be filtered by value")
+            })?;
+            self.members.push(MemberOp::Remove(ids));
+            return Ok(());
+        }
+        match value {
+            // Entra lists the members to remove in the value; only those go.
+            Some(listed) if !listed.is_null() => {
+                let ids = member_ids(listed)?;
+                if !ids.is_empty() {
+                    self.members.push(MemberOp::Remove(ids));
+                }
+            }
+            _ => self.members.push(MemberOp::Clear),
+        }
+        Ok(())
+    }
+}
+
+/// Whether the attribute may be written: read-only ones are an error when named by a path and
+/// skipped in a path-less value; write-only ones (password) are accepted and never stored.
+fn writable(r: &Resolved, origin: Origin) -> Result<bool, ScimError> {
+    let read_only = r.attr.mutability == Mutability::ReadOnly
+        || r.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
+    if read_only {
+        return match origin {
+            Origin::Path => Err(ScimError::mutability(format!(
+                "{} is readOnly",
+                r.leaf().name
+            ))),
+            Origin::Value => Ok(false),
+        };
+    }
+    Ok(r.leaf().mutability != Mutability::WriteOnly)
+}
+
+fn single_valued_filter(attr: &Attr) -> ScimError {
+    ScimError::invalid_path(format!(
+        "{} is single-valued and cannot take a filter",
+        attr.name
+    ))
+}
+
+fn member_sub_path() -> ScimError {
+    ScimError::invalid_path("members can only be added or removed whole, not by sub-attribute")
+}
+
+/// Sets a single-valued attribute; a complex one merges the given sub-attributes (RFC 7644
+/// section 3.5.2.3), or takes a bare scalar as its `value` (Entra's manager id).
+fn set_single(container: &mut Object, attr: &Attr, value: &Value) -> Result<(), ScimError> {
+    if attr.ty != AttrType::Complex {
+        container.insert(attr.name.to_string(), value.clone());
+        return Ok(());
+    }
+    match value {
+        Value::Object(given) => {
+            merge_into(attr, object_slot(container, attr.name)?, given);
+            drop_empty(container, attr.name);
+            Ok(())
+        }
+        // A bare id names a different manager: stale sub-attributes must not survive.
+        v if wraps_scalar(attr, v) => {
+            container.insert(attr.name.to_string(), Value::Object(wrap_value(v)));
+            Ok(())
+        }
+        _ => Err(ScimError::invalid_value(format!(
+            "{} must be an object",
+            attr.name
+        ))),
+    }
+}
+
+/// Appends the elements not already present (RFC 7644 section 3.5.2.1).
+fn append(container: &mut Object, attr: &Attr, items: Vec<Value>) -> Result<(), ScimError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let arr = array_slot(container, attr.name)?;
+    let mut added = Vec::new();
+    for item in items {
+        if !arr.contains(&item) {
+            arr.push(item);
+            added.push(arr.len() - 1);
+        }
+    }
+    demote_other_primaries(arr, &added);
+    Ok(())
+}
+
+/// An add or replace through a value filter: sets `sub` (or merges an object) in every matching
+/// element, or creates the element the filter describes when none matches.
+fn write_filtered(
+    rt: ResourceType,
+    container: &mut Object,
+    r: &Resolved,
+    f: &Filter,
+    sub: Option<&Attr>,
+    value: &Value,
+) -> Result<(), ScimError> {
+    let attr = r.attr;
+    let given = match (sub, value) {
+        (Some(sub), v) => {
+            let mut obj = Map::new();
+            obj.insert(sub.name.to_string(), v.clone());
+            obj
+        }
+        (None, Value::Object(obj)) => obj.clone(),
+        (None, v) if wraps_scalar(attr, v) => wrap_value(v),
+        (None, _) => {
+            return Err(ScimError::invalid_value(format!(
+                "A value for {}[...] must be an object",
+                attr.name
+            )))
+        }
+    };
+    let makes_primary = is_primary(&Value::Object(given.clone()));
+    let matcher = ElementMatcher::new(rt, r.extension, attr, f);
+    let arr = array_slot(container, attr.name)?;
+    let hits: Vec<usize> = arr
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matcher.matches(e))
+        .map(|(i, _)| i)
+        .collect();
+    let touched = if hits.is_empty() {
+        let mut created = element_from_filter(attr, f).ok_or_else(|| {
+            ScimError::no_target(format!(
+                "No element of {} matches the filter, and the filter does not describe one to create",
+                attr.name
+            ))
+        })?;
+        merge_into(attr, &mut created, &given);
+        arr.push(Value::Object(created));
+        vec![arr.len() - 1]
+    } else {
+        for &i in &hits {
+            if let Some(Value::Object(obj)) = arr.get_mut(i) {
+                merge_into(attr, obj, &given);
+            }
+        }
+        hits
+    };
+    if makes_primary {
+        demote_other_primaries(arr, &touched);
+    }
+    Ok(())
+}
+
+/// Removes an attribute whose value became empty (an emptied array, object, or elements that
+/// lost their last sub-attribute), so that "no values" reads as unassigned.
+fn drop_empty(container: &mut Object, name: &str) {
+    let empty = match container.get_mut(name) {
+        Some(Value::Array(arr)) => {
+            arr.retain(|e| !e.as_object().is_some_and(Map::is_empty));
+            arr.is_empty()
+        }
+        Some(Value::Object(obj)) => obj.is_empty(),
+        _ => false,
+    };
+    if empty {
+        container.shift_remove(name);
+    }
+}
+
+/// Classifies a key of a path-less value: a plain or dotted name, a URN-qualified name, a whole
+/// schema's object, or something to skip (`schemas`, an unknown schema's URN).
+fn classify_key(rt: ResourceType, key: &str) -> Key<'_> {
+    if key.eq_ignore_ascii_case("schemas") {
+        return Key::Skip;
+    }
+    if key.eq_ignore_ascii_case("id") {
+        return Key::Id;
+    }
+    let core = rt.schema();
+    if key.eq_ignore_ascii_case(core.id) {
+        return Key::CoreSchema;
+    }
+    if let Some(ext) = rt.extension(key) {
+        return Key::Extension(ext);
+    }
+    for schema in std::iter::once(core).chain(rt.extensions().iter().copied()) {
+        if let Some(rest) = strip_urn(key, schema.id) {
+            let (name, sub) = split_sub(rest);
+            return Key::Attr {
+                urn: Some(schema.id),
+                name,
+                sub,
+            };
+        }
+    }
+    // Another schema's attributes (Microsoft's ADSCIM group schema, say) are not ours.
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
+        return Key::Skip;
+    }
+    let (name, sub) = split_sub(key);
+    Key::Attr {
+        urn: None,
+        name,
+        sub,
+    }
+}
+
+/// The rest of `key` after `urn:`, matched case-insensitively.
+fn strip_urn<'k>(key: &'k str, urn: &str) -> Option<&'k str> {
+    let head = key.get(..urn.len())?;
+    if !head.eq_ignore_ascii_case(urn) {
+        return None;
+    }
+    key.get(urn.len()..)?.strip_prefix(':')
+}
+
+/// `name.sub` split at the first dot; URNs are stripped before this, so their dots are gone.
+fn split_sub(key: &str) -> (&str, Option<&str>) {
+    match key.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (key, None),
+    }
+}
+
+/// The extension a path names as a whole, however the path parser split the URN.
+fn whole_extension(rt: ResourceType, a: &AttrPath) -> Option<&'static Schema> {
+    if a.sub.is_some() {
+        return None;
+    }
+    match &a.urn {
+        Some(urn) if a.name.is_empty() => rt.extension(urn),
+        Some(urn) => rt.extension(&format!("{urn}:{}", a.name)),
+        None => rt.extension(&a.name),
+    }
+}
+
+/// A path as the client wrote it, for error details.
+fn render(a: &AttrPath) -> String {
+    let mut s = String::new();
+    if let Some(urn) = &a.urn {
+        s.push_str(urn);
+        if !a.name.is_empty() {
+            s.push(':');
+        }
+    }
+    s.push_str(&a.name);
+    if let Some(sub) = &a.sub {
+        s.push('.');
+        s.push_str(sub);
+    }
+    s
+}
