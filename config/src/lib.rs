@@ -1,1 +1,39 @@
 //! scimd's org config file: parse and validate it, edit its tokens, and watch it for live reload.
+//!
+//! # Layout
+//! - `raw`: stage one, the file as serde reads it (`deny_unknown_fields`).
+//! - `model`: stage two, the validated [`Config`] and the checks producing it.
+//! - `span`: key paths and line:col positions, so every error points into the file.
+//! - `diff`: what a reload changed ([`ConfigDiff`]).
+//! - [`token`]: minting tokens and hashing them for the file.
+//! - `edit`: [`rotate_token`], [`revoke_tokens`], [`write_starter`], all atomic writes.
+//! - `watch`: the live-reload [`Watcher`].
+//!
+//! This crate has no async runtime and sets up no logging: the daemon bridges the watcher's
+//! callback into its own runtime and decides what to log.
+
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod diff;
+mod edit;
+mod error;
+mod model;
+mod raw;
+mod span;
+pub mod token;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+pub use diff::ConfigDiff;
+pub use edit::{revoke_tokens, rotate_token, write_starter};
+pub use error::ConfigError;
+pub use model::{
+    Config, LogConfig, LogFormat, OrgConfig, TlsConfig, UnknownMembers, DEFAULT_DATA_DIR,
+    DEFAULT_LISTEN, DEFAULT_SOCKET_NAME, DEFAULT_TEAM_NAME_MAX, MAX_ORG_NAME_LEN,
+    MAX_TEAM_NAME_MAX,
+};
+pub use watch::Watcher;

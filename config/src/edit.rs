@@ -1,0 +1,208 @@
+//! In-place edits of the config file: token rotation and revocation, and the starter file.
+//!
+//! Edits go through `toml_edit` so the operator's comments and layout survive, and every write
+//! is atomic (temp file in the same folder, fsync, rename) because the daemon's watcher may read
+//! the file at any moment and must never see half of it.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
+
+use crate::error::{one_line, ConfigError};
+use crate::model::Config;
+use crate::span;
+use crate::token;
+
+/// Replaces every token of `org` with one new token and returns it in plaintext; only its hash
+/// is written. The old tokens stop working as soon as the daemon reloads the file.
+pub fn rotate_token(path: &Path, org: &str) -> Result<String, ConfigError> {
+    let plaintext = token::generate();
+    set_tokens(path, org, &[token::hash(&plaintext)])?;
+    Ok(plaintext)
+}
+
+/// Removes every token of `org`, which then refuses every request until a token is rotated in.
+pub fn revoke_tokens(path: &Path, org: &str) -> Result<(), ConfigError> {
+    set_tokens(path, org, &[])
+}
+
+/// Writes a commented starter config with one org, `example`, and returns that org's token in
+/// plaintext. Refuses to overwrite an existing file. The file is created with mode 0600.
+pub fn write_starter(path: &Path) -> Result<String, ConfigError> {
+    // Checked again atomically at the rename; this early check just avoids needless work.
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(ConfigError::io(
+            path,
+            io::Error::new(io::ErrorKind::AlreadyExists, "the file already exists"),
+        ));
+    }
+    let plaintext = token::generate();
+    let text = starter_text(&token::hash(&plaintext));
+    // The template is fixed and covered by tests; this guards against a broken edit of it all
+    // the same, since a starter that does not load would leave a fresh install unable to start.
+    Config::from_toml_str(&text, path)?;
+    if let Some(dir) = parent_dir(path) {
+        fs::create_dir_all(dir).map_err(|e| ConfigError::io(dir, e))?;
+    }
+    write_atomic(path, text.as_bytes(), false)?;
+    Ok(plaintext)
+}
+
+fn set_tokens(path: &Path, org: &str, hashes: &[String]) -> Result<(), ConfigError> {
+    // Editing through a symlink must change the file it points to, not replace the link.
+    let target = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(|e| ConfigError::io(path, e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let text = fs::read_to_string(&target).map_err(|e| ConfigError::io(path, e))?;
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+                path: path.to_path_buf(),
+                line_col: e.span().map(|s| span::line_col(&text, s.start)),
+                message: one_line(e.message()),
+            })?;
+
+    let unknown = || ConfigError::UnknownOrg(org.to_owned());
+    let orgs = doc
+        .get_mut("orgs")
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(unknown)?;
+    let key = orgs
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .find(|k| k.eq_ignore_ascii_case(org))
+        .ok_or_else(unknown)?;
+    let Some(table) = orgs.get_mut(&key).and_then(Item::as_table_like_mut) else {
+        // `orgs.acme = "x"`: the validator words that best.
+        Config::from_toml_str(&text, path)?;
+        return Err(unknown());
+    };
+    replace_tokens(table, hashes);
+
+    let edited = doc.to_string();
+    // Never write a file the daemon would reject: it would keep running on the old tokens.
+    Config::from_toml_str(&edited, path)?;
+    write_atomic(&target, edited.as_bytes(), true)
+}
+
+fn replace_tokens(org: &mut dyn TableLike, hashes: &[String]) {
+    let mut array = Array::new();
+    for hash in hashes {
+        array.push(hash.as_str());
+    }
+    match org.get_mut("tokens") {
+        Some(Item::Value(old)) => {
+            // Keep the spacing and any trailing comment around the old value.
+            let decor = old.decor().clone();
+            *old = Value::Array(array);
+            *old.decor_mut() = decor;
+        }
+        Some(item) => *item = toml_edit::value(array),
+        None => {
+            org.insert("tokens", toml_edit::value(array));
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> Option<&Path> {
+    path.parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Replaces (or, with `replace` false, creates) `path` so that readers see the old bytes or the
+/// new ones, never a mix, and the new ones survive a crash once this returns.
+fn write_atomic(path: &Path, contents: &[u8], replace: bool) -> Result<(), ConfigError> {
+    let dir = parent_dir(path).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".to_owned());
+    let io_err = |e| ConfigError::io(path, e);
+
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => Some(meta.permissions()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err(e)),
+    };
+    // A dot-prefixed name keeps editors' file lists quiet, and the watcher ignores other names.
+    // tempfile creates it with mode 0600, which is what a new config (it holds hashes) gets.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)?;
+    if let Some(permissions) = permissions {
+        tmp.as_file().set_permissions(permissions).map_err(io_err)?;
+    }
+    tmp.write_all(contents).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    let persisted = if replace {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| io_err(e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Makes the rename itself durable. Best effort: some file systems refuse to fsync a folder,
+/// and the data is already safe in the renamed file by then.
+fn sync_dir(dir: &Path) {
+    if let Ok(handle) = fs::File::open(dir) {
+        let _ = handle.sync_all();
+    }
+}
+
+fn starter_text(hash: &str) -> String {
+    format!(
+        r#"# scimd configuration.
+#
+# The running daemon watches this file: edits apply live, except `listen`, `data_dir` and
+# `socket`, which need a restart. A file that does not parse is rejected with its line
+# number, and the daemon keeps running on the last good version.
+# Relative paths are resolved against the folder of this file.
+
+# Address and port the SCIM server listens on.
+listen = "127.0.0.1:8080"
+
+# The base URL your identity provider reaches scimd at, without a trailing slash. It is used
+# for `meta.location` in responses; when unset, it is derived from each request's Host header.
+# public_url = "https://scim.example.com"
+
+# Where scimd keeps its database.
+data_dir = "data"
+
+# The control socket the dashboard connects to. Default: <data_dir>/scimd.sock
+# socket = "data/scimd.sock"
+
+# Logging: level is trace, debug, info, warn or error; format is text or json.
+# [log]
+# level = "info"
+# format = "text"
+
+# Serve HTTPS directly (PEM files). Without this section scimd speaks plain HTTP, for use
+# behind a reverse proxy that terminates TLS. Okta requires an https base URL.
+# [tls]
+# cert = "cert.pem"
+# key = "key.pem"
+
+# One [orgs.NAME] table per organization. NAME is the org's login name and appears in the
+# SCIM base URL: https://HOST/scim/v2/NAME. Names follow GitHub login rules (letters, digits
+# and single hyphens, at most 39 characters) and are case-insensitive.
+[orgs.example]
+display_name = "Example"
+# SHA-256 hashes of the bearer tokens, never the tokens themselves. Replace them with
+#   scimd token rotate --org example
+# which prints the new token once; remove them all with `scimd token revoke --org example`.
+tokens = ["{hash}"]
+# enabled = true             # false: answer 403 but keep the org's data
+# team_name_max = 100        # longest team name accepted, 1 to 1000 characters
+# unknown_members = "skip"   # "skip" unknown member ids, or "reject" the whole request
+"#
+    )
+}

@@ -1,0 +1,447 @@
+//! Stage two: the validated `Config` the daemon runs on, and the checks that produce it.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use subtle::{Choice, ConstantTimeEq};
+use toml_edit::ImDocument;
+
+use crate::error::{one_line, ConfigError};
+use crate::raw::{RawConfig, RawLog, RawOrg, RawTls};
+use crate::span::{self, KeyPath};
+use crate::token;
+
+/// Default for `listen`: loopback only, so a fresh install is not exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default for `data_dir`, relative to the config file's folder.
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// File name of the control socket inside `data_dir` when `socket` is not set.
+pub const DEFAULT_SOCKET_NAME: &str = "scimd.sock";
+/// Default for `orgs.<name>.team_name_max`.
+pub const DEFAULT_TEAM_NAME_MAX: usize = 100;
+/// Upper bound for `orgs.<name>.team_name_max`.
+pub const MAX_TEAM_NAME_MAX: usize = 1000;
+/// GitHub's limit for login names, which org names follow.
+pub const MAX_ORG_NAME_LEN: usize = 39;
+
+const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+
+/// The validated config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Where the file was read from, as given by the caller.
+    pub path: PathBuf,
+    /// Address the HTTP(S) server binds.
+    pub listen: SocketAddr,
+    /// Base URL clients reach the server at, without a trailing slash.
+    pub public_url: Option<String>,
+    /// Folder of the database, resolved against the config file's folder.
+    pub data_dir: PathBuf,
+    /// Control socket path, resolved; defaults to `<data_dir>/scimd.sock`.
+    pub socket: PathBuf,
+    /// PEM certificate and key; `None` serves plain HTTP.
+    pub tls: Option<TlsConfig>,
+    /// Log level and format.
+    pub log: LogConfig,
+    /// The orgs, keyed by lowercase name.
+    pub orgs: BTreeMap<String, OrgConfig>,
+}
+
+/// `[tls]`: PEM files, resolved against the config file's folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogConfig {
+    /// One of `trace`, `debug`, `info`, `warn`, `error`.
+    pub level: String,
+    /// Human text or one JSON object per line.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// `log.format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One `[orgs.<name>]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgConfig {
+    /// The canonical (lowercase) org name: the map key, the URL segment and the store's key, so
+    /// changing the case in the file never orphans an org's data.
+    pub name: String,
+    /// Human name; defaults to the name as written in the file.
+    pub display_name: String,
+    /// SHA-256 digests of the valid bearer tokens; empty refuses every request.
+    pub tokens: Vec<[u8; 32]>,
+    /// A disabled org keeps its data but answers 403.
+    pub enabled: bool,
+    /// Longest allowed team (group) `displayName`, in characters.
+    pub team_name_max: usize,
+    /// What to do with group members that are not users of the org.
+    pub unknown_members: UnknownMembers,
+}
+
+/// `orgs.<name>.unknown_members`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownMembers {
+    /// Apply the known members, record the unknown ids as an activity event.
+    Skip,
+    /// Refuse the whole request with 400 `invalidValue` listing the unknown ids.
+    Reject,
+}
+
+impl OrgConfig {
+    /// Whether `token` is one of this org's tokens.
+    ///
+    /// Compares against every stored hash in constant time with no early exit, so timing reveals
+    /// neither which hash matched nor how many bytes did.
+    pub fn token_matches(&self, token: &str) -> bool {
+        let presented = token::digest(token);
+        let mut found = Choice::from(0);
+        for stored in &self.tokens {
+            found |= stored.as_slice().ct_eq(presented.as_slice());
+        }
+        found.into()
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = fs::read(path).map_err(|e| ConfigError::io(path, e))?;
+        Config::from_bytes(&bytes, path)
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8], path: &Path) -> Result<Config, ConfigError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, col) = span::line_col(
+                &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                e.valid_up_to(),
+            );
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line_col: Some((line, col)),
+                message: "the file is not valid UTF-8".to_owned(),
+            }
+        })?;
+        Config::from_toml_str(text, path)
+    }
+
+    /// Parses and validates `text`; `path` is where the file lives (relative paths in it resolve
+    /// against its folder, and errors name it). Touches no file.
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let doc = ImDocument::parse(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line_col: e.span().map(|s| span::line_col(text, s.start)),
+            message: one_line(e.message()),
+        })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|s| s.start);
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: offset
+                    .and_then(|o| span::key_at(&doc, o))
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                line_col: offset.map(|o| span::line_col(text, o)),
+                message: one_line(e.message()),
+            }
+        })?;
+        Validator { text, doc, path }.config(raw)
+    }
+
+    /// The org called `name`, whatever its case.
+    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
+        self.orgs.get(&name.to_ascii_lowercase())
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    doc: ImDocument<&'a str>,
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
+        self.error_at(key, span::value_span(&self.doc, key), message)
+    }
+
+    fn invalid_name(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
+        self.error_at(key, span::key_span(&self.doc, key), message)
+    }
+
+    fn error_at(
+        &self,
+        key: &KeyPath,
+        at: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            key: key.to_string(),
+            line_col: at.map(|s| span::line_col(self.text, s.start)),
+            message: message.into(),
+        }
+    }
+
+    fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let root = KeyPath::default();
+
+        let listen_key = root.key("listen");
+        let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
+            self.invalid(
+                &listen_key,
+                format!("expected an IP address and port such as \"{DEFAULT_LISTEN}\", got {listen_text:?}"),
+            )
+        })?;
+
+        let public_url = match raw.public_url {
+            None => None,
+            Some(url) => Some(
+                check_public_url(&url)
+                    .map_err(|message| self.invalid(&root.key("public_url"), message))?,
+            ),
+        };
+
+        let data_dir = self.path_value(
+            &root.key("data_dir"),
+            raw.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR),
+        )?;
+        let socket = match raw.socket.as_deref() {
+            Some(socket) => self.path_value(&root.key("socket"), socket)?,
+            None => data_dir.join(DEFAULT_SOCKET_NAME),
+        };
+
+        let log = self.log(raw.log)?;
+        let tls = raw.tls.map(|tls| self.tls(tls)).transpose()?;
+        let orgs = self.orgs(raw.orgs)?;
+
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            listen,
+            public_url,
+            data_dir,
+            socket,
+            tls,
+            log,
+            orgs,
+        })
+    }
+
+    fn path_value(&self, key: &KeyPath, value: &str) -> Result<PathBuf, ConfigError> {
+        if value.trim().is_empty() {
+            return Err(self.invalid(key, "must not be empty"));
+        }
+        // An absolute path stays as it is: `join` replaces the base with it.
+        Ok(self.base_dir().join(value))
+    }
+
+    fn log(&self, raw: Option<RawLog>) -> Result<LogConfig, ConfigError> {
+        let mut log = LogConfig::default();
+        let Some(raw) = raw else { return Ok(log) };
+        let key = KeyPath::default().key("log");
+        if let Some(level) = raw.level {
+            if !LOG_LEVELS.contains(&level.as_str()) {
+                return Err(self.invalid(
+                    &key.key("level"),
+                    format!("expected one of trace, debug, info, warn, error, got {level:?}"),
+                ));
+            }
+            log.level = level;
+        }
+        if let Some(format) = raw.format {
+            log.format = match format.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(self.invalid(
+                        &key.key("format"),
+                        format!("expected \"text\" or \"json\", got {format:?}"),
+                    ))
+                }
+            };
+        }
+        Ok(log)
+    }
+
+    fn tls(&self, raw: RawTls) -> Result<TlsConfig, ConfigError> {
+        let key = KeyPath::default().key("tls");
+        Ok(TlsConfig {
+            cert: self.path_value(&key.key("cert"), &raw.cert)?,
+            key: self.path_value(&key.key("key"), &raw.key)?,
+        })
+    }
+
+    fn orgs(
+        &self,
+        raw: BTreeMap<String, RawOrg>,
+    ) -> Result<BTreeMap<String, OrgConfig>, ConfigError> {
+        let orgs_key = KeyPath::default().key("orgs");
+        let mut out: BTreeMap<String, OrgConfig> = BTreeMap::new();
+        // The spelling each lowercase name came from, to report a case-only duplicate.
+        let mut spelled: BTreeMap<String, String> = BTreeMap::new();
+        for (name, org) in raw {
+            let key = orgs_key.key(&name);
+            check_org_name(&name).map_err(|message| self.invalid_name(&key, message))?;
+            let canonical = name.to_ascii_lowercase();
+            match spelled.entry(canonical.clone()) {
+                Entry::Occupied(first) => {
+                    let other = orgs_key.key(first.get());
+                    // Point at whichever spelling comes later in the file: that is the one the
+                    // operator most likely just added.
+                    let here = span::key_span(&self.doc, &key).map(|s| s.start);
+                    let there = span::key_span(&self.doc, &other).map(|s| s.start);
+                    let (later, earlier) = if here >= there {
+                        (&key, first.get().as_str())
+                    } else {
+                        (&other, name.as_str())
+                    };
+                    return Err(self.invalid_name(
+                        later,
+                        format!("duplicate of org `{earlier}`: org names are case-insensitive"),
+                    ));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(name.clone());
+                }
+            }
+            let org = self.org(&key, &name, canonical.clone(), org)?;
+            out.insert(canonical, org);
+        }
+        Ok(out)
+    }
+
+    fn org(
+        &self,
+        key: &KeyPath,
+        written: &str,
+        canonical: String,
+        raw: RawOrg,
+    ) -> Result<OrgConfig, ConfigError> {
+        let display_name = match raw.display_name {
+            Some(name) if name.trim().is_empty() => {
+                return Err(self.invalid(&key.key("display_name"), "must not be empty"))
+            }
+            Some(name) => name,
+            None => written.to_owned(),
+        };
+
+        let mut tokens = Vec::with_capacity(raw.tokens.len());
+        for (i, stored) in raw.tokens.iter().enumerate() {
+            let digest = token::parse_hash(stored).ok_or_else(|| {
+                let message = if stored.starts_with(token::PREFIX) {
+                    // The one mistake worth a special message: it would leak the token.
+                    "this looks like a plaintext token; store only its hash, e.g. with \
+                     `scimd token rotate`"
+                } else {
+                    "expected \"sha256:\" followed by 64 hex digits"
+                };
+                self.invalid(&key.key("tokens").index(i), message)
+            })?;
+            tokens.push(digest);
+        }
+
+        let team_name_max = match raw.team_name_max {
+            None => DEFAULT_TEAM_NAME_MAX,
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_TEAM_NAME_MAX).contains(n))
+                .ok_or_else(|| {
+                    self.invalid(
+                        &key.key("team_name_max"),
+                        format!("expected a number from 1 to {MAX_TEAM_NAME_MAX}, got {n}"),
+                    )
+                })?,
+        };
+
+        let unknown_members = match raw.unknown_members.as_deref() {
+            None | Some("skip") => UnknownMembers::Skip,
+            Some("reject") => UnknownMembers::Reject,
+            Some(other) => {
+                return Err(self.invalid(
+                    &key.key("unknown_members"),
+                    format!("expected \"skip\" or \"reject\", got {other:?}"),
+                ))
+            }
+        };
+
+        Ok(OrgConfig {
+            name: canonical,
+            display_name,
+            tokens,
+            enabled: raw.enabled.unwrap_or(true),
+            team_name_max,
+            unknown_members,
+        })
+    }
+}
+
+/// GitHub's login rules: the name goes into URLs, and IdP admins already know these rules.
+fn check_org_name(name: &str) -> Result<(), String> {
+    const RULES: &str = "org names follow GitHub login rules: 1 to 39 ASCII letters, digits and \
+                         single hyphens, not starting or ending with a hyphen";
+    let ok = !name.is_empty()
+        && name.len() <= MAX_ORG_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid org name {name:?}: {RULES}"))
+    }
+}
+
+fn check_public_url(url: &str) -> Result<String, String> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{url:?} must not contain spaces"));
+    }
+    let scheme_len = ["https://", "http://"]
+        .iter()
+        .find(|scheme| url.starts_with(*scheme))
+        .map(|scheme| scheme.len())
+        .ok_or_else(|| format!("expected an http:// or https:// URL, got {url:?}"))?;
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed.get(scheme_len..).unwrap_or_default();
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    if host.contains('@') {
+        return Err(format!("{url:?} must not contain credentials"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!("{url:?} must not have a query or fragment"));
+    }
+    Ok(trimmed.to_owned())
+}

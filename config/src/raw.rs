@@ -1,0 +1,47 @@
+//! Stage one: the file exactly as serde reads it, before any value is checked.
+//!
+//! `deny_unknown_fields` everywhere, so a typo such as `token = [...]` is an error instead of an
+//! org that silently refuses every request. Values stay loose (strings, i64) so that stage two
+//! can reject them with a message that names the key.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "the config table")]
+pub(crate) struct RawConfig {
+    pub(crate) listen: Option<String>,
+    pub(crate) public_url: Option<String>,
+    pub(crate) data_dir: Option<String>,
+    pub(crate) socket: Option<String>,
+    pub(crate) log: Option<RawLog>,
+    pub(crate) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(crate) orgs: BTreeMap<String, RawOrg>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [log] table")]
+pub(crate) struct RawLog {
+    pub(crate) level: Option<String>,
+    pub(crate) format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [tls] table with cert and key")]
+pub(crate) struct RawTls {
+    pub(crate) cert: String,
+    pub(crate) key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an org table")]
+pub(crate) struct RawOrg {
+    pub(crate) display_name: Option<String>,
+    #[serde(default)]
+    pub(crate) tokens: Vec<String>,
+    pub(crate) enabled: Option<bool>,
+    pub(crate) team_name_max: Option<i64>,
+    pub(crate) unknown_members: Option<String>,
+}

@@ -1,0 +1,416 @@
+//! Table tests for the two-stage parse: defaults, path resolution, and every error naming its key
+//! and line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::{token, Config, ConfigError, LogFormat, UnknownMembers};
+
+fn hash_a() -> String {
+    token::hash("scimd_a")
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(text, Path::new("/etc/scimd/scimd.toml"))
+}
+
+#[test]
+fn empty_file_gets_every_default() {
+    let config = parse("").unwrap();
+    assert_eq!(config.path, PathBuf::from("/etc/scimd/scimd.toml"));
+    assert_eq!(
+        config.listen,
+        "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(config.public_url, None);
+    assert_eq!(config.data_dir, PathBuf::from("/etc/scimd/data"));
+    assert_eq!(config.socket, PathBuf::from("/etc/scimd/data/scimd.sock"));
+    assert_eq!(config.tls, None);
+    assert_eq!(config.log.level, "info");
+    assert_eq!(config.log.format, LogFormat::Text);
+    assert!(config.orgs.is_empty());
+}
+
+#[test]
+fn org_defaults() {
+    let config = parse("[orgs.Acme]\n").unwrap();
+    let org = config.org("acme").unwrap();
+    assert_eq!(org.name, "acme");
+    assert_eq!(org.display_name, "Acme", "defaults to the name as written");
+    assert!(org.tokens.is_empty());
+    assert!(org.enabled);
+    assert_eq!(org.team_name_max, 100);
+    assert_eq!(org.unknown_members, UnknownMembers::Skip);
+}
+
+#[test]
+fn full_file_is_read_as_written() {
+    let text = format!(
+        r#"
+listen = "0.0.0.0:9443"
+public_url = "https://scim.example.com/"
+data_dir = "/var/lib/scimd"
+socket = "run/scimd.sock"
+[log]
+level = "debug"
+format = "json"
+[tls]
+cert = "tls/cert.pem"
+key = "/etc/ssl/key.pem"
+[orgs.acme]
+display_name = "Acme Corp"
+tokens = ["{a}", "{b}"]
+enabled = false
+team_name_max = 1000
+unknown_members = "reject"
+[orgs.globex]
+"#,
+        a = hash_a(),
+        b = token::hash("scimd_b"),
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(config.listen, "0.0.0.0:9443".parse::<SocketAddr>().unwrap());
+    assert_eq!(
+        config.public_url.as_deref(),
+        Some("https://scim.example.com")
+    );
+    assert_eq!(
+        config.data_dir,
+        PathBuf::from("/var/lib/scimd"),
+        "absolute stays"
+    );
+    assert_eq!(config.socket, PathBuf::from("/etc/scimd/run/scimd.sock"));
+    let tls = config.tls.as_ref().unwrap();
+    assert_eq!(tls.cert, PathBuf::from("/etc/scimd/tls/cert.pem"));
+    assert_eq!(tls.key, PathBuf::from("/etc/ssl/key.pem"));
+    assert_eq!(config.log.level, "debug");
+    assert_eq!(config.log.format, LogFormat::Json);
+    let acme = config.org("ACME").unwrap();
+    assert_eq!(acme.display_name, "Acme Corp");
+    assert_eq!(acme.tokens.len(), 2);
+    assert!(!acme.enabled);
+    assert_eq!(acme.team_name_max, 1000);
+    assert_eq!(acme.unknown_members, UnknownMembers::Reject);
+    assert_eq!(config.orgs.keys().collect::<Vec<_>>(), ["acme", "globex"]);
+    assert!(config.org("initech").is_none());
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_folder() {
+    let rows: &[(&str, &str, &str)] = &[
+        // (config path, data_dir, expected data_dir)
+        ("/srv/a/scimd.toml", "data", "/srv/a/data"),
+        ("/srv/a/scimd.toml", "../b", "/srv/a/../b"),
+        ("/srv/a/scimd.toml", "/abs", "/abs"),
+        ("conf/scimd.toml", "data", "conf/data"),
+        // A bare file name: relative to the working directory, like the file itself.
+        ("scimd.toml", "data", "data"),
+    ];
+    for (path, data_dir, expected) in rows {
+        let text = format!("data_dir = {data_dir:?}\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n");
+        let config = Config::from_toml_str(&text, Path::new(path)).unwrap();
+        assert_eq!(
+            config.data_dir,
+            PathBuf::from(expected),
+            "{path} {data_dir}"
+        );
+        assert_eq!(config.socket, PathBuf::from(expected).join("scimd.sock"));
+        let base = Path::new(path).parent().unwrap();
+        assert_eq!(config.tls.unwrap().cert, base.join("c.pem"));
+    }
+}
+
+#[test]
+fn ok_rows() {
+    let rows: &[(&str, &str)] = &[
+        ("ipv6 listen", "listen = \"[::1]:0\""),
+        ("http public url", "public_url = \"http://localhost:8080\""),
+        (
+            "public url with path",
+            "public_url = \"https://h.example/scimd//\"",
+        ),
+        ("every level", "[log]\nlevel = \"trace\""),
+        ("log format only", "[log]\nformat = \"json\""),
+        ("inline org", "orgs = { acme = { enabled = false } }"),
+        ("dotted org", "orgs.acme.display_name = \"A\""),
+        (
+            "39-char name",
+            "[orgs.a23456789012345678901234567890123456789]",
+        ),
+        ("digits and hyphens", "[orgs.0-a-1]"),
+        ("one char", "[orgs.x]"),
+        ("team_name_max 1", "[orgs.a]\nteam_name_max = 1"),
+        ("empty tokens", "[orgs.a]\ntokens = []"),
+    ];
+    for (name, text) in rows {
+        if let Err(e) = parse(text) {
+            panic!("{name}: {e}");
+        }
+    }
+}
+
+/// Each row: the file, then the exact start of the one-line message (location and key), then a
+/// fragment of the explanation.
+#[test]
+fn err_rows() {
+    let h = hash_a();
+    let rows: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "syntax error keeps toml's message",
+            "listen = \"127.0.0.1:8080\"\norgs = [\n".into(),
+            "/etc/scimd/scimd.toml:3:1: ",
+            "invalid array",
+        ),
+        (
+            "unknown top-level key",
+            "listen = \"127.0.0.1:8080\"\nlisten_addr = \"x\"\n".into(),
+            "/etc/scimd/scimd.toml:2:1: listen_addr: ",
+            "unknown field `listen_addr`",
+        ),
+        (
+            "unknown org key (typo of tokens)",
+            format!("[orgs.acme]\ntoken = [\"{h}\"]\n"),
+            "/etc/scimd/scimd.toml:2:1: orgs.acme.token: ",
+            "unknown field `token`",
+        ),
+        (
+            "wrong type",
+            "[orgs.acme]\nenabled = \"yes\"\n".into(),
+            "/etc/scimd/scimd.toml:2:11: orgs.acme.enabled: ",
+            "expected a boolean",
+        ),
+        (
+            "tls without key",
+            "[tls]\ncert = \"c.pem\"\n".into(),
+            "/etc/scimd/scimd.toml:1:1: tls: ",
+            "missing field `key`",
+        ),
+        (
+            "tls as a string",
+            "tls = \"on\"\n".into(),
+            "/etc/scimd/scimd.toml:1:7: tls: ",
+            "expected a [tls] table with cert and key",
+        ),
+        (
+            "listen not an address",
+            "\nlisten = \"localhost:8080\"\n".into(),
+            "/etc/scimd/scimd.toml:2:10: listen: ",
+            "expected an IP address and port",
+        ),
+        (
+            "public url scheme",
+            "public_url = \"ftp://x\"\n".into(),
+            "/etc/scimd/scimd.toml:1:14: public_url: ",
+            "http:// or https://",
+        ),
+        (
+            "public url without host",
+            "public_url = \"https:///\"\n".into(),
+            "/etc/scimd/scimd.toml:1:14: public_url: ",
+            "no host",
+        ),
+        (
+            "public url query",
+            "public_url = \"https://h/?a=b\"\n".into(),
+            "/etc/scimd/scimd.toml:1:14: public_url: ",
+            "query",
+        ),
+        (
+            "empty data_dir",
+            "data_dir = \"\"\n".into(),
+            "/etc/scimd/scimd.toml:1:12: data_dir: ",
+            "must not be empty",
+        ),
+        (
+            "empty socket",
+            "socket = \" \"\n".into(),
+            "/etc/scimd/scimd.toml:1:10: socket: ",
+            "must not be empty",
+        ),
+        (
+            "log level",
+            "[log]\nlevel = \"verbose\"\n".into(),
+            "/etc/scimd/scimd.toml:2:9: log.level: ",
+            "trace, debug, info, warn, error",
+        ),
+        (
+            "log format",
+            "[log]\nformat = \"xml\"\n".into(),
+            "/etc/scimd/scimd.toml:2:10: log.format: ",
+            "\"text\" or \"json\"",
+        ),
+        (
+            "empty tls cert",
+            "[tls]\ncert = \"\"\nkey = \"k\"\n".into(),
+            "/etc/scimd/scimd.toml:2:8: tls.cert: ",
+            "must not be empty",
+        ),
+        (
+            "short hash",
+            format!("[orgs.acme]\ntokens = [\"{h}\", \"sha256:abc\"]\n"),
+            "/etc/scimd/scimd.toml:2:",
+            "orgs.acme.tokens[1]: expected \"sha256:\" followed by 64 hex digits",
+        ),
+        (
+            "uppercase hex",
+            format!(
+                "[orgs.acme]\ntokens = [{:?}]\n",
+                h.to_uppercase().replace("SHA", "sha")
+            ),
+            "/etc/scimd/scimd.toml:2:11: orgs.acme.tokens[0]: ",
+            "64 hex digits",
+        ),
+        (
+            "plaintext token",
+            "[orgs.acme]\n\ntokens = [\"scimd_abc\"]\n".into(),
+            "/etc/scimd/scimd.toml:3:11: orgs.acme.tokens[0]: ",
+            "plaintext token",
+        ),
+        (
+            "team_name_max zero",
+            "[orgs.acme]\nteam_name_max = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:17: orgs.acme.team_name_max: ",
+            "from 1 to 1000",
+        ),
+        (
+            "team_name_max negative",
+            "[orgs.acme]\nteam_name_max = -5\n".into(),
+            "/etc/scimd/scimd.toml:2:17: orgs.acme.team_name_max: ",
+            "got -5",
+        ),
+        (
+            "team_name_max too big",
+            "[orgs.acme]\nteam_name_max = 1001\n".into(),
+            "/etc/scimd/scimd.toml:2:17: orgs.acme.team_name_max: ",
+            "from 1 to 1000",
+        ),
+        (
+            "unknown_members",
+            "[orgs.acme]\nunknown_members = \"drop\"\n".into(),
+            "/etc/scimd/scimd.toml:2:19: orgs.acme.unknown_members: ",
+            "\"skip\" or \"reject\"",
+        ),
+        (
+            "empty display name",
+            "[orgs.acme]\ndisplay_name = \"\"\n".into(),
+            "/etc/scimd/scimd.toml:2:16: orgs.acme.display_name: ",
+            "must not be empty",
+        ),
+        (
+            "org as a string",
+            "orgs.acme = \"x\"\n".into(),
+            "/etc/scimd/scimd.toml:1:13: orgs.acme: ",
+            "invalid type: string \"x\", expected an org table",
+        ),
+        (
+            "duplicate org by case, later one reported",
+            "[orgs.acme]\n[orgs.other]\n[orgs.ACME]\n".into(),
+            "/etc/scimd/scimd.toml:3:7: orgs.ACME: ",
+            "duplicate of org `acme`: org names are case-insensitive",
+        ),
+        (
+            "duplicate org by case, lowercase later",
+            "[orgs.Acme]\n[orgs.acme]\n".into(),
+            "/etc/scimd/scimd.toml:2:7: orgs.acme: ",
+            "duplicate of org `Acme`",
+        ),
+    ];
+    for (name, text, start, fragment) in rows {
+        let err = match parse(&text) {
+            Ok(_) => panic!("{name}: accepted\n{text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.starts_with(start),
+            "{name}: {err:?} should start with {start:?}"
+        );
+        assert!(
+            err.contains(fragment),
+            "{name}: {err:?} should contain {fragment:?}"
+        );
+        assert!(!err.contains('\n'), "{name}: one line: {err:?}");
+    }
+}
+
+#[test]
+fn org_name_rules() {
+    let good = [
+        "a",
+        "acme",
+        "Acme-Corp",
+        "a1-b2-c3",
+        "123",
+        "a23456789012345678901234567890123456789",
+    ];
+    for name in good {
+        assert!(
+            parse(&format!("[orgs.{name}]")).is_ok(),
+            "{name} should be valid"
+        );
+    }
+    let bad = [
+        ("\"\"", "\"\""),
+        ("-acme", "-acme"),
+        ("acme-", "acme-"),
+        ("ac--me", "ac--me"),
+        ("ac_me", "ac_me"),
+        ("\"ac.me\"", "\"ac.me\""),
+        ("\"ac me\"", "\"ac me\""),
+        ("\"äcme\"", "\"äcme\""),
+        (
+            "a234567890123456789012345678901234567890",
+            "a234567890123456789012345678901234567890",
+        ),
+    ];
+    for (written, key) in bad {
+        let err = parse(&format!("\n[orgs.{written}]\n"))
+            .unwrap_err()
+            .to_string();
+        let start = format!("/etc/scimd/scimd.toml:2:7: orgs.{key}: invalid org name");
+        assert!(err.starts_with(&start), "{written}: {err}");
+        assert!(err.contains("GitHub login rules"), "{written}: {err}");
+    }
+}
+
+#[test]
+fn errors_carry_structured_fields() {
+    let err = parse("[orgs.acme]\nteam_name_max = 0\n").unwrap_err();
+    match err {
+        ConfigError::Invalid {
+            path,
+            key,
+            line_col,
+            message,
+        } => {
+            assert_eq!(path, PathBuf::from("/etc/scimd/scimd.toml"));
+            assert_eq!(key, "orgs.acme.team_name_max");
+            assert_eq!(line_col, Some((2, 17)));
+            assert!(message.contains("from 1 to 1000"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse("a = \n").unwrap_err() {
+        ConfigError::Parse { line_col, .. } => assert_eq!(line_col, Some((1, 5))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn load_reads_the_file_and_reports_io_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scimd.toml");
+    let err = Config::load(&path).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    );
+    assert!(err.to_string().starts_with(&path.display().to_string()));
+
+    std::fs::write(&path, "[orgs.acme]\n").unwrap();
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.path, path);
+    assert_eq!(config.data_dir, dir.path().join("data"));
+
+    std::fs::write(&path, b"a = \"\xff\"\n").unwrap();
+    let err = Config::load(&path).unwrap_err().to_string();
+    assert!(err.contains(":1:6: ") && err.contains("UTF-8"), "{err}");
+}
