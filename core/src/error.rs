@@ -76,7 +76,10 @@ pub enum ScimError {
 impl ScimError {
     /// A 400 with the given `scimType`.
     pub fn bad(scim_type: ScimType, detail: impl Into<String>) -> Self {
-        ScimError::BadRequest { scim_type, detail: detail.into() }
+        ScimError::BadRequest {
+            scim_type,
+            detail: detail.into(),
+        }
     }
     /// 400 invalidFilter.
     pub fn invalid_filter(detail: impl Into<String>) -> Self {
@@ -154,7 +157,11 @@ mod tests {
             (ScimError::Conflict("dup".into()), 409, Some("uniqueness")),
             (ScimError::NotFound("gone".into()), 404, None),
             (ScimError::Internal, 500, None),
-            (ScimError::PayloadTooLarge("big".into()), 413, Some("tooMany")),
+            (
+                ScimError::PayloadTooLarge("big".into()),
+                413,
+                Some("tooMany"),
+            ),
         ];
         for (err, status, scim_type) in rows {
             let body = err.to_json();

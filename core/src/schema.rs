@@ -167,7 +167,10 @@ impl Attr {
         m.insert("multiValued".into(), json!(self.multi));
         m.insert("description".into(), json!(self.description));
         m.insert("required".into(), json!(self.required));
-        if matches!(self.ty, AttrType::String | AttrType::Reference | AttrType::Binary) {
+        if matches!(
+            self.ty,
+            AttrType::String | AttrType::Reference | AttrType::Binary
+        ) {
             m.insert("caseExact".into(), json!(self.case_exact));
         }
         if !self.canonical.is_empty() {
@@ -218,7 +221,9 @@ pub struct Schema {
 impl Schema {
     /// The top-level attribute with this name, matched case-insensitively.
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
-        self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+        self.attributes
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// The schema as a `/Schemas` resource; `location` is the absolute URL of the document.
@@ -241,7 +246,10 @@ macro_rules! multi_value_subs {
     ($value_desc:expr, $types:expr) => {
         &[
             Attr::s("value", $value_desc),
-            Attr::s("display", "A human-readable name, primarily used for display purposes."),
+            Attr::s(
+                "display",
+                "A human-readable name, primarily used for display purposes.",
+            ),
             Attr::s("type", "A label indicating the attribute's function.").canonical($types),
             Attr::new(
                 "primary",
@@ -262,14 +270,21 @@ const NAME_SUBS: &[Attr] = &[
 ];
 
 const ADDRESS_SUBS: &[Attr] = &[
-    Attr::s("formatted", "The full mailing address, formatted for display."),
+    Attr::s(
+        "formatted",
+        "The full mailing address, formatted for display.",
+    ),
     Attr::s("streetAddress", "The full street address."),
     Attr::s("locality", "The city or locality."),
     Attr::s("region", "The state or region."),
     Attr::s("postalCode", "The zip code or postal code."),
     Attr::s("country", "The country name, ISO 3166-1 alpha-2."),
     Attr::s("type", "A label indicating the address's function.").canonical(TYPE_WORK_HOME_OTHER),
-    Attr::new("primary", AttrType::Boolean, "Whether this is the primary address."),
+    Attr::new(
+        "primary",
+        AttrType::Boolean,
+        "Whether this is the primary address.",
+    ),
 ];
 
 const USER_GROUP_SUBS: &[Attr] = &[
@@ -284,21 +299,45 @@ const USER_GROUP_SUBS: &[Attr] = &[
 ];
 
 const USER_ATTRS: &[Attr] = &[
-    Attr::s("userName", "Unique identifier of the user, typically the sign-in name.")
-        .required()
-        .unique(),
+    Attr::s(
+        "userName",
+        "Unique identifier of the user, typically the sign-in name.",
+    )
+    .required()
+    .unique(),
     Attr::complex("name", NAME_SUBS, "The components of the user's real name."),
     Attr::s("displayName", "The name of the user, suitable for display."),
     Attr::s("nickName", "The casual way to address the user."),
-    Attr::new("profileUrl", AttrType::Reference, "A URI of the user's online profile.")
-        .refs(&["external"]),
+    Attr::new(
+        "profileUrl",
+        AttrType::Reference,
+        "A URI of the user's online profile.",
+    )
+    .refs(&["external"]),
     Attr::s("title", "The user's title, such as 'Vice President'."),
-    Attr::s("userType", "The relationship between the organization and the user."),
-    Attr::s("preferredLanguage", "The user's preferred written or spoken language."),
+    Attr::s(
+        "userType",
+        "The relationship between the organization and the user.",
+    ),
+    Attr::s(
+        "preferredLanguage",
+        "The user's preferred written or spoken language.",
+    ),
     Attr::s("locale", "The user's default location, e.g. en-US."),
-    Attr::s("timezone", "The user's time zone in IANA format, e.g. America/Los_Angeles."),
-    Attr::new("active", AttrType::Boolean, "The user's administrative status."),
-    Attr::s("password", "Accepted and dropped: scimd never stores passwords.").write_only(),
+    Attr::s(
+        "timezone",
+        "The user's time zone in IANA format, e.g. America/Los_Angeles.",
+    ),
+    Attr::new(
+        "active",
+        AttrType::Boolean,
+        "The user's administrative status.",
+    ),
+    Attr::s(
+        "password",
+        "Accepted and dropped: scimd never stores passwords.",
+    )
+    .write_only(),
     Attr::complex(
         "emails",
         multi_value_subs!("The email address.", TYPE_WORK_HOME_OTHER),
@@ -316,7 +355,10 @@ const USER_ATTRS: &[Attr] = &[
     .multi(),
     Attr::complex(
         "ims",
-        multi_value_subs!("The instant messaging address.", &["aim", "gtalk", "icq", "xmpp"]),
+        multi_value_subs!(
+            "The instant messaging address.",
+            &["aim", "gtalk", "icq", "xmpp"]
+        ),
         "Instant messaging addresses for the user.",
     )
     .multi(),
@@ -326,7 +368,12 @@ const USER_ATTRS: &[Attr] = &[
         "URLs of photos of the user.",
     )
     .multi(),
-    Attr::complex("addresses", ADDRESS_SUBS, "Physical mailing addresses for the user.").multi(),
+    Attr::complex(
+        "addresses",
+        ADDRESS_SUBS,
+        "Physical mailing addresses for the user.",
+    )
+    .multi(),
     Attr::complex(
         "groups",
         USER_GROUP_SUBS,
@@ -340,7 +387,12 @@ const USER_ATTRS: &[Attr] = &[
         "Entitlements of the user.",
     )
     .multi(),
-    Attr::complex("roles", multi_value_subs!("The role.", &[]), "Roles of the user.").multi(),
+    Attr::complex(
+        "roles",
+        multi_value_subs!("The role.", &[]),
+        "Roles of the user.",
+    )
+    .multi(),
     Attr::complex(
         "x509Certificates",
         multi_value_subs!("The certificate, base64 DER.", &[]),
@@ -356,7 +408,10 @@ const MANAGER_SUBS: &[Attr] = &[
 ];
 
 const ENTERPRISE_ATTRS: &[Attr] = &[
-    Attr::s("employeeNumber", "A string identifier, typically numeric or alphanumeric."),
+    Attr::s(
+        "employeeNumber",
+        "A string identifier, typically numeric or alphanumeric.",
+    ),
     Attr::s("costCenter", "The name of a cost center."),
     Attr::s("organization", "The name of an organization."),
     Attr::s("division", "The name of a division."),
@@ -376,18 +431,35 @@ const MEMBER_SUBS: &[Attr] = &[
 ];
 
 const GROUP_ATTRS: &[Attr] = &[
-    Attr::s("displayName", "The team's name, unique within the organization.")
-        .required()
-        .unique(),
+    Attr::s(
+        "displayName",
+        "The team's name, unique within the organization.",
+    )
+    .required()
+    .unique(),
     Attr::complex("members", MEMBER_SUBS, "The users in the team.").multi(),
 ];
 
 const META_SUBS: &[Attr] = &[
-    Attr::s("resourceType", "The resource type name.").read_only().exact(),
-    Attr::new("created", AttrType::DateTime, "When the resource was created.").read_only(),
-    Attr::new("lastModified", AttrType::DateTime, "When the resource last changed.").read_only(),
+    Attr::s("resourceType", "The resource type name.")
+        .read_only()
+        .exact(),
+    Attr::new(
+        "created",
+        AttrType::DateTime,
+        "When the resource was created.",
+    )
+    .read_only(),
+    Attr::new(
+        "lastModified",
+        AttrType::DateTime,
+        "When the resource last changed.",
+    )
+    .read_only(),
     Attr::new("location", AttrType::Reference, "The URI of the resource.").read_only(),
-    Attr::s("version", "The resource's version as a weak ETag.").read_only().exact(),
+    Attr::s("version", "The resource's version as a weak ETag.")
+        .read_only()
+        .exact(),
 ];
 
 /// Attributes every resource has (RFC 7643 section 3.1), outside any schema document.
@@ -397,7 +469,11 @@ pub const COMMON_ATTRS: &[Attr] = &[
         .exact()
         .always()
         .unique(),
-    Attr::s("externalId", "The identity provider's identifier of the resource.").exact(),
+    Attr::s(
+        "externalId",
+        "The identity provider's identifier of the resource.",
+    )
+    .exact(),
     Attr::complex("meta", META_SUBS, "Resource metadata.").read_only(),
 ];
 
@@ -484,7 +560,10 @@ impl ResourceType {
     }
     /// The extension with this URN, matched case-insensitively.
     pub fn extension(self, urn: &str) -> Option<&'static Schema> {
-        self.extensions().iter().copied().find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions()
+            .iter()
+            .copied()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// Resolves `[urn:]name[.sub]` against this resource type's schemas, case-insensitively.
@@ -502,14 +581,20 @@ impl ResourceType {
             Some(s) => Some(attr.sub_attr(s)?),
             None => None,
         };
-        Some(Resolved { extension, attr, sub })
+        Some(Resolved {
+            extension,
+            attr,
+            sub,
+        })
     }
 
     /// A top-level attribute of the core schema or the common attributes.
     pub fn top_attr(self, name: &str) -> Option<&'static Attr> {
-        self.schema()
-            .attr(name)
-            .or_else(|| COMMON_ATTRS.iter().find(|a| a.name.eq_ignore_ascii_case(name)))
+        self.schema().attr(name).or_else(|| {
+            COMMON_ATTRS
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// The `/ResourceTypes` document; `base` is the org's absolute base URL.
@@ -569,7 +654,9 @@ mod tests {
         for (urn, name, sub) in err {
             assert!(u.resolve(*urn, name, *sub).is_none(), "{name}");
         }
-        assert!(ResourceType::Group.resolve(None, "members", Some("value")).is_some());
+        assert!(ResourceType::Group
+            .resolve(None, "members", Some("value"))
+            .is_some());
     }
 
     #[test]
@@ -586,6 +673,8 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert_eq!(emails["multiValued"], true);
-        assert!(emails["subAttributes"].as_array().is_some_and(|s| s.len() == 4));
+        assert!(emails["subAttributes"]
+            .as_array()
+            .is_some_and(|s| s.len() == 4));
     }
 }

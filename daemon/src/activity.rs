@@ -1,0 +1,87 @@
+//! The in-process activity bus: every SCIM write (and its failure) becomes an event that the
+//! dashboard and the activity log consume.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// One thing that happened, described for a person.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Activity {
+    /// RFC 3339 time of the event.
+    pub time: String,
+    pub org: String,
+    /// The client, recognised from its User-Agent (Okta, Entra ID, authentik, ...).
+    pub client: String,
+    pub method: String,
+    /// `User`, `Group`, or `config`/`auth` for non-resource events.
+    pub resource: String,
+    pub id: Option<String>,
+    /// The user's userName or the team's displayName.
+    pub name: Option<String>,
+    /// "created", "deactivated", "renamed Eng to Platform", "added 3 members, removed 1", ...
+    pub summary: String,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub latency_us: u64,
+}
+
+/// Sender side of the bus; cheap to clone. Sending never blocks: a subscriber that falls
+/// behind loses the oldest events and is told how many.
+#[derive(Clone)]
+pub struct Bus {
+    tx: broadcast::Sender<Activity>,
+}
+
+impl Bus {
+    /// A bus that buffers `capacity` events per subscriber.
+    pub fn new(capacity: usize) -> Bus {
+        let (tx, _) = broadcast::channel(capacity);
+        Bus { tx }
+    }
+    /// Publishes an event (dropped when nobody listens).
+    pub fn publish(&self, event: Activity) {
+        tracing::debug!(org = %event.org, summary = %event.summary, status = event.status, "activity");
+        let _ = self.tx.send(event);
+    }
+    /// A new subscriber that sees events published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Activity> {
+        self.tx.subscribe()
+    }
+}
+
+/// The client's name from its User-Agent header.
+pub fn client_name(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "unknown".into();
+    };
+    let lower = ua.to_ascii_lowercase();
+    let known = [
+        ("okta", "Okta"),
+        ("azure", "Entra ID"),
+        ("microsoft", "Entra ID"),
+        ("authentik", "authentik"),
+        ("onelogin", "OneLogin"),
+    ];
+    known
+        .iter()
+        .find(|(needle, _)| lower.contains(needle))
+        .map(|(_, name)| (*name).to_string())
+        .unwrap_or_else(|| ua.chars().take(64).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_name;
+
+    #[test]
+    fn recognises_idps() {
+        assert_eq!(client_name(Some("Okta SCIM Client 1.0.0")), "Okta");
+        assert_eq!(
+            client_name(Some("Azure Active Directory SCIM Client")),
+            "Entra ID"
+        );
+        assert_eq!(client_name(Some("goauthentik.io/2024.2")), "authentik");
+        assert_eq!(client_name(Some("curl/8.0")), "curl/8.0");
+        assert_eq!(client_name(None), "unknown");
+    }
+}

@@ -1,0 +1,672 @@
+//! The SCIM API handlers: synchronous functions from a parsed request to a reply, run off the
+//! async threads. They call `core` for everything protocol and the store for everything durable.
+
+mod discovery;
+mod plan;
+mod summary;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use scimd_core::filter::{parse_filter, Filter};
+use scimd_core::list::{list_response, Projection, SortSpec};
+use scimd_core::patch::{apply_patch, parse_patch, MemberOp};
+use scimd_core::resource::{self as res, Limits};
+use scimd_core::{ResourceType, ScimError};
+use serde_json::{Map, Value};
+
+use crate::activity::{client_name, Activity, Bus};
+use crate::precondition;
+use crate::store::{Change, Link, Resource, Source, Store, StoreError, Unknown};
+
+/// The most resources one list page returns, advertised as `filter.maxResults`.
+pub const MAX_RESULTS: usize = 1000;
+/// The page size when `count` is absent.
+pub const DEFAULT_COUNT: usize = 100;
+
+/// A request after routing, auth and body reading.
+#[derive(Debug)]
+pub struct Request {
+    pub method: http::Method,
+    /// Path segments after `/scim/v2/{org}`.
+    pub segments: Vec<String>,
+    /// Query parameters, keys lowercased.
+    pub query: HashMap<String, String>,
+    pub body: bytes::Bytes,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the org's request runs with.
+pub struct Context<'a> {
+    /// The org's key in the store (lowercase login name).
+    pub org: &'a str,
+    /// Absolute base URL of the org's SCIM API, without trailing slash.
+    pub base: &'a str,
+    pub store: &'a Store,
+    pub bus: &'a Bus,
+    pub limits: Limits,
+    pub unknown: Unknown,
+    /// RFC 3339 time of the request, read once at the edge.
+    pub now: String,
+    pub started: Instant,
+}
+
+/// A successful reply.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+    /// For 405: the methods allowed.
+    pub allow: Option<&'static str>,
+}
+
+impl Reply {
+    fn ok(body: Value) -> Reply {
+        Reply {
+            status: 200,
+            body: Some(body),
+            etag: None,
+            location: None,
+            allow: None,
+        }
+    }
+}
+
+/// Errors a handler ends in: SCIM refusals, or internal faults (logged, answered 500).
+pub type Result<T> = std::result::Result<T, ScimError>;
+
+fn internal(err: StoreError) -> ScimError {
+    match err {
+        StoreError::Scim(e) => e,
+        other => {
+            tracing::error!(cause = %other, "store failure");
+            ScimError::Internal
+        }
+    }
+}
+
+/// Routes and handles one request.
+pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
+    use http::Method as M;
+    // Endpoint names are matched case-insensitively: Microsoft's suite asks for `/users`.
+    const ENDPOINTS: [&str; 8] = [
+        "Users",
+        "Groups",
+        "ServiceProviderConfig",
+        "serviceConfiguration",
+        "ResourceTypes",
+        "Schemas",
+        "Bulk",
+        ".search",
+    ];
+    let mut seg: Vec<&str> = req.segments.iter().map(String::as_str).collect();
+    if let Some(first) = seg.first_mut() {
+        if let Some(canonical) = ENDPOINTS.iter().find(|e| e.eq_ignore_ascii_case(first)) {
+            *first = canonical;
+        }
+    }
+    let rt_of = |s: &str| match s {
+        "Users" => Some(ResourceType::User),
+        "Groups" => Some(ResourceType::Group),
+        _ => None,
+    };
+    let not_allowed = |allow: &'static str| -> Result<Reply> {
+        Err(ScimError::MethodNotAllowed(format!(
+            "{} is not allowed here; allowed: {allow}",
+            req.method
+        )))
+    };
+    match seg.as_slice() {
+        [".search"] => match req.method {
+            M::POST => search_all(ctx, req),
+            _ => not_allowed("POST"),
+        },
+        [kind] if rt_of(kind).is_some() => {
+            let rt = rt_of(kind).unwrap_or(ResourceType::User);
+            match req.method {
+                M::GET => list(ctx, rt, &ListParams::from_query(rt, &req.query)?),
+                M::POST => write(ctx, req, rt, None, create),
+                _ => not_allowed("GET, POST"),
+            }
+        }
+        [kind, ".search"] if rt_of(kind).is_some() => {
+            let rt = rt_of(kind).unwrap_or(ResourceType::User);
+            match req.method {
+                M::POST => {
+                    let body = json_body(&req.body)?;
+                    list(ctx, rt, &ListParams::from_search(rt, &body)?)
+                }
+                _ => not_allowed("POST"),
+            }
+        }
+        [kind, id] if rt_of(kind).is_some() => {
+            let rt = rt_of(kind).unwrap_or(ResourceType::User);
+            match req.method {
+                M::GET => get_one(ctx, req, rt, id),
+                M::PUT => write(ctx, req, rt, Some(id), replace),
+                M::PATCH => write(ctx, req, rt, Some(id), patch),
+                M::DELETE => write(ctx, req, rt, Some(id), delete),
+                _ => not_allowed("GET, PUT, PATCH, DELETE"),
+            }
+        }
+        ["ServiceProviderConfig"] | ["serviceConfiguration"] => match req.method {
+            M::GET => Ok(Reply::ok(discovery::service_provider_config(ctx.base))),
+            _ => not_allowed("GET"),
+        },
+        ["ResourceTypes"] => match req.method {
+            M::GET => Ok(Reply::ok(discovery::resource_types(ctx.base))),
+            _ => not_allowed("GET"),
+        },
+        ["ResourceTypes", name] => match req.method {
+            M::GET => discovery::resource_type(ctx.base, name).map(Reply::ok),
+            _ => not_allowed("GET"),
+        },
+        ["Schemas"] => match req.method {
+            M::GET => Ok(Reply::ok(discovery::schemas(ctx.base))),
+            _ => not_allowed("GET"),
+        },
+        ["Schemas", urn] => match req.method {
+            M::GET => discovery::schema(ctx.base, urn).map(Reply::ok),
+            _ => not_allowed("GET"),
+        },
+        ["Bulk"] => Err(ScimError::NotImplemented(
+            "Bulk is not supported yet (ServiceProviderConfig says bulk.supported false)".into(),
+        )),
+        _ => Err(ScimError::NotFound(format!(
+            "no SCIM endpoint at /{}",
+            req.segments.join("/")
+        ))),
+    }
+}
+
+fn json_body(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax(
+            "The request body is empty; expected a JSON object.",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ScimError::invalid_syntax(format!("The request body is not valid JSON: {e}.")))
+}
+
+/// List parameters, from the query string or a SearchRequest body.
+#[derive(Debug)]
+struct ListParams {
+    filter: Option<Filter>,
+    start_index: usize,
+    count: usize,
+    sort: Option<SortSpec>,
+    projection: Projection,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, got {v:?}")))
+}
+
+/// List parameters as the client wrote them.
+#[derive(Default)]
+struct RawList<'a> {
+    filter: Option<&'a str>,
+    start: Option<i64>,
+    count: Option<i64>,
+    sort_by: Option<&'a str>,
+    sort_order: Option<&'a str>,
+    attributes: Option<&'a str>,
+    excluded: Option<&'a str>,
+}
+
+impl ListParams {
+    fn build(rt: ResourceType, raw: RawList<'_>) -> Result<ListParams> {
+        let filter = match raw.filter {
+            Some(f) => Some(parse_filter(f)?),
+            None => None,
+        };
+        // RFC 7644 3.4.2.4: startIndex below 1 is 1; a negative count is 0.
+        let start_index = raw.start.map_or(1, |s| s.max(1) as usize);
+        let count = raw
+            .count
+            .map_or(DEFAULT_COUNT, |c| c.max(0) as usize)
+            .min(MAX_RESULTS);
+        Ok(ListParams {
+            filter,
+            start_index,
+            count,
+            sort: SortSpec::parse(rt, raw.sort_by, raw.sort_order)?,
+            projection: Projection::parse(rt, raw.attributes, raw.excluded)?,
+        })
+    }
+
+    fn from_query(rt: ResourceType, q: &HashMap<String, String>) -> Result<ListParams> {
+        let int = |k: &str, name: &str| q.get(k).map(|v| parse_int(name, v)).transpose();
+        let s = |k: &str| q.get(k).map(String::as_str);
+        Self::build(
+            rt,
+            RawList {
+                filter: s("filter"),
+                start: int("startindex", "startIndex")?,
+                count: int("count", "count")?,
+                sort_by: s("sortby"),
+                sort_order: s("sortorder"),
+                attributes: s("attributes"),
+                excluded: s("excludedattributes"),
+            },
+        )
+    }
+
+    fn from_search(rt: ResourceType, body: &Value) -> Result<ListParams> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("A SearchRequest must be a JSON object."))?;
+        let get = |k: &str| {
+            obj.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v)
+        };
+        let text = |k: &str| -> Result<Option<String>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => {
+                    let parts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    parts.map(|p| Some(p.join(","))).ok_or_else(|| {
+                        ScimError::invalid_value(format!("{k} must be a list of strings"))
+                    })
+                }
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+            }
+        };
+        let int = |k: &str| -> Result<Option<i64>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
+                Some(Value::String(s)) => parse_int(k, s).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be an integer"))),
+            }
+        };
+        let (filter, sort_by, sort_order) = (text("filter")?, text("sortBy")?, text("sortOrder")?);
+        let (attributes, excluded) = (text("attributes")?, text("excludedAttributes")?);
+        Self::build(
+            rt,
+            RawList {
+                filter: filter.as_deref(),
+                start: int("startIndex")?,
+                count: int("count")?,
+                sort_by: sort_by.as_deref(),
+                sort_order: sort_order.as_deref(),
+                attributes: attributes.as_deref(),
+                excluded: excluded.as_deref(),
+            },
+        )
+    }
+}
+
+/// The name of the computed attribute of a resource type.
+fn links_attr(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => "groups",
+        ResourceType::Group => "members",
+    }
+}
+
+fn links_json(ctx: &Context<'_>, rt: ResourceType, links: &[Link]) -> Vec<Value> {
+    let (path, kind) = match rt {
+        ResourceType::User => ("Groups", "direct"),
+        ResourceType::Group => ("Users", "User"),
+    };
+    links
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "value": l.id,
+                "display": l.display,
+                "$ref": format!("{}/{path}/{}", ctx.base, l.id),
+                "type": kind,
+            })
+        })
+        .collect()
+}
+
+fn render(ctx: &Context<'_>, rt: ResourceType, r: &Resource) -> Value {
+    let computed = r.links.as_deref().map(|l| links_json(ctx, rt, l));
+    res::render(rt, &r.id, &r.attrs, &r.meta, ctx.base, computed)
+}
+
+fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
+    let (total, page) = collect(ctx, rt, p)?;
+    Ok(Reply::ok(list_response(page, total, p.start_index)))
+}
+
+/// Finds the page of `p` for one resource type: (totalResults, rendered page).
+fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<(usize, Vec<Value>)> {
+    let links = links_attr(rt);
+    let needs_links_for_filter = p
+        .filter
+        .as_ref()
+        .is_some_and(|f| plan::mentions(f, rt, links))
+        || p.sort
+            .as_ref()
+            .is_some_and(|s| s.path.name.eq_ignore_ascii_case(links));
+    let show_links = p.projection.includes(rt, links);
+    let with_links = show_links || needs_links_for_filter;
+    let finish = |mut v: Value, r: &Resource| {
+        if !show_links && r.links.is_some() {
+            if let Some(o) = v.as_object_mut() {
+                o.remove(links);
+            }
+        }
+        p.projection.apply(rt, &mut v);
+        v
+    };
+    let skip = p.start_index - 1;
+    if p.filter.is_none() && p.sort.is_none() {
+        // The common IdP import: count from the counter, then read only the page.
+        let total = ctx.store.count(ctx.org, rt).map_err(internal)? as usize;
+        let mut page = Vec::new();
+        let mut seen = 0usize;
+        if p.count > 0 && skip < total {
+            ctx.store
+                .visit(ctx.org, rt, &Source::All, with_links, &mut |r| {
+                    seen += 1;
+                    if seen > skip {
+                        let v = render(ctx, rt, &r);
+                        page.push(finish(v, &r));
+                    }
+                    Ok(page.len() < p.count)
+                })
+                .map_err(internal)?;
+        }
+        return Ok((total, page));
+    }
+    let source = p
+        .filter
+        .as_ref()
+        .map_or(Source::All, |f| plan::source(f, rt));
+    let mut matched: Vec<(Value, Resource)> = Vec::new();
+    ctx.store
+        .visit(ctx.org, rt, &source, with_links, &mut |r| {
+            let v = render(ctx, rt, &r);
+            if p.filter
+                .as_ref()
+                .is_none_or(|f| scimd_core::filter::matches(f, &v, rt))
+            {
+                matched.push((v, r));
+            }
+            Ok(true)
+        })
+        .map_err(internal)?;
+    if let Some(sort) = &p.sort {
+        matched.sort_by(|a, b| sort.compare(rt, &a.0, &b.0));
+    }
+    let total = matched.len();
+    let page = matched
+        .into_iter()
+        .skip(skip)
+        .take(p.count)
+        .map(|(v, r)| finish(v, &r))
+        .collect();
+    Ok((total, page))
+}
+
+/// `POST /.search` at the org root: users then groups, paged together.
+fn search_all(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
+    let body = json_body(&req.body)?;
+    let mut all = Vec::new();
+    let mut total = 0;
+    let mut start_index = 1;
+    for rt in ResourceType::ALL {
+        let mut p = ListParams::from_search(rt, &body)?;
+        start_index = p.start_index;
+        let count = p.count;
+        p.start_index = 1;
+        p.count = MAX_RESULTS;
+        let (t, page) = collect(ctx, rt, &p)?;
+        total += t;
+        all.extend(page);
+        all.truncate((start_index - 1) + count);
+    }
+    let page: Vec<Value> = all.into_iter().skip(start_index - 1).collect();
+    Ok(Reply::ok(list_response(page, total, start_index)))
+}
+
+fn projection(rt: ResourceType, q: &HashMap<String, String>) -> Result<Projection> {
+    Projection::parse(
+        rt,
+        q.get("attributes").map(String::as_str),
+        q.get("excludedattributes").map(String::as_str),
+    )
+}
+
+fn single(
+    ctx: &Context<'_>,
+    rt: ResourceType,
+    r: &Resource,
+    proj: &Projection,
+    status: u16,
+) -> Reply {
+    let mut v = render(ctx, rt, r);
+    proj.apply(rt, &mut v);
+    let location = (status == 201).then(|| format!("{}/{}/{}", ctx.base, rt.endpoint(), r.id));
+    Reply {
+        status,
+        body: Some(v),
+        etag: Some(res::etag(r.meta.version)),
+        location,
+        allow: None,
+    }
+}
+
+fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Result<Reply> {
+    let proj = projection(rt, &req.query)?;
+    let with_links = proj.includes(rt, links_attr(rt));
+    let r = ctx
+        .store
+        .get(ctx.org, rt, id, with_links)
+        .map_err(internal)?
+        .ok_or_else(|| ScimError::NotFound(format!("{} {id} not found", rt.name())))?;
+    if let Some(h) = &req.if_none_match {
+        if precondition::matches(h, r.meta.version) {
+            return Ok(Reply {
+                status: 304,
+                body: None,
+                etag: Some(res::etag(r.meta.version)),
+                location: None,
+                allow: None,
+            });
+        }
+    }
+    Ok(single(ctx, rt, &r, &proj, 200))
+}
+
+/// What a write produced, for the reply and the activity event.
+struct Written {
+    reply: Reply,
+    id: Option<String>,
+    name: Option<String>,
+    summary: String,
+}
+
+type WriteFn = fn(&Context<'_>, &Request, ResourceType, Option<&str>) -> Result<Written>;
+
+/// Runs a write and records it on the activity bus, whether it succeeded or not.
+fn write(
+    ctx: &Context<'_>,
+    req: &Request,
+    rt: ResourceType,
+    id: Option<&str>,
+    f: WriteFn,
+) -> Result<Reply> {
+    let result = f(ctx, req, rt, id);
+    let (status, scim_type, summary, name, rid) = match &result {
+        Ok(w) => (
+            w.reply.status,
+            None,
+            w.summary.clone(),
+            w.name.clone(),
+            w.id.clone(),
+        ),
+        Err(e) => (
+            e.status(),
+            e.scim_type().map(|t| t.as_str().to_string()),
+            format!("failed: {e}"),
+            None,
+            id.map(str::to_string),
+        ),
+    };
+    ctx.bus.publish(Activity {
+        time: ctx.now.clone(),
+        org: ctx.org.to_string(),
+        client: client_name(req.user_agent.as_deref()),
+        method: req.method.to_string(),
+        resource: rt.name().to_string(),
+        id: rid,
+        name,
+        summary,
+        status,
+        scim_type,
+        latency_us: ctx.started.elapsed().as_micros() as u64,
+    });
+    result.map(|w| w.reply)
+}
+
+fn name_of(rt: ResourceType, attrs: &Map<String, Value>) -> Option<String> {
+    let key = match rt {
+        ResourceType::User => "userName",
+        ResourceType::Group => "displayName",
+    };
+    attrs.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn reread(ctx: &Context<'_>, rt: ResourceType, id: &str, proj: &Projection) -> Result<Resource> {
+    let with_links = proj.includes(rt, links_attr(rt));
+    ctx.store
+        .get(ctx.org, rt, id, with_links)
+        .map_err(internal)?
+        .ok_or_else(|| ScimError::NotFound(format!("{} {id} not found", rt.name())))
+}
+
+fn create(ctx: &Context<'_>, req: &Request, rt: ResourceType, _: Option<&str>) -> Result<Written> {
+    let proj = projection(rt, &req.query)?;
+    let body = json_body(&req.body)?;
+    let n = res::normalize(rt, &body, &ctx.limits)?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let out = ctx
+        .store
+        .create(
+            ctx.org,
+            rt,
+            &id,
+            &ctx.now,
+            n.attrs,
+            n.members.unwrap_or_default(),
+            ctx.unknown,
+        )
+        .map_err(internal)?;
+    let r = reread(ctx, rt, &id, &proj)?;
+    Ok(Written {
+        reply: single(ctx, rt, &r, &proj, 201),
+        id: Some(id),
+        name: name_of(rt, &r.attrs),
+        summary: summary::created(rt, &out),
+    })
+}
+
+fn replace(
+    ctx: &Context<'_>,
+    req: &Request,
+    rt: ResourceType,
+    id: Option<&str>,
+) -> Result<Written> {
+    let id = id.unwrap_or_default();
+    let proj = projection(rt, &req.query)?;
+    let body = json_body(&req.body)?;
+    let n = res::normalize(rt, &body, &ctx.limits)?;
+    let members = match (rt, n.members) {
+        (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
+        // PUT replaces the whole resource: a team PUT without members has none.
+        (ResourceType::Group, None) => vec![MemberOp::Clear],
+        (ResourceType::User, _) => Vec::new(),
+    };
+    let out = ctx
+        .store
+        .modify(
+            ctx.org,
+            rt,
+            id,
+            req.if_match.as_deref(),
+            &ctx.now,
+            ctx.unknown,
+            |cur| {
+                let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+                Ok(Change { attrs, members })
+            },
+        )
+        .map_err(internal)?;
+    let r = reread(ctx, rt, id, &proj)?;
+    Ok(Written {
+        reply: single(ctx, rt, &r, &proj, 200),
+        id: Some(id.to_string()),
+        name: name_of(rt, &r.attrs),
+        summary: summary::changed(rt, &out),
+    })
+}
+
+fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
+    let id = id.unwrap_or_default();
+    let proj = projection(rt, &req.query)?;
+    let body = json_body(&req.body)?;
+    let ops = parse_patch(&body)?;
+    let out = ctx
+        .store
+        .modify(
+            ctx.org,
+            rt,
+            id,
+            req.if_match.as_deref(),
+            &ctx.now,
+            ctx.unknown,
+            |cur| {
+                let mut attrs = cur.attrs.clone();
+                let members = apply_patch(&mut attrs, rt, id, &ops)?;
+                let n = res::normalize(rt, &Value::Object(attrs), &ctx.limits)?;
+                let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+                Ok(Change { attrs, members })
+            },
+        )
+        .map_err(internal)?;
+    let r = reread(ctx, rt, id, &proj)?;
+    Ok(Written {
+        reply: single(ctx, rt, &r, &proj, 200),
+        id: Some(id.to_string()),
+        name: name_of(rt, &r.attrs),
+        summary: summary::changed(rt, &out),
+    })
+}
+
+fn delete(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
+    let id = id.unwrap_or_default();
+    let out = ctx
+        .store
+        .delete(ctx.org, rt, id, req.if_match.as_deref())
+        .map_err(internal)?;
+    Ok(Written {
+        reply: Reply {
+            status: 204,
+            body: None,
+            etag: None,
+            location: None,
+            allow: None,
+        },
+        id: Some(id.to_string()),
+        name: name_of(rt, &out.resource.attrs),
+        summary: "deleted".into(),
+    })
+}

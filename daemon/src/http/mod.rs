@@ -1,0 +1,343 @@
+//! The HTTP edge: accepts connections, authenticates, reads bounded bodies, hands requests to
+//! the API handlers off the async threads, and renders every reply and error (the one place
+//! errors become HTTP).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use scimd_config::Config;
+use scimd_core::resource::Limits;
+use scimd_core::ScimError;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::activity::{client_name, Activity, Bus};
+use crate::api::{self, Context, Reply};
+use crate::store::{Store, Unknown};
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+const SCIM_JSON: &str = "application/scim+json; charset=utf-8";
+
+/// What every request needs; shared by all connections.
+pub struct AppState {
+    pub config: watch::Receiver<Arc<Config>>,
+    pub store: Store,
+    pub bus: Bus,
+    /// `http` or `https`, for base URLs derived from the Host header.
+    pub scheme: &'static str,
+}
+
+/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish (up to
+/// a few seconds).
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off rather than spin.
+                        tracing::warn!(cause = %err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let svc = service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(state, req).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc);
+                let fut = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(err) = fut.await {
+                        tracing::debug!(cause = %err, "connection closed with error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => tracing::warn!("shutdown: connections still open after 5s"),
+    }
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    // Millisecond precision keeps timestamps short and still orders writes.
+    let now = now
+        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Renders a reply.
+fn reply_response(reply: Reply) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let body = reply
+        .body
+        .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default()));
+    let mut resp = Response::new(Full::new(body.clone().unwrap_or_default()));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if body.is_some() {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    }
+    let mut set = |name: header::HeaderName, v: Option<String>| {
+        if let Some(v) = v.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            h.insert(name, v);
+        }
+    };
+    set(header::ETAG, reply.etag);
+    set(header::LOCATION, reply.location);
+    set(header::ALLOW, reply.allow.map(str::to_string));
+    resp
+}
+
+/// Renders an error: the one place a `ScimError` becomes HTTP.
+pub fn error_response(err: &ScimError) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(&err.to_json()).unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    if err.status() == 401 {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scimd\""),
+        );
+    }
+    resp
+}
+
+async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = match route(&state, req, started).await {
+        Ok(reply) => reply_response(reply),
+        Err(err) => {
+            if err.status() >= 500 {
+                tracing::error!(%method, %path, status = err.status(), "request failed");
+            }
+            error_response(&err)
+        }
+    };
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The bearer token of the request, if it has a well-formed one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+async fn route(
+    state: &AppState,
+    req: Request<Incoming>,
+    started: Instant,
+) -> Result<Reply, ScimError> {
+    let path = req.uri().path().to_string();
+    if path == "/healthz" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => Ok(Reply {
+                status: 200,
+                body: Some(serde_json::json!({"status": "ok"})),
+                etag: None,
+                location: None,
+                allow: None,
+            }),
+            _ => Err(ScimError::MethodNotAllowed("use GET /healthz".into())),
+        };
+    }
+    let mut segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    if segments.len() < 3 || segments[0] != "scim" || !segments[1].eq_ignore_ascii_case("v2") {
+        return Err(ScimError::NotFound(format!(
+            "no endpoint at {path}; the SCIM API is under /scim/v2/<org>"
+        )));
+    }
+    let org_name = segments[2].clone();
+    let segments = segments.split_off(3);
+
+    let config = state.config.borrow().clone();
+    let headers = req.headers().clone();
+    let user_agent = header_str(&headers, header::USER_AGENT);
+    let org = match authenticate(&config, &org_name, &headers) {
+        Ok(org) => org,
+        Err(err) => {
+            if err.status() == 401 {
+                state.bus.publish(Activity {
+                    time: now_rfc3339(),
+                    org: org_name.to_ascii_lowercase(),
+                    client: client_name(user_agent.as_deref()),
+                    method: req.method().to_string(),
+                    resource: "auth".into(),
+                    id: None,
+                    name: None,
+                    summary: "authentication failed".into(),
+                    status: 401,
+                    scim_type: None,
+                    latency_us: started.elapsed().as_micros() as u64,
+                });
+            }
+            return Err(err);
+        }
+    };
+
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+    {
+        if len.parse::<u64>().is_ok_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large());
+        }
+    }
+    let method = req.method().clone();
+    let query: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = Limited::new(req.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|err| {
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large()
+            } else {
+                ScimError::invalid_syntax(format!("could not read the request body: {err}"))
+            }
+        })?
+        .to_bytes();
+
+    let base = match &config.public_url {
+        Some(url) => format!("{url}/scim/v2/{}", org.name),
+        None => {
+            let host =
+                header_str(&headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
+            format!("{}://{host}/scim/v2/{}", state.scheme, org.name)
+        }
+    };
+    let request = api::Request {
+        method,
+        segments,
+        query,
+        body,
+        if_match: header_str(&headers, header::IF_MATCH),
+        if_none_match: header_str(&headers, header::IF_NONE_MATCH),
+        user_agent,
+    };
+    let store = state.store.clone();
+    let bus = state.bus.clone();
+    let org_key = org.name.to_ascii_lowercase();
+    let limits = Limits {
+        team_name_max: org.team_name_max,
+    };
+    let unknown = match org.unknown_members {
+        scimd_config::UnknownMembers::Skip => Unknown::Skip,
+        scimd_config::UnknownMembers::Reject => Unknown::Reject,
+    };
+    tokio::task::spawn_blocking(move || {
+        let ctx = Context {
+            org: &org_key,
+            base: &base,
+            store: &store,
+            bus: &bus,
+            limits,
+            unknown,
+            now: now_rfc3339(),
+            started,
+        };
+        api::handle(&ctx, &request)
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(cause = %err, "handler task failed");
+        ScimError::Internal
+    })?
+}
+
+fn too_large() -> ScimError {
+    ScimError::PayloadTooLarge(format!("The request body is larger than {MAX_BODY} bytes."))
+}
+
+fn authenticate(
+    config: &Config,
+    org_name: &str,
+    headers: &HeaderMap,
+) -> Result<scimd_config::OrgConfig, ScimError> {
+    let Some(token) = bearer(headers) else {
+        return Err(ScimError::Unauthorized(
+            "Missing or malformed Authorization header; send 'Authorization: Bearer <token>'."
+                .into(),
+        ));
+    };
+    // One message for an unknown org and a wrong token, so tokens cannot probe org names.
+    let refused = || {
+        ScimError::Unauthorized(format!(
+            "The token is not valid for org '{org_name}'. Rotate one with \
+             'scimd token rotate --org {org_name}'."
+        ))
+    };
+    let org = config.org(org_name).ok_or_else(refused)?;
+    if !org.token_matches(&token) {
+        return Err(refused());
+    }
+    if !org.enabled {
+        return Err(ScimError::Forbidden(format!(
+            "Org '{org_name}' is disabled in the server's configuration."
+        )));
+    }
+    Ok(org.clone())
+}

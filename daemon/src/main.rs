@@ -1,0 +1,144 @@
+//! The `scimd` binary: one command line for serving, token management and config checks.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "scimd",
+    version,
+    about = "A self-hosted SCIM 2.0 provisioning server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the SCIM API (writes a starter config when the file does not exist).
+    Serve {
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Manage an org's bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Validate the config file and print a summary.
+    CheckConfig {
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Generate a new token for an org, invalidating every earlier one; prints it last.
+    Rotate {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Remove every token of an org: it refuses all requests until a token is rotated in.
+    Revoke {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+}
+
+fn init_tracing(level: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config } => {
+            scimd::serve::ensure_config(&config)?;
+            let loaded = scimd_config::Config::load(&config)?;
+            init_tracing(
+                &loaded.log.level,
+                matches!(loaded.log.format, scimd_config::LogFormat::Json),
+            );
+            let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+            rt.block_on(scimd::serve::run(&config, shutdown_signal()))?;
+        }
+        Command::Token {
+            command: TokenCommand::Rotate { org, config },
+        } => {
+            let token = scimd_config::rotate_token(&config, &org)
+                .with_context(|| format!("rotating the token of org {org}"))?;
+            println!(
+                "Rotated the token of org {org} in {}; every earlier token of {org} is now invalid.",
+                config.display()
+            );
+            println!("{token}");
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { org, config },
+        } => {
+            scimd_config::revoke_tokens(&config, &org)
+                .with_context(|| format!("revoking the tokens of org {org}"))?;
+            println!("Revoked every token of org {org}; it refuses all requests until rotated.");
+        }
+        Command::CheckConfig { config } => match scimd_config::Config::load(&config) {
+            Ok(c) => {
+                println!("{}: ok", config.display());
+                println!("listen: {}", c.listen);
+                println!("data_dir: {}", c.data_dir.display());
+                println!("tls: {}", if c.tls.is_some() { "on" } else { "off" });
+                for org in c.orgs.values() {
+                    println!(
+                        "org {}: {} token(s){}",
+                        org.name,
+                        org.tokens.len(),
+                        if org.enabled { "" } else { ", disabled" }
+                    );
+                }
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                std::process::exit(1);
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `scimd serve`: load (or create) the config, open the store, listen, watch the config file
+//! for live reloads, and serve until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scimd_config::{Config, ConfigError, Watcher};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::activity::{Activity, Bus};
+use crate::http::{self, AppState};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store {path}: {source}")]
+    Store { path: PathBuf, source: StoreError },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The store file inside `data_dir`.
+pub fn store_path(config: &Config) -> PathBuf {
+    config.data_dir.join("scimd.redb")
+}
+
+/// The SCIM base URL of `org` as clients should configure it.
+pub fn base_url(config: &Config, addr: SocketAddr, org: &str) -> String {
+    match &config.public_url {
+        Some(url) => format!("{url}/scim/v2/{org}"),
+        None => format!("http://{addr}/scim/v2/{org}"),
+    }
+}
+
+/// When the config file does not exist, writes the starter config and prints its one token.
+/// Returns whether it did.
+pub fn ensure_config(path: &Path) -> Result<bool, ServeError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    let token = scimd_config::write_starter(path)?;
+    let config = Config::load(path)?;
+    println!(
+        "Wrote a starter config to {} with one org, \"example\".",
+        path.display()
+    );
+    println!(
+        "SCIM base URL: {}",
+        base_url(&config, config.listen, "example")
+    );
+    println!("Its bearer token, shown only once (`scimd token rotate --org example` replaces it):");
+    println!("{token}");
+    Ok(true)
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn config_event(summary: String, status: u16) -> Activity {
+    Activity {
+        time: now(),
+        org: String::new(),
+        client: "scimd".into(),
+        method: "RELOAD".into(),
+        resource: "config".into(),
+        id: None,
+        name: None,
+        summary,
+        status,
+        scim_type: None,
+        latency_us: 0,
+    }
+}
+
+/// Runs the server until `shutdown` resolves.
+pub async fn run(
+    config_path: &Path,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let config = Config::load(config_path)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let path = store_path(&config);
+    let store = Store::open(&path).map_err(|source| ServeError::Store { path, source })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    if config.tls.is_none() {
+        tracing::info!("serving plain HTTP: put scimd behind a TLS-terminating reverse proxy");
+    }
+    println!("scimd listening on http://{addr}");
+    for org in config.orgs.values() {
+        println!("  org {}: {}", org.name, base_url(&config, addr, &org.name));
+    }
+
+    let bus = Bus::new(1024);
+    let (tx, rx) = watch::channel(Arc::new(config));
+    let watcher_bus = bus.clone();
+    let _watcher = Watcher::spawn(config_path, move |result| match result {
+        Ok(new) => {
+            let old = tx.borrow().clone();
+            let diff = old.diff(&new);
+            for key in &diff.restart_needed {
+                tracing::warn!(key = %key, "config change needs a restart to take effect");
+            }
+            tracing::info!(
+                added = ?diff.orgs_added,
+                removed = ?diff.orgs_removed,
+                tokens_rotated = ?diff.tokens_rotated,
+                changed = ?diff.orgs_changed,
+                "config reloaded"
+            );
+            let summary = format!(
+                "config reloaded: orgs added {:?}, removed {:?}, changed {:?}, tokens rotated {:?}",
+                diff.orgs_added, diff.orgs_removed, diff.orgs_changed, diff.tokens_rotated
+            );
+            tx.send_replace(Arc::new(new));
+            watcher_bus.publish(config_event(summary, 200));
+        }
+        Err(err) => {
+            tracing::error!(cause = %err, "config rejected; keeping the running config");
+            watcher_bus.publish(config_event(format!("config rejected: {err}"), 400));
+        }
+    })?;
+
+    let state = Arc::new(AppState {
+        config: rx,
+        store,
+        bus,
+        scheme: "http",
+    });
+    http::serve(listener, state, shutdown).await;
+    tracing::info!("scimd stopped");
+    Ok(())
+}

@@ -1,0 +1,871 @@
+//! The durable store: SCIM-level operations over one redb file. No redb type leaves this module,
+//! so a PostgreSQL backend can later implement the same surface.
+//!
+//! Every changing call is one write transaction with `Durability::Immediate`: when it returns
+//! Ok the change is on disk. Calls block; the HTTP layer runs them off the async threads.
+
+mod schema;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableTable};
+use scimd_core::patch::MemberOp;
+use scimd_core::resource::{self as res, Meta};
+use scimd_core::{ResourceType, ScimError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::precondition;
+use schema::*;
+
+/// A failure of the store: either a SCIM-level refusal or a database fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error("database: {0}")]
+    Db(Box<redb::Error>),
+    #[error("corrupt record in {table} for {key}: {cause}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        cause: String,
+    },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(Box::new(e.into()))
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The persisted form of a user or group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    attrs: Map<String, Value>,
+    created: String,
+    modified: String,
+    version: u64,
+}
+
+/// A member of a team, or a team a user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub id: String,
+    pub display: String,
+}
+
+/// A resource as read from the store.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    pub attrs: Map<String, Value>,
+    pub meta: Meta,
+    /// Members (Group) or groups (User), when asked for.
+    pub links: Option<Vec<Link>>,
+}
+
+/// What a modify closure returns: the new attributes and, for groups, membership changes.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub attrs: Map<String, Value>,
+    pub members: Vec<MemberOp>,
+}
+
+/// The result of a write, with what the activity log needs to describe it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub resource: Resource,
+    pub added: usize,
+    pub removed: usize,
+    /// Member ids that were asked for but are not users of this org.
+    pub skipped: Vec<String>,
+    /// The name before the write, when it changed (a rename, or a (de)activation for users).
+    pub previous: Option<Map<String, Value>>,
+}
+
+/// An index lookup that answers an `eq` filter without a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    UserName(String),
+    ExternalId(String),
+    Email(String),
+    DisplayName(String),
+}
+
+/// Which resources a listing visits.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// All of the org's resources of the type, in id order.
+    All,
+    /// Candidates from an index.
+    Lookup(Lookup),
+}
+
+/// How team members that are not users of the org are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    Skip,
+    Reject,
+}
+
+/// The store handle; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+fn counter_users(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => "users",
+        ResourceType::Group => "groups",
+    }
+}
+
+fn member_counter(gid: &str) -> String {
+    format!("members:{gid}")
+}
+
+fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Record> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        key: key.to_string(),
+        cause: e.to_string(),
+    })
+}
+
+fn encode(rec: &Record) -> Vec<u8> {
+    // Serializing a Map of JSON values cannot fail.
+    serde_json::to_vec(rec).unwrap_or_default()
+}
+
+fn meta_of(rec: &Record) -> Meta {
+    Meta {
+        created: rec.created.clone(),
+        last_modified: rec.modified.clone(),
+        version: rec.version,
+    }
+}
+
+fn table_name(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => "users",
+        ResourceType::Group => "groups",
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store file, creating every table so reads never miss one.
+    pub fn open(path: &Path) -> Result<Store> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(USERS)?;
+            txn.open_table(GROUPS)?;
+            txn.open_table(USER_BY_NAME)?;
+            txn.open_multimap_table(USER_BY_EXTERNAL_ID)?;
+            txn.open_multimap_table(USER_BY_EMAIL)?;
+            txn.open_table(GROUP_BY_NAME)?;
+            txn.open_multimap_table(GROUP_BY_EXTERNAL_ID)?;
+            txn.open_table(MEMBERS)?;
+            txn.open_table(MEMBER_OF)?;
+            txn.open_table(COUNTS)?;
+            let mut meta = txn.open_table(META)?;
+            if meta.get("schema_version")?.is_none() {
+                meta.insert("schema_version", SCHEMA_VERSION)?;
+            }
+        }
+        txn.commit()?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// Number of resources of `rt` in `org`.
+    pub fn count(&self, org: &str, rt: ResourceType) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let counts = txn.open_table(COUNTS)?;
+        Ok(counts
+            .get((org, counter_users(rt)))?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// One resource by id, with its links when `with_links`.
+    pub fn get(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        with_links: bool,
+    ) -> Result<Option<Resource>> {
+        let txn = self.db.begin_read()?;
+        let reader = Reader { txn: &txn };
+        reader.get(org, rt, id, with_links)
+    }
+
+    /// Visits the resources of `source` in id order (index candidates in index order) inside
+    /// one read transaction. `visit` returns false to stop.
+    pub fn visit(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        source: &Source,
+        with_links: bool,
+        visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
+    ) -> Result<()> {
+        let txn = self.db.begin_read()?;
+        let reader = Reader { txn: &txn };
+        match source {
+            Source::All => {
+                let table = txn.open_table(rt_table(rt))?;
+                for entry in table.range((org, "")..)? {
+                    let (k, v) = entry?;
+                    let (o, id) = k.value();
+                    if o != org {
+                        break;
+                    }
+                    let rec = decode(table_name(rt), id, v.value())?;
+                    let links = if with_links {
+                        Some(reader.links(org, rt, id)?)
+                    } else {
+                        None
+                    };
+                    let r = Resource {
+                        id: id.to_string(),
+                        meta: meta_of(&rec),
+                        attrs: rec.attrs,
+                        links,
+                    };
+                    if !visit(r)? {
+                        break;
+                    }
+                }
+            }
+            Source::Lookup(lookup) => {
+                for id in reader.lookup(org, lookup)? {
+                    if let Some(r) = reader.get(org, rt, &id, with_links)? {
+                        if !visit(r)? {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a resource with the given id (and, for groups, initial members).
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        now: &str,
+        attrs: Map<String, Value>,
+        members: Vec<String>,
+        unknown: Unknown,
+    ) -> Result<Outcome> {
+        let txn = self.db.begin_write()?;
+        let outcome = {
+            let mut w = Writer::open(&txn)?;
+            w.check_unique(org, rt, id, &attrs)?;
+            let rec = Record {
+                attrs,
+                created: now.into(),
+                modified: now.into(),
+                version: 1,
+            };
+            w.index(org, rt, id, &rec.attrs, true)?;
+            w.put(org, rt, id, &rec)?;
+            w.bump(org, counter_users(rt), 1)?;
+            let (added, removed, skipped) = if rt == ResourceType::Group {
+                w.apply_members(org, id, &[MemberOp::Add(members)], unknown)?
+            } else {
+                (0, 0, Vec::new())
+            };
+            let resource = Resource {
+                id: id.into(),
+                meta: meta_of(&rec),
+                attrs: rec.attrs,
+                links: None,
+            };
+            Outcome {
+                resource,
+                added,
+                removed,
+                skipped,
+                previous: None,
+            }
+        };
+        txn.commit()?;
+        Ok(outcome)
+    }
+
+    /// Reads, changes and writes one resource atomically. `change` sees the current resource
+    /// (with links) and returns the new attributes and membership changes; returning an error
+    /// aborts the transaction with nothing written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn modify(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+        now: &str,
+        unknown: Unknown,
+        change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError>,
+    ) -> Result<Outcome> {
+        let txn = self.db.begin_write()?;
+        let outcome = {
+            let mut w = Writer::open(&txn)?;
+            let Some(old) = w.get(org, rt, id)? else {
+                return Err(not_found(rt, id).into());
+            };
+            if let Some(h) = if_match {
+                if !precondition::matches(h, old.version) {
+                    return Err(stale(rt, id).into());
+                }
+            }
+            let current = Resource {
+                id: id.into(),
+                meta: meta_of(&old),
+                attrs: old.attrs.clone(),
+                links: None,
+            };
+            let Change { attrs, members } = change(&current)?;
+            let (added, removed, skipped) = if rt == ResourceType::Group {
+                w.apply_members(org, id, &members, unknown)?
+            } else {
+                (0, 0, Vec::new())
+            };
+            let attrs_changed = attrs != old.attrs;
+            let rec = if attrs_changed || added + removed > 0 {
+                if attrs_changed {
+                    w.check_unique(org, rt, id, &attrs)?;
+                    w.index(org, rt, id, &old.attrs, false)?;
+                    w.index(org, rt, id, &attrs, true)?;
+                    if rt == ResourceType::User
+                        && res::member_display(&attrs) != res::member_display(&old.attrs)
+                    {
+                        w.redisplay_member(org, id, &res::member_display(&attrs))?;
+                    }
+                }
+                let rec = Record {
+                    attrs,
+                    created: old.created.clone(),
+                    modified: now.into(),
+                    version: old.version + 1,
+                };
+                w.put(org, rt, id, &rec)?;
+                rec
+            } else {
+                old.clone()
+            };
+            let resource = Resource {
+                id: id.into(),
+                meta: meta_of(&rec),
+                attrs: rec.attrs,
+                links: None,
+            };
+            let previous = attrs_changed.then_some(old.attrs);
+            Outcome {
+                resource,
+                added,
+                removed,
+                skipped,
+                previous,
+            }
+        };
+        txn.commit()?;
+        Ok(outcome)
+    }
+
+    /// Deletes a resource; a user leaves every team, a team's memberships go with it.
+    pub fn delete(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<Outcome> {
+        let txn = self.db.begin_write()?;
+        let outcome = {
+            let mut w = Writer::open(&txn)?;
+            let Some(old) = w.get(org, rt, id)? else {
+                return Err(not_found(rt, id).into());
+            };
+            if let Some(h) = if_match {
+                if !precondition::matches(h, old.version) {
+                    return Err(stale(rt, id).into());
+                }
+            }
+            let removed = match rt {
+                ResourceType::User => w.leave_all(org, id)?,
+                ResourceType::Group => {
+                    w.apply_members(org, id, &[MemberOp::Clear], Unknown::Skip)?
+                        .1
+                }
+            };
+            w.index(org, rt, id, &old.attrs, false)?;
+            w.remove(org, rt, id)?;
+            w.bump(org, counter_users(rt), -1)?;
+            if rt == ResourceType::Group {
+                w.counts.remove((org, member_counter(id).as_str()))?;
+            }
+            let resource = Resource {
+                id: id.into(),
+                meta: meta_of(&old),
+                attrs: old.attrs,
+                links: None,
+            };
+            Outcome {
+                resource,
+                added: 0,
+                removed,
+                skipped: Vec::new(),
+                previous: None,
+            }
+        };
+        txn.commit()?;
+        Ok(outcome)
+    }
+}
+
+fn rt_table(
+    rt: ResourceType,
+) -> redb::TableDefinition<'static, (&'static str, &'static str), &'static [u8]> {
+    match rt {
+        ResourceType::User => USERS,
+        ResourceType::Group => GROUPS,
+    }
+}
+
+fn not_found(rt: ResourceType, id: &str) -> ScimError {
+    ScimError::NotFound(format!("{} {id} not found", rt.name()))
+}
+
+fn stale(rt: ResourceType, id: &str) -> ScimError {
+    ScimError::PreconditionFailed(format!(
+        "{} {id} has changed since the version in If-Match; fetch it again",
+        rt.name()
+    ))
+}
+
+/// Reads within one read transaction.
+struct Reader<'a> {
+    txn: &'a redb::ReadTransaction,
+}
+
+impl Reader<'_> {
+    fn get(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        with_links: bool,
+    ) -> Result<Option<Resource>> {
+        let table = self.txn.open_table(rt_table(rt))?;
+        let Some(v) = table.get((org, id))? else {
+            return Ok(None);
+        };
+        let rec = decode(table_name(rt), id, v.value())?;
+        let links = if with_links {
+            Some(self.links(org, rt, id)?)
+        } else {
+            None
+        };
+        Ok(Some(Resource {
+            id: id.to_string(),
+            meta: meta_of(&rec),
+            attrs: rec.attrs,
+            links,
+        }))
+    }
+
+    fn links(&self, org: &str, rt: ResourceType, id: &str) -> Result<Vec<Link>> {
+        let mut out = Vec::new();
+        match rt {
+            ResourceType::Group => {
+                let members = self.txn.open_table(MEMBERS)?;
+                for entry in members.range((org, id, "")..)? {
+                    let (k, v) = entry?;
+                    let (o, g, u) = k.value();
+                    if o != org || g != id {
+                        break;
+                    }
+                    out.push(Link {
+                        id: u.to_string(),
+                        display: v.value().to_string(),
+                    });
+                }
+            }
+            ResourceType::User => {
+                let member_of = self.txn.open_table(MEMBER_OF)?;
+                let groups = self.txn.open_table(GROUPS)?;
+                for entry in member_of.range((org, id, "")..)? {
+                    let (k, _) = entry?;
+                    let (o, u, g) = k.value();
+                    if o != org || u != id {
+                        break;
+                    }
+                    if let Some(v) = groups.get((org, g))? {
+                        let rec = decode("groups", g, v.value())?;
+                        let display = rec
+                            .attrs
+                            .get("displayName")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string();
+                        out.push(Link {
+                            id: g.to_string(),
+                            display,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn lookup(&self, org: &str, lookup: &Lookup) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        match lookup {
+            Lookup::UserName(name) => {
+                let t = self.txn.open_table(USER_BY_NAME)?;
+                if let Some(v) = t.get((org, name.to_lowercase().as_str()))? {
+                    ids.push(v.value().to_string());
+                }
+            }
+            Lookup::DisplayName(name) => {
+                let t = self.txn.open_table(GROUP_BY_NAME)?;
+                if let Some(v) = t.get((org, name.to_lowercase().as_str()))? {
+                    ids.push(v.value().to_string());
+                }
+            }
+            Lookup::Email(email) => {
+                let t = self.txn.open_multimap_table(USER_BY_EMAIL)?;
+                for v in t.get((org, email.to_lowercase().as_str()))? {
+                    ids.push(v?.value().to_string());
+                }
+            }
+            Lookup::ExternalId(ext) => {
+                // The caller decides the resource type by which index it asks; external ids of
+                // both types live in their own tables.
+                let t = self.txn.open_multimap_table(USER_BY_EXTERNAL_ID)?;
+                for v in t.get((org, ext.as_str()))? {
+                    ids.push(v?.value().to_string());
+                }
+                let t = self.txn.open_multimap_table(GROUP_BY_EXTERNAL_ID)?;
+                for v in t.get((org, ext.as_str()))? {
+                    ids.push(v?.value().to_string());
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// The tables of one write transaction.
+struct Writer<'t> {
+    users: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
+    groups: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
+    user_by_name: redb::Table<'t, (&'static str, &'static str), &'static str>,
+    user_by_ext: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    user_by_email: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    group_by_name: redb::Table<'t, (&'static str, &'static str), &'static str>,
+    group_by_ext: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    members: redb::Table<'t, (&'static str, &'static str, &'static str), &'static str>,
+    member_of: redb::Table<'t, (&'static str, &'static str, &'static str), ()>,
+    counts: redb::Table<'t, (&'static str, &'static str), u64>,
+}
+
+impl<'t> Writer<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
+        Ok(Writer {
+            users: txn.open_table(USERS)?,
+            groups: txn.open_table(GROUPS)?,
+            user_by_name: txn.open_table(USER_BY_NAME)?,
+            user_by_ext: txn.open_multimap_table(USER_BY_EXTERNAL_ID)?,
+            user_by_email: txn.open_multimap_table(USER_BY_EMAIL)?,
+            group_by_name: txn.open_table(GROUP_BY_NAME)?,
+            group_by_ext: txn.open_multimap_table(GROUP_BY_EXTERNAL_ID)?,
+            members: txn.open_table(MEMBERS)?,
+            member_of: txn.open_table(MEMBER_OF)?,
+            counts: txn.open_table(COUNTS)?,
+        })
+    }
+
+    fn table(
+        &mut self,
+        rt: ResourceType,
+    ) -> &mut redb::Table<'t, (&'static str, &'static str), &'static [u8]> {
+        match rt {
+            ResourceType::User => &mut self.users,
+            ResourceType::Group => &mut self.groups,
+        }
+    }
+
+    fn get(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
+        match self.table(rt).get((org, id))? {
+            Some(v) => Ok(Some(decode(table_name(rt), id, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&mut self, org: &str, rt: ResourceType, id: &str, rec: &Record) -> Result<()> {
+        self.table(rt).insert((org, id), encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    fn remove(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<()> {
+        self.table(rt).remove((org, id))?;
+        Ok(())
+    }
+
+    fn bump(&mut self, org: &str, counter: &str, delta: i64) -> Result<()> {
+        let cur = self
+            .counts
+            .get((org, counter))?
+            .map(|v| v.value())
+            .unwrap_or(0);
+        let next = cur.saturating_add_signed(delta);
+        self.counts.insert((org, counter), next)?;
+        Ok(())
+    }
+
+    /// 409 when a unique attribute of `attrs` belongs to another resource.
+    fn check_unique(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        attrs: &Map<String, Value>,
+    ) -> Result<()> {
+        match rt {
+            ResourceType::User => {
+                if let Some(key) = res::user_name_key(attrs) {
+                    if let Some(other) = self.user_by_name.get((org, key.as_str()))? {
+                        if other.value() != id {
+                            let name = attrs
+                                .get("userName")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            return Err(ScimError::Conflict(format!(
+                                "User with userName {name} already exists."
+                            ))
+                            .into());
+                        }
+                    }
+                }
+            }
+            ResourceType::Group => {
+                if let Some(key) = res::display_name_key(attrs) {
+                    if let Some(other) = self.group_by_name.get((org, key.as_str()))? {
+                        if other.value() != id {
+                            let name = attrs
+                                .get("displayName")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            return Err(ScimError::Conflict(format!(
+                                "Group with displayName {name} already exists."
+                            ))
+                            .into());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds (`insert`) or removes the index rows of `attrs`.
+    fn index(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        attrs: &Map<String, Value>,
+        insert: bool,
+    ) -> Result<()> {
+        let ext = res::external_id(attrs).map(str::to_string);
+        match rt {
+            ResourceType::User => {
+                if let Some(key) = res::user_name_key(attrs) {
+                    if insert {
+                        self.user_by_name.insert((org, key.as_str()), id)?;
+                    } else {
+                        self.user_by_name.remove((org, key.as_str()))?;
+                    }
+                }
+                if let Some(ext) = ext {
+                    if insert {
+                        self.user_by_ext.insert((org, ext.as_str()), id)?;
+                    } else {
+                        self.user_by_ext.remove((org, ext.as_str()), id)?;
+                    }
+                }
+                for email in res::email_keys(attrs) {
+                    if insert {
+                        self.user_by_email.insert((org, email.as_str()), id)?;
+                    } else {
+                        self.user_by_email.remove((org, email.as_str()), id)?;
+                    }
+                }
+            }
+            ResourceType::Group => {
+                if let Some(key) = res::display_name_key(attrs) {
+                    if insert {
+                        self.group_by_name.insert((org, key.as_str()), id)?;
+                    } else {
+                        self.group_by_name.remove((org, key.as_str()))?;
+                    }
+                }
+                if let Some(ext) = ext {
+                    if insert {
+                        self.group_by_ext.insert((org, ext.as_str()), id)?;
+                    } else {
+                        self.group_by_ext.remove((org, ext.as_str()), id)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies membership changes to team `gid`, writing only the rows that change.
+    /// Returns (added, removed, skipped ids).
+    fn apply_members(
+        &mut self,
+        org: &str,
+        gid: &str,
+        ops: &[MemberOp],
+        unknown: Unknown,
+    ) -> Result<(usize, usize, Vec<String>)> {
+        if ops.is_empty() {
+            return Ok((0, 0, Vec::new()));
+        }
+        // Fold the ops into a final wanted state, so a full replace that keeps most members
+        // writes only the difference.
+        let mut cleared = false;
+        let mut want: BTreeMap<&str, bool> = BTreeMap::new();
+        for op in ops {
+            match op {
+                MemberOp::Clear => {
+                    cleared = true;
+                    want.clear();
+                }
+                MemberOp::Add(ids) => ids.iter().for_each(|i| {
+                    want.insert(i.as_str(), true);
+                }),
+                MemberOp::Remove(ids) => ids.iter().for_each(|i| {
+                    want.insert(i.as_str(), false);
+                }),
+            }
+        }
+        let mut skipped = Vec::new();
+        let mut to_add = Vec::new();
+        for (uid, wanted) in &want {
+            if !*wanted {
+                continue;
+            }
+            if self.members.get((org, gid, *uid))?.is_some() {
+                continue;
+            }
+            match self.users.get((org, *uid))? {
+                Some(v) => {
+                    let rec = decode("users", uid, v.value())?;
+                    to_add.push((uid.to_string(), res::member_display(&rec.attrs)));
+                }
+                None => skipped.push(uid.to_string()),
+            }
+        }
+        if unknown == Unknown::Reject && !skipped.is_empty() {
+            return Err(ScimError::invalid_value(format!(
+                "Cannot add invalid members to team. Invalid member ids: {}",
+                skipped.join(", ")
+            ))
+            .into());
+        }
+        let mut to_remove: BTreeSet<String> = want
+            .iter()
+            .filter(|(_, w)| !**w)
+            .map(|(u, _)| u.to_string())
+            .collect();
+        if cleared {
+            for entry in self.members.range((org, gid, "")..)? {
+                let (k, _) = entry?;
+                let (o, g, u) = k.value();
+                if o != org || g != gid {
+                    break;
+                }
+                if !want.get(u).copied().unwrap_or(false) {
+                    to_remove.insert(u.to_string());
+                }
+            }
+        }
+        let mut removed = 0;
+        for uid in &to_remove {
+            if self.members.remove((org, gid, uid.as_str()))?.is_some() {
+                self.member_of.remove((org, uid.as_str(), gid))?;
+                removed += 1;
+            }
+        }
+        for (uid, display) in &to_add {
+            self.members
+                .insert((org, gid, uid.as_str()), display.as_str())?;
+            self.member_of.insert((org, uid.as_str(), gid), ())?;
+        }
+        let added = to_add.len();
+        let counter = member_counter(gid);
+        self.bump(org, &counter, added as i64 - removed as i64)?;
+        Ok((added, removed, skipped))
+    }
+
+    /// Removes user `uid` from every team; returns how many.
+    fn leave_all(&mut self, org: &str, uid: &str) -> Result<usize> {
+        let gids = self.groups_of(org, uid)?;
+        for gid in &gids {
+            self.members.remove((org, gid.as_str(), uid))?;
+            self.member_of.remove((org, uid, gid.as_str()))?;
+            self.bump(org, &member_counter(gid), -1)?;
+        }
+        Ok(gids.len())
+    }
+
+    fn groups_of(&mut self, org: &str, uid: &str) -> Result<Vec<String>> {
+        let mut gids = Vec::new();
+        for entry in self.member_of.range((org, uid, "")..)? {
+            let (k, _) = entry?;
+            let (o, u, g) = k.value();
+            if o != org || u != uid {
+                break;
+            }
+            gids.push(g.to_string());
+        }
+        Ok(gids)
+    }
+
+    /// Keeps the denormalized member display name in step with the user.
+    fn redisplay_member(&mut self, org: &str, uid: &str, display: &str) -> Result<()> {
+        for gid in self.groups_of(org, uid)? {
+            self.members.insert((org, gid.as_str(), uid), display)?;
+        }
+        Ok(())
+    }
+}
