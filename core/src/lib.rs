@@ -8,6 +8,7 @@ pub mod list;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod wire;
 
 pub use error::{ScimError, ScimType};
 pub use schema::ResourceType;

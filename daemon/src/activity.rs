@@ -1,29 +1,9 @@
 //! The in-process activity bus: every SCIM write (and its failure) becomes an event that the
 //! dashboard and the activity log consume.
 
-use serde::Serialize;
 use tokio::sync::broadcast;
 
-/// One thing that happened, described for a person.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Activity {
-    /// RFC 3339 time of the event.
-    pub time: String,
-    pub org: String,
-    /// The client, recognised from its User-Agent (Okta, Entra ID, authentik, ...).
-    pub client: String,
-    pub method: String,
-    /// `User`, `Group`, or `config`/`auth` for non-resource events.
-    pub resource: String,
-    pub id: Option<String>,
-    /// The user's userName or the team's displayName.
-    pub name: Option<String>,
-    /// "created", "deactivated", "renamed Eng to Platform", "added 3 members, removed 1", ...
-    pub summary: String,
-    pub status: u16,
-    pub scim_type: Option<String>,
-    pub latency_us: u64,
-}
+pub use scimd_core::wire::ActivityRecord as Activity;
 
 /// Sender side of the bus; cheap to clone. Sending never blocks: a subscriber that falls
 /// behind loses the oldest events and is told how many.

@@ -74,6 +74,7 @@ fn now() -> String {
 
 fn config_event(summary: String, status: u16) -> Activity {
     Activity {
+        seq: 0,
         time: now(),
         org: String::new(),
         client: "scimd".into(),

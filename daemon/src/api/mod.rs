@@ -522,6 +522,7 @@ fn write(
         ),
     };
     ctx.bus.publish(Activity {
+        seq: 0,
         time: ctx.now.clone(),
         org: ctx.org.to_string(),
         client: client_name(req.user_agent.as_deref()),

@@ -211,6 +211,7 @@ async fn route(
         Err(err) => {
             if err.status() == 401 {
                 state.bus.publish(Activity {
+                    seq: 0,
                     time: now_rfc3339(),
                     org: org_name.to_ascii_lowercase(),
                     client: client_name(user_agent.as_deref()),

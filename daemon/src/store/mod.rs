@@ -138,6 +138,14 @@ fn counter_users(rt: ResourceType) -> &'static str {
     }
 }
 
+/// The counter of active users.
+const ACTIVE: &str = "active";
+
+fn is_active(attrs: &Map<String, Value>) -> bool {
+    // RFC 7643 leaves `active` optional; a user without it is treated as active.
+    attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
 fn member_counter(gid: &str) -> String {
     format!("members:{gid}")
 }
@@ -294,6 +302,9 @@ impl Store {
             w.index(org, rt, id, &rec.attrs, true)?;
             w.put(org, rt, id, &rec)?;
             w.bump(org, counter_users(rt), 1)?;
+            if rt == ResourceType::User && is_active(&rec.attrs) {
+                w.bump(org, ACTIVE, 1)?;
+            }
             let (added, removed, skipped) = if rt == ResourceType::Group {
                 w.apply_members(org, id, &[MemberOp::Add(members)], unknown)?
             } else {
@@ -357,6 +368,9 @@ impl Store {
             let attrs_changed = attrs != old.attrs;
             let rec = if attrs_changed || added + removed > 0 {
                 if attrs_changed {
+                    if rt == ResourceType::User && is_active(&attrs) != is_active(&old.attrs) {
+                        w.bump(org, ACTIVE, if is_active(&attrs) { 1 } else { -1 })?;
+                    }
                     w.check_unique(org, rt, id, &attrs)?;
                     w.index(org, rt, id, &old.attrs, false)?;
                     w.index(org, rt, id, &attrs, true)?;
@@ -425,6 +439,9 @@ impl Store {
             w.index(org, rt, id, &old.attrs, false)?;
             w.remove(org, rt, id)?;
             w.bump(org, counter_users(rt), -1)?;
+            if rt == ResourceType::User && is_active(&old.attrs) {
+                w.bump(org, ACTIVE, -1)?;
+            }
             if rt == ResourceType::Group {
                 w.counts.remove((org, member_counter(id).as_str()))?;
             }

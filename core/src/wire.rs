@@ -1,0 +1,188 @@
+//! The control-socket protocol between the daemon and the dashboard: newline-delimited JSON,
+//! one message per line, versioned by the first `hello` each side sends. Shared here so the
+//! daemon and the TUI cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// One thing that happened: a SCIM write (or its failure), an auth failure, a config reload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    /// Increasing sequence number, unique per store.
+    #[serde(default)]
+    pub seq: u64,
+    /// RFC 3339 time.
+    pub time: String,
+    pub org: String,
+    /// Okta, Entra ID, authentik, OneLogin, or the User-Agent.
+    pub client: String,
+    pub method: String,
+    /// `User`, `Group`, `auth` or `config`.
+    pub resource: String,
+    pub id: Option<String>,
+    /// The user's userName or the team's displayName.
+    pub name: Option<String>,
+    /// "created", "deactivated", "renamed Eng to Platform", "added 3 members, removed 1", ...
+    pub summary: String,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub latency_us: u64,
+}
+
+/// Per-org counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSummary {
+    pub name: String,
+    pub display_name: String,
+    pub enabled: bool,
+    pub users: u64,
+    pub active_users: u64,
+    pub teams: u64,
+}
+
+/// A team with its member count. Teams are managed by SCIM only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamSummary {
+    pub id: String,
+    pub name: String,
+    pub members: u64,
+}
+
+/// A member of a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+}
+
+/// A user with the names of its teams.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub teams: Vec<String>,
+}
+
+/// What the daemon says about itself in its hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub version: String,
+    /// The address SCIM is served on.
+    pub listen: String,
+    /// RFC 3339 start time.
+    pub started: String,
+    pub uptime_secs: u64,
+}
+
+/// Client to daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    Hello {
+        version: u32,
+    },
+    /// Orgs with counts.
+    Snapshot,
+    Teams {
+        org: String,
+    },
+    TeamMembers {
+        org: String,
+        team: String,
+    },
+    /// Users whose userName starts with `prefix` (case-insensitive), at most `limit`.
+    Users {
+        org: String,
+        prefix: String,
+        limit: usize,
+    },
+    /// The newest `limit` activity records, newest first.
+    Recent {
+        limit: usize,
+    },
+    /// Stream activity records and counter updates from now on.
+    Subscribe,
+}
+
+/// Daemon to client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Hello {
+        version: u32,
+        daemon: DaemonInfo,
+    },
+    Snapshot {
+        orgs: Vec<OrgSummary>,
+    },
+    Teams {
+        org: String,
+        teams: Vec<TeamSummary>,
+    },
+    TeamMembers {
+        org: String,
+        team: String,
+        members: Vec<MemberSummary>,
+    },
+    Users {
+        org: String,
+        users: Vec<UserSummary>,
+    },
+    Recent {
+        records: Vec<ActivityRecord>,
+    },
+    Activity {
+        record: ActivityRecord,
+    },
+    /// Sent about once a second to subscribers: totals since the daemon started.
+    Counters {
+        requests: u64,
+        errors: u64,
+        orgs: Vec<OrgSummary>,
+    },
+    /// The subscriber fell behind and `missed` records were dropped for it.
+    Lagged {
+        missed: u64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_tagged_json_lines() {
+        let rows = vec![
+            (
+                ClientMsg::Hello { version: 1 },
+                r#"{"type":"hello","version":1}"#,
+            ),
+            (ClientMsg::Snapshot, r#"{"type":"snapshot"}"#),
+            (
+                ClientMsg::Users {
+                    org: "acme".into(),
+                    prefix: "an".into(),
+                    limit: 5,
+                },
+                r#"{"type":"users","org":"acme","prefix":"an","limit":5}"#,
+            ),
+        ];
+        for (msg, line) in rows {
+            assert_eq!(serde_json::to_string(&msg).ok().as_deref(), Some(line));
+            assert_eq!(serde_json::from_str::<ClientMsg>(line).ok(), Some(msg));
+        }
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"nope"}"#).is_err());
+        let lagged = ServerMsg::Lagged { missed: 3 };
+        let text = serde_json::to_string(&lagged).unwrap_or_default();
+        assert_eq!(text, r#"{"type":"lagged","missed":3}"#);
+    }
+}
