@@ -1,6 +1,9 @@
 //! The in-process activity bus: every SCIM write (and its failure) becomes an event that the
 //! dashboard and the activity log consume.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
 
 pub use scimd_core::wire::ActivityRecord as Activity;
@@ -10,13 +13,39 @@ pub use scimd_core::wire::ActivityRecord as Activity;
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Activity>,
+    counters: Arc<Counters>,
+}
+
+/// Request totals since start, for the dashboard's rate and error figures.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
 }
 
 impl Bus {
     /// A bus that buffers `capacity` events per subscriber.
     pub fn new(capacity: usize) -> Bus {
         let (tx, _) = broadcast::channel(capacity);
-        Bus { tx }
+        Bus {
+            tx,
+            counters: Arc::default(),
+        }
+    }
+    /// Counts one answered HTTP request; statuses of 500 and up count as errors, and so do
+    /// 4xx answers, since for an IdP they are failed provisioning calls.
+    pub fn count_request(&self, status: u16) {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 400 {
+            self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    /// (requests, errors) since start.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.counters.requests.load(Ordering::Relaxed),
+            self.counters.errors.load(Ordering::Relaxed),
+        )
     }
     /// Publishes an event (dropped when nobody listens).
     pub fn publish(&self, event: Activity) {

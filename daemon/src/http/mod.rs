@@ -146,6 +146,9 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
             error_response(&err)
         }
     };
+    if path != "/healthz" {
+        state.bus.count_request(resp.status().as_u16());
+    }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp
 }
