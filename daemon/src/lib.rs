@@ -7,3 +7,4 @@ pub mod http;
 pub mod precondition;
 pub mod serve;
 pub mod store;
+pub mod tls;

@@ -25,6 +25,8 @@ pub enum ServeError {
     },
     #[error("cannot open the store {path}: {source}")]
     Store { path: PathBuf, source: StoreError },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -38,10 +40,10 @@ pub fn store_path(config: &Config) -> PathBuf {
 }
 
 /// The SCIM base URL of `org` as clients should configure it.
-pub fn base_url(config: &Config, addr: SocketAddr, org: &str) -> String {
+pub fn base_url(config: &Config, scheme: &str, addr: SocketAddr, org: &str) -> String {
     match &config.public_url {
         Some(url) => format!("{url}/scim/v2/{org}"),
-        None => format!("http://{addr}/scim/v2/{org}"),
+        None => format!("{scheme}://{addr}/scim/v2/{org}"),
     }
 }
 
@@ -57,9 +59,14 @@ pub fn ensure_config(path: &Path) -> Result<bool, ServeError> {
         "Wrote a starter config to {} with one org, \"example\".",
         path.display()
     );
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
         "SCIM base URL: {}",
-        base_url(&config, config.listen, "example")
+        base_url(&config, scheme, config.listen, "example")
     );
     println!("Its bearer token, shown only once (`scimd token rotate --org example` replaces it):");
     println!("{token}");
@@ -111,21 +118,43 @@ pub async fn run(
         addr: config.listen,
         source,
     })?;
-    if config.tls.is_none() {
-        tracing::info!("serving plain HTTP: put scimd behind a TLS-terminating reverse proxy");
-    }
-    println!("scimd listening on http://{addr}");
+    let tls = match &config.tls {
+        Some(t) => {
+            tracing::info!(cert = %t.cert.display(), "serving HTTPS");
+            Some(Arc::new(crate::tls::Current::new(crate::tls::load(t)?)))
+        }
+        None => {
+            tracing::info!("serving plain HTTP: put scimd behind a TLS-terminating reverse proxy");
+            None
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("scimd listening on {scheme}://{addr}");
     for org in config.orgs.values() {
-        println!("  org {}: {}", org.name, base_url(&config, addr, &org.name));
+        println!(
+            "  org {}: {}",
+            org.name,
+            base_url(&config, scheme, addr, &org.name)
+        );
     }
 
     let bus = Bus::new(1024);
     let (tx, rx) = watch::channel(Arc::new(config));
     let watcher_bus = bus.clone();
+    let watcher_tls = tls.clone();
     let _watcher = Watcher::spawn(config_path, move |result| match result {
         Ok(new) => {
             let old = tx.borrow().clone();
             let diff = old.diff(&new);
+            // New connections use the new pair; a pair that fails to load keeps the old one.
+            if let (Some(current), Some(t)) = (&watcher_tls, &new.tls) {
+                match crate::tls::load(t) {
+                    Ok(c) => current.set(c),
+                    Err(err) => {
+                        tracing::error!(cause = %err, "keeping the previous TLS certificate")
+                    }
+                }
+            }
             for key in &diff.restart_needed {
                 tracing::warn!(key = %key, "config change needs a restart to take effect");
             }
@@ -153,9 +182,9 @@ pub async fn run(
         config: rx,
         store,
         bus,
-        scheme: "http",
+        scheme,
     });
-    http::serve(listener, state, shutdown).await;
+    http::serve(listener, state, tls, shutdown).await;
     tracing::info!("scimd stopped");
     Ok(())
 }

@@ -4,3 +4,4 @@ mod conformance;
 #[allow(dead_code)] // helpers used by some scenarios only
 mod harness;
 mod smoke;
+mod tls;

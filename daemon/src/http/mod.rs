@@ -38,10 +38,12 @@ pub struct AppState {
 }
 
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish (up to
-/// a few seconds).
+/// a few seconds). With `tls`, every connection is a TLS handshake with the configuration
+/// current at accept time.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    tls: Option<Arc<crate::tls::Current>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -49,7 +51,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(err) => {
                         // Out of file descriptors and the like: back off rather than spin.
@@ -60,15 +62,36 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
-                let svc = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(state, req).await) }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc);
-                let fut = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let tls = tls.as_ref().map(|t| t.get());
                 tokio::spawn(async move {
-                    if let Err(err) = fut.await {
+                    let svc = service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(state, req).await) }
+                    });
+                    let builder = hyper::server::conn::http1::Builder::new();
+                    let result = match tls {
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), svc)).await,
+                        Some(config) => {
+                            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                            // A peer that never finishes its handshake must not hold a task forever.
+                            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                            match handshake {
+                                Ok(Ok(tls_stream)) => {
+                                    watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), svc)).await
+                                }
+                                Ok(Err(err)) => {
+                                    tracing::debug!(cause = %err, %peer, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    if let Err(err) = result {
                         tracing::debug!(cause = %err, "connection closed with error");
                     }
                 });
