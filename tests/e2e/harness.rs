@@ -44,6 +44,8 @@ pub struct Daemon {
     /// `http://127.0.0.1:PORT`
     pub origin: String,
     pub tokens: BTreeMap<String, String>,
+    /// The daemon's stdout lines after the listening line.
+    #[allow(dead_code)] // for scenarios that read what the daemon prints
     pub stdout: mpsc::Receiver<String>,
 }
 
@@ -187,18 +189,33 @@ impl Client {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        let text = body.map(Value::to_string);
+        let content_type = body.map(|_| "application/scim+json");
+        self.send_raw(method, path, text.as_deref(), content_type, headers)
+    }
+
+    /// Sends a request with a raw body and the given Content-Type (none when `None`).
+    pub fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let url = format!("{}{path}", self.base);
         let mut req = ureq::request(method, &url).timeout(Duration::from_secs(30));
         if let Some(t) = &self.token {
             req = req.set("Authorization", &format!("Bearer {t}"));
         }
+        if let Some(ct) = content_type {
+            req = req.set("Content-Type", ct);
+        }
         for (k, v) in headers {
             req = req.set(k, v);
         }
         let result = match body {
-            Some(b) => req
-                .set("Content-Type", "application/scim+json")
-                .send_string(&b.to_string()),
+            Some(b) => req.send_bytes(b.as_bytes()),
             None => req.call(),
         };
         let resp = match result {
@@ -244,6 +261,192 @@ impl Client {
     }
     pub fn delete(&self, path: &str) -> Resp {
         self.send("DELETE", path, None, &[])
+    }
+}
+
+/// The PatchOp message URN.
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// The ListResponse message URN.
+pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// The Error message URN.
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// The core User schema URN.
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core Group schema URN.
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The Enterprise User extension URN.
+pub const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The one Content-Type every SCIM response carries.
+pub const SCIM_JSON: &str = "application/scim+json; charset=utf-8";
+
+/// Percent-encodes a query value (filters carry spaces, quotes, brackets, `@`, `+`).
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `?filter=<encoded filter>`, to append to a path.
+pub fn filter_q(filter: &str) -> String {
+    format!("?filter={}", enc(filter))
+}
+
+/// A PatchOp body of `ops`.
+pub fn patch_body(ops: Value) -> Value {
+    serde_json::json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+impl Resp {
+    /// Asserts the status, showing the body when it differs; returns `self` for chaining.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Resp {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {:#}",
+            self.body
+        );
+        self
+    }
+
+    /// The resource's `id`.
+    #[track_caller]
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {:#}", self.body))
+            .to_string()
+    }
+
+    /// A ListResponse's `Resources` (empty when absent, as RFC 7644 allows for no results).
+    #[track_caller]
+    pub fn resources(&self) -> Vec<Value> {
+        assert_eq!(
+            self.body["schemas"][0], LIST,
+            "not a ListResponse: {:#}",
+            self.body
+        );
+        match self.body.get("Resources") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items.clone(),
+            Some(other) => panic!("Resources is not an array: {other:#}"),
+        }
+    }
+
+    /// The `id`s of a ListResponse's resources, in order.
+    #[track_caller]
+    pub fn ids(&self) -> Vec<String> {
+        self.resources()
+            .iter()
+            .map(|r| r["id"].as_str().expect("resource id").to_string())
+            .collect()
+    }
+
+    /// A ListResponse's `totalResults`, which must be a JSON integer.
+    #[track_caller]
+    pub fn total(&self) -> u64 {
+        self.body["totalResults"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("totalResults is not an integer: {:#}", self.body))
+    }
+}
+
+/// Asserts that `r` is a SCIM error: the status, the Error schema, `status` as a string, a
+/// non-empty `detail`, the SCIM Content-Type, and the `scimType` when one is expected.
+#[track_caller]
+pub fn assert_error(r: &Resp, status: u16, scim_type: Option<&str>) {
+    assert_eq!(r.status, status, "unexpected status; body: {:#}", r.body);
+    assert_eq!(
+        r.body["schemas"],
+        serde_json::json!([ERROR]),
+        "{:#}",
+        r.body
+    );
+    assert_eq!(r.body["status"], status.to_string(), "{:#}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty()),
+        "error without a detail: {:#}",
+        r.body
+    );
+    assert_eq!(r.content_type.as_deref(), Some(SCIM_JSON));
+    if let Some(t) = scim_type {
+        assert_eq!(r.body["scimType"], t, "{:#}", r.body);
+    }
+}
+
+/// The `value`s of a Group's `members` (or a User's `groups`), sorted; absent means none.
+#[track_caller]
+pub fn values_of(resource: &Value, attr: &str) -> Vec<String> {
+    let mut v: Vec<String> = match resource.get(attr) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|m| m["value"].as_str().expect("member value").to_string())
+            .collect(),
+        Some(other) => panic!("{attr} is not an array: {other:#}"),
+    };
+    v.sort();
+    v
+}
+
+/// Sorted copies of string ids, to compare with [`values_of`].
+pub fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+impl Client {
+    /// The same client with another token (`None`: no Authorization header).
+    pub fn with_token(&self, token: Option<&str>) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    /// Creates a user with this userName (and a work email of the same value); returns its id.
+    #[track_caller]
+    pub fn create_user(&self, user_name: &str) -> String {
+        let r = self.post(
+            "/Users",
+            &serde_json::json!({
+                "schemas": [USER],
+                "userName": user_name,
+                "name": {"givenName": "Given", "familyName": "Family"},
+                "emails": [{"value": user_name, "type": "work", "primary": true}],
+                "active": true,
+            }),
+        );
+        r.expect(201);
+        r.id()
+    }
+
+    /// Creates a group with these member ids; returns its id.
+    #[track_caller]
+    pub fn create_group(&self, display_name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let r = self.post(
+            "/Groups",
+            &serde_json::json!({"schemas": [GROUP], "displayName": display_name, "members": members}),
+        );
+        r.expect(201);
+        r.id()
+    }
+
+    /// PATCHes `path` with these operations.
+    pub fn patch_ops(&self, path: &str, ops: Value) -> Resp {
+        self.patch(path, &patch_body(ops))
     }
 }
 

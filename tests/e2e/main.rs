@@ -1,7 +1,13 @@
 //! The one end-to-end test binary: the real `scimd` over HTTP, step by step as IdPs play it.
 
 mod conformance;
-#[allow(dead_code)] // helpers used by some scenarios only
+mod entra;
+mod errors;
 mod harness;
+mod isolation;
+mod lists;
+mod okta;
+mod persistence;
+mod races;
 mod smoke;
 mod tls;
