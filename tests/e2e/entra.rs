@@ -515,3 +515,84 @@ fn entra_unknown_query_parameters_are_ignored_everywhere() {
     );
     r.expect(201);
 }
+
+#[test]
+fn email_and_external_id_lookups_follow_every_kind_of_write() {
+    let d = Daemon::start(&["acme"]);
+    let c = d.client("acme");
+    let r = c.post(
+        "/Users",
+        &json!({"userName": "idx@contoso.com", "externalId": "X1",
+                "emails": [{"value": "a@contoso.com", "type": "work"},
+                           {"value": "b@contoso.com", "type": "home"}]}),
+    );
+    r.expect(201);
+    let id = r.id();
+    let path = format!("/Users/{id}");
+    let hits = |f: &str| users_filter(&c, f).total();
+    assert_eq!(
+        hits("emails.value eq \"A@CONTOSO.COM\""),
+        1,
+        "email values ignore case"
+    );
+    assert_eq!(
+        hits("emails[type eq \"work\"].value eq \"b@contoso.com\""),
+        0,
+        "b is a home email"
+    );
+
+    // Path-less add appends, path-less replace replaces.
+    let r = c.patch_ops(
+        &path,
+        json!([{"op": "Add", "value": {"emails": [{"value": "c@contoso.com", "type": "other"}]}}]),
+    );
+    r.expect(200);
+    assert_eq!(r.body["emails"].as_array().map(Vec::len), Some(3));
+    assert_eq!(hits("emails.value eq \"c@contoso.com\""), 1);
+    let r = c.patch_ops(
+        &path,
+        json!([{"op": "Replace", "value": {"emails": [{"value": "d@contoso.com", "type": "work"}],
+                                          "externalId": "X2"}}]),
+    );
+    r.expect(200);
+    assert_eq!(r.body["emails"].as_array().map(Vec::len), Some(1));
+    for gone in ["a@contoso.com", "b@contoso.com", "c@contoso.com"] {
+        assert_eq!(hits(&format!("emails.value eq \"{gone}\"")), 0, "{gone}");
+    }
+    assert_eq!(
+        hits("emails[type eq \"work\"].value eq \"d@contoso.com\""),
+        1
+    );
+    assert_eq!(hits("externalId eq \"X1\""), 0);
+    assert_eq!(hits("externalId eq \"X2\""), 1);
+
+    // Remove by value filter, and remove externalId.
+    let r = c.patch_ops(
+        &path,
+        json!([{"op": "Remove", "path": "emails[value eq \"d@contoso.com\"]"},
+               {"op": "Remove", "path": "externalId"}]),
+    );
+    r.expect(200);
+    assert!(
+        r.body.get("emails").is_none() && r.body.get("externalId").is_none(),
+        "{:#}",
+        r.body
+    );
+    assert_eq!(hits("emails.value eq \"d@contoso.com\""), 0);
+    assert_eq!(hits("externalId eq \"X2\""), 0);
+
+    // A PUT sets both again; another PUT without them drops them.
+    c.put(
+        &path,
+        &json!({"userName": "idx@contoso.com", "externalId": "X3",
+                "emails": [{"value": "e@contoso.com", "type": "work"}]}),
+    )
+    .expect(200);
+    assert_eq!(hits("emails.value eq \"e@contoso.com\""), 1);
+    assert_eq!(hits("externalId eq \"X3\""), 1);
+    c.put(&path, &json!({"userName": "idx@contoso.com"}))
+        .expect(200);
+    assert_eq!(hits("emails.value eq \"e@contoso.com\""), 0);
+    assert_eq!(hits("externalId eq \"X3\""), 0);
+    assert_eq!(hits("userName eq \"idx@contoso.com\""), 1);
+}

@@ -109,7 +109,19 @@ fn uniqueness_is_409_on_post_put_and_patch_case_insensitively() {
     c.create_user("ann@acme.com");
     let r = c.post("/Users", &json!({"userName": "ANN@Acme.COM"}));
     assert_error(&r, 409, Some("uniqueness"));
-    assert_eq!(c.get("/Users").total(), 1);
+    assert!(r.body["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("ANN@Acme.COM") || d.contains("ann@acme.com")));
+    // Beyond ASCII: case folding is Unicode-aware in the index and in filters alike.
+    let ae = c.create_user("Ännie@acme.com");
+    let r = c.post("/Users", &json!({"userName": "ännie@ACME.com"}));
+    assert_error(&r, 409, Some("uniqueness"));
+    let r = c.get(&format!(
+        "/Users{}",
+        filter_q("userName eq \"ÄNNIE@acme.com\"")
+    ));
+    assert_eq!(r.ids(), vec![ae]);
+    assert_eq!(c.get("/Users").total(), 2);
 
     let red = c.create_group("Red", &[]);
     let blue = c.create_group("Blue", &[]);

@@ -480,3 +480,35 @@ fn okta_spec_bare_uppercase_filter_is_invalid_but_eq_matches() {
     assert_eq!(r.ids(), vec![id]);
     assert_eq!(r.resources()[0]["userName"], "Mixed.Case@Okta.Local");
 }
+
+#[test]
+fn okta_password_sync_by_patch_is_accepted_and_dropped() {
+    let d = Daemon::start(&["acme"]);
+    let c = d.client("acme");
+    let r = c.post("/Users", &okta_user("pw@okta.local"));
+    r.expect(201);
+    let id = r.id();
+    let path = format!("/Users/{id}");
+    let v1 = r.body["meta"]["version"].clone();
+    for op in [
+        json!({"op": "replace", "value": {"password": "n3w-Secret"}}),
+        json!({"op": "replace", "path": "password", "value": "n3w-Secret"}),
+    ] {
+        let r = c.patch_ops(&path, json!([op]));
+        r.expect(200);
+        assert!(r.body.get("password").is_none(), "{:#}", r.body);
+        assert_eq!(r.body["userName"], "pw@okta.local");
+    }
+    let r = c.get(&path);
+    assert!(r.body.get("password").is_none());
+    assert_eq!(
+        r.body["meta"]["version"], v1,
+        "nothing stored, nothing changed"
+    );
+    let r = c.get(&format!(
+        "/Users?attributes=password{}",
+        filter_q("userName eq \"pw@okta.local\"").replace('?', "&")
+    ));
+    r.expect(200);
+    assert!(r.resources()[0].get("password").is_none());
+}
