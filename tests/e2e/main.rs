@@ -9,5 +9,6 @@ mod lists;
 mod okta;
 mod persistence;
 mod races;
+mod reload;
 mod smoke;
 mod tls;
