@@ -27,6 +27,26 @@ pub fn scimd_bin() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "scimd", "--bin", "scimd"]);
+        // `cargo test` gives this process the test package's variables; build scripts that
+        // watch them (ring's watches CARGO_MANIFEST_DIR) would otherwise rebuild on every run,
+        // and again at the next `cargo test`.
+        for (key, _) in std::env::vars_os() {
+            let Some(key) = key.to_str() else { continue };
+            if key.starts_with("CARGO_PKG_")
+                || matches!(
+                    key,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                )
+            {
+                cmd.env_remove(key);
+            }
+        }
         if release {
             cmd.arg("--release");
         }
@@ -137,6 +157,14 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        (dir, self.config.clone(), std::mem::take(&mut self.tokens))
+    }
+
+    /// Kills the daemon without warning (SIGKILL, as a power cut would) and returns its dir.
+    pub fn kill(mut self) -> (tempfile::TempDir, PathBuf, BTreeMap<String, String>) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
         (dir, self.config.clone(), std::mem::take(&mut self.tokens))
     }

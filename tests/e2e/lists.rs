@@ -158,6 +158,13 @@ fn count_over_max_results_is_capped() {
             });
         }
     });
+    // Without count, a page holds the default 100.
+    let r = c.get("/Users");
+    r.expect(200);
+    assert_eq!(r.total(), n as u64);
+    assert_eq!(r.resources().len(), 100);
+    let r = c.get(&format!("/Users?startIndex={n}"));
+    assert_eq!(r.resources().len(), 1);
     let r = c.get(&format!("/Users?count={}", max * 10));
     r.expect(200);
     assert_eq!(r.total(), n as u64);

@@ -152,3 +152,46 @@ fn users_teams_memberships_and_versions_survive_a_restart() {
     assert_error(&c.get(&format!("/Users/{ann}")), 404, None);
     assert_eq!(c.get("/Users").total(), 3);
 }
+
+#[test]
+fn every_acknowledged_write_survives_a_kill() {
+    let d = Daemon::start(&["acme"]);
+    let c = d.client("acme");
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(c.create_user(&format!("k{i:02}@acme.com")));
+    }
+    let team = c.create_group("Killers", &[&users[0], &users[1]]);
+    c.patch_ops(
+        &format!("/Groups/{team}"),
+        json!([{"op": "add", "path": "members", "value": [{"value": users[2]}]}]),
+    )
+    .expect(200);
+    c.patch_ops(
+        &format!("/Users/{}", users[3]),
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .expect(200);
+    c.delete(&format!("/Users/{}", users[4])).expect(204);
+    let before = read(&c, &d.origin, &format!("/Groups/{team}"));
+
+    // No SIGTERM, no flush on the way out: a 2xx must already be on disk.
+    let (dir, config, tokens) = d.kill();
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    assert_eq!(read(&c, &d.origin, &format!("/Groups/{team}")), before);
+    assert_eq!(c.get("/Users").total(), 19);
+    assert_eq!(c.get(&format!("/Users/{}", users[3])).body["active"], false);
+    assert_error(&c.get(&format!("/Users/{}", users[4])), 404, None);
+    assert_eq!(
+        values_of(&c.get(&format!("/Users/{}", users[2])).body, "groups"),
+        sorted(&[&team])
+    );
+    assert_error(
+        &c.post("/Users", &json!({"userName": "K00@acme.com"})),
+        409,
+        Some("uniqueness"),
+    );
+    c.create_user("after-kill@acme.com");
+    assert_eq!(c.get("/Users").total(), 20);
+}
