@@ -522,22 +522,34 @@ fn wrong_method_is_405_with_a_scim_error() {
     let d = Daemon::start(&["acme"]);
     let c = d.client("acme");
     let id = c.create_user("ann@acme.com");
-    let cases: Vec<(&str, String)> = vec![
-        ("DELETE", "/Users".into()),
-        ("PUT", "/Users".into()),
-        ("PATCH", "/Groups".into()),
-        ("POST", format!("/Users/{id}")),
-        ("POST", "/ServiceProviderConfig".into()),
-        ("POST", "/ResourceTypes".into()),
-        ("POST", "/Schemas".into()),
-        ("DELETE", "/Schemas".into()),
-        ("GET", "/.search".into()),
-        ("GET", "/Users/.search".into()),
+    // (method, path, what Allow must list: RFC 7231 6.5.5 requires the header on a 405)
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("DELETE", "/Users".into(), "GET, POST"),
+        ("PUT", "/Users".into(), "GET, POST"),
+        ("PATCH", "/Groups".into(), "GET, POST"),
+        ("POST", format!("/Users/{id}"), "GET, PUT, PATCH, DELETE"),
+        ("POST", "/ServiceProviderConfig".into(), "GET"),
+        ("POST", "/ResourceTypes".into(), "GET"),
+        ("POST", "/Schemas".into(), "GET"),
+        ("DELETE", "/Schemas".into(), "GET"),
+        ("GET", "/.search".into(), "POST"),
+        ("GET", "/Users/.search".into(), "POST"),
     ];
-    for (method, path) in cases {
+    for (method, path, allowed) in cases {
         let body = (method != "GET" && method != "DELETE").then_some("test");
         let r = c.send_raw(method, &path, body, Some("application/scim+json"), &[]);
         assert_error(&r, 405, None);
+        let mut got: Vec<String> = r
+            .allow
+            .as_deref()
+            .unwrap_or_else(|| panic!("{method} {path}: 405 without an Allow header"))
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        got.sort();
+        let mut want: Vec<&str> = allowed.split(", ").collect();
+        want.sort_unstable();
+        assert_eq!(got, want, "{method} {path}");
     }
     assert_eq!(c.get(&format!("/Users/{id}")).status, 200);
     assert_eq!(c.get("/Users").total(), 1);

@@ -199,6 +199,7 @@ pub struct Resp {
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub www_authenticate: Option<String>,
+    pub allow: Option<String>,
 }
 
 /// A minimal SCIM client.
@@ -253,11 +254,12 @@ impl Client {
         };
         let status = resp.status();
         let h = |n: &str| resp.header(n).map(str::to_string);
-        let (etag, location, content_type, www_authenticate) = (
+        let (etag, location, content_type, www_authenticate, allow) = (
             h("ETag"),
             h("Location"),
             h("Content-Type"),
             h("WWW-Authenticate"),
+            h("Allow"),
         );
         let text = resp.into_string().unwrap_or_default();
         let body = if text.is_empty() {
@@ -272,6 +274,7 @@ impl Client {
             location,
             content_type,
             www_authenticate,
+            allow,
         }
     }
 

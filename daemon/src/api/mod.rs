@@ -114,11 +114,19 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         "Groups" => Some(ResourceType::Group),
         _ => None,
     };
+    // A 405 carries the usual SCIM error body and, as RFC 7231 6.5.5 requires, `Allow`.
     let not_allowed = |allow: &'static str| -> Result<Reply> {
-        Err(ScimError::MethodNotAllowed(format!(
+        let err = ScimError::MethodNotAllowed(format!(
             "{} is not allowed here; allowed: {allow}",
             req.method
-        )))
+        ));
+        Ok(Reply {
+            status: err.status(),
+            body: Some(err.to_json()),
+            etag: None,
+            location: None,
+            allow: Some(allow),
+        })
     };
     match seg.as_slice() {
         [".search"] => match req.method {
