@@ -96,6 +96,54 @@ fn config_event(summary: String, status: u16) -> Activity {
     }
 }
 
+/// Publishes reloaded configs to the running service, or says why one was rejected.
+struct Reloader {
+    tx: watch::Sender<Arc<Config>>,
+    bus: Bus,
+    tls: Option<Arc<crate::tls::Current>>,
+}
+
+impl Reloader {
+    fn apply(&self, result: Result<Config, ConfigError>) {
+        match result {
+            Ok(new) => {
+                let old = self.tx.borrow().clone();
+                let diff = old.diff(&new);
+                // New connections use the new pair; a pair that fails to load keeps the old one.
+                if let (Some(current), Some(t)) = (&self.tls, &new.tls) {
+                    match crate::tls::load(t) {
+                        Ok(c) => current.set(c),
+                        Err(err) => {
+                            tracing::error!(cause = %err, "keeping the previous TLS certificate")
+                        }
+                    }
+                }
+                for key in &diff.restart_needed {
+                    tracing::warn!(key = %key, "config change needs a restart to take effect");
+                }
+                tracing::info!(
+                    added = ?diff.orgs_added,
+                    removed = ?diff.orgs_removed,
+                    tokens_rotated = ?diff.tokens_rotated,
+                    changed = ?diff.orgs_changed,
+                    "config reloaded"
+                );
+                let summary = format!(
+                    "config reloaded: orgs added {:?}, removed {:?}, changed {:?}, tokens rotated {:?}",
+                    diff.orgs_added, diff.orgs_removed, diff.orgs_changed, diff.tokens_rotated
+                );
+                self.tx.send_replace(Arc::new(new));
+                self.bus.publish(config_event(summary, 200));
+            }
+            Err(err) => {
+                tracing::error!(cause = %err, "config rejected; keeping the running config");
+                self.bus
+                    .publish(config_event(format!("config rejected: {err}"), 400));
+            }
+        }
+    }
+}
+
 /// Runs the server until `shutdown` resolves.
 pub async fn run(
     config_path: &Path,
@@ -129,54 +177,35 @@ pub async fn run(
         }
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("scimd listening on {scheme}://{addr}");
-    for org in config.orgs.values() {
-        println!(
-            "  org {}: {}",
-            org.name,
-            base_url(&config, scheme, addr, &org.name)
-        );
-    }
+    let banner: Vec<String> = std::iter::once(format!("scimd listening on {scheme}://{addr}"))
+        .chain(config.orgs.values().map(|org| {
+            format!(
+                "  org {}: {}",
+                org.name,
+                base_url(&config, scheme, addr, &org.name)
+            )
+        }))
+        .collect();
 
     let bus = Bus::new(1024);
     let (tx, rx) = watch::channel(Arc::new(config));
-    let watcher_bus = bus.clone();
-    let watcher_tls = tls.clone();
-    let _watcher = Watcher::spawn(config_path, move |result| match result {
-        Ok(new) => {
-            let old = tx.borrow().clone();
-            let diff = old.diff(&new);
-            // New connections use the new pair; a pair that fails to load keeps the old one.
-            if let (Some(current), Some(t)) = (&watcher_tls, &new.tls) {
-                match crate::tls::load(t) {
-                    Ok(c) => current.set(c),
-                    Err(err) => {
-                        tracing::error!(cause = %err, "keeping the previous TLS certificate")
-                    }
-                }
-            }
-            for key in &diff.restart_needed {
-                tracing::warn!(key = %key, "config change needs a restart to take effect");
-            }
-            tracing::info!(
-                added = ?diff.orgs_added,
-                removed = ?diff.orgs_removed,
-                tokens_rotated = ?diff.tokens_rotated,
-                changed = ?diff.orgs_changed,
-                "config reloaded"
-            );
-            let summary = format!(
-                "config reloaded: orgs added {:?}, removed {:?}, changed {:?}, tokens rotated {:?}",
-                diff.orgs_added, diff.orgs_removed, diff.orgs_changed, diff.tokens_rotated
-            );
-            tx.send_replace(Arc::new(new));
-            watcher_bus.publish(config_event(summary, 200));
+    let reloader = Arc::new(Reloader {
+        tx,
+        bus: bus.clone(),
+        tls: tls.clone(),
+    });
+    let on_change = reloader.clone();
+    let _watcher = Watcher::spawn(config_path, move |result| on_change.apply(result))?;
+    // An edit between the first load and the watcher's start would otherwise go unseen.
+    if let Ok(latest) = Config::load(config_path) {
+        if !rx.borrow().diff(&latest).is_empty() {
+            reloader.apply(Ok(latest));
         }
-        Err(err) => {
-            tracing::error!(cause = %err, "config rejected; keeping the running config");
-            watcher_bus.publish(config_event(format!("config rejected: {err}"), 400));
-        }
-    })?;
+    }
+    // Printed only now, so whoever waits for this line knows edits are being watched.
+    for line in banner {
+        println!("{line}");
+    }
 
     let state = Arc::new(AppState {
         config: rx,

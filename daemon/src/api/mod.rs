@@ -588,6 +588,27 @@ fn create(ctx: &Context<'_>, req: &Request, rt: ResourceType, _: Option<&str>) -
     })
 }
 
+/// Normalizes the new state of `cur`. A team name over the org's limit is refused only when
+/// the name changes, so lowering `team_name_max` never blocks pushes to existing teams.
+fn normalize_change(
+    rt: ResourceType,
+    cur: &Resource,
+    input: &Value,
+    limits: Limits,
+) -> Result<res::Normalized> {
+    let n = res::normalize(
+        rt,
+        input,
+        &Limits {
+            team_name_max: usize::MAX,
+        },
+    )?;
+    if rt == ResourceType::Group && n.attrs.get("displayName") != cur.attrs.get("displayName") {
+        res::normalize(rt, &Value::Object(n.attrs.clone()), &limits)?;
+    }
+    Ok(n)
+}
+
 fn replace(
     ctx: &Context<'_>,
     req: &Request,
@@ -597,13 +618,7 @@ fn replace(
     let id = id.unwrap_or_default();
     let proj = projection(rt, &req.query)?;
     let body = json_body(&req.body)?;
-    let n = res::normalize(rt, &body, &ctx.limits)?;
-    let members = match (rt, n.members) {
-        (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
-        // PUT replaces the whole resource: a team PUT without members has none.
-        (ResourceType::Group, None) => vec![MemberOp::Clear],
-        (ResourceType::User, _) => Vec::new(),
-    };
+    let limits = ctx.limits;
     let out = ctx
         .store
         .modify(
@@ -613,7 +628,14 @@ fn replace(
             req.if_match.as_deref(),
             &ctx.now,
             ctx.unknown,
-            |cur| {
+            move |cur| {
+                let n = normalize_change(rt, cur, &body, limits)?;
+                let members = match (rt, n.members) {
+                    (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
+                    // PUT replaces the whole resource: a team PUT without members has none.
+                    (ResourceType::Group, None) => vec![MemberOp::Clear],
+                    (ResourceType::User, _) => Vec::new(),
+                };
                 let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
                 Ok(Change { attrs, members })
             },
@@ -633,6 +655,7 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
     let proj = projection(rt, &req.query)?;
     let body = json_body(&req.body)?;
     let ops = parse_patch(&body)?;
+    let (owned_id, limits) = (id.to_string(), ctx.limits);
     let out = ctx
         .store
         .modify(
@@ -642,10 +665,10 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
             req.if_match.as_deref(),
             &ctx.now,
             ctx.unknown,
-            |cur| {
+            move |cur| {
                 let mut attrs = cur.attrs.clone();
-                let members = apply_patch(&mut attrs, rt, id, &ops)?;
-                let n = res::normalize(rt, &Value::Object(attrs), &ctx.limits)?;
+                let members = apply_patch(&mut attrs, rt, &owned_id, &ops)?;
+                let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
                 let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
                 Ok(Change { attrs, members })
             },

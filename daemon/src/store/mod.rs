@@ -4,6 +4,7 @@
 //! Every changing call is one write transaction with `Durability::Immediate`: when it returns
 //! Ok the change is on disk. Calls block; the HTTP layer runs them off the async threads.
 
+mod commit;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,9 @@ pub enum StoreError {
     Scim(#[from] ScimError),
     #[error("database: {0}")]
     Db(Box<redb::Error>),
+    /// The shared transaction this write was part of failed; nothing of it was committed.
+    #[error("write batch failed: {0}")]
+    Batch(String),
     #[error("corrupt record in {table} for {key}: {cause}")]
     Corrupt {
         table: &'static str,
@@ -129,6 +133,7 @@ pub enum Unknown {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    committer: Arc<commit::Committer>,
 }
 
 fn counter_users(rt: ResourceType) -> &'static str {
@@ -200,7 +205,9 @@ impl Store {
             }
         }
         txn.commit()?;
-        Ok(Store { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let committer = Arc::new(commit::Committer::start(db.clone()));
+        Ok(Store { db, committer })
     }
 
     /// Number of resources of `rt` in `org`.
@@ -289,48 +296,14 @@ impl Store {
         members: Vec<String>,
         unknown: Unknown,
     ) -> Result<Outcome> {
-        let txn = self.db.begin_write()?;
-        let outcome = {
-            let mut w = Writer::open(&txn)?;
-            w.check_unique(org, rt, id, &attrs)?;
-            let rec = Record {
-                attrs,
-                created: now.into(),
-                modified: now.into(),
-                version: 1,
-            };
-            w.index(org, rt, id, &rec.attrs, true)?;
-            w.put(org, rt, id, &rec)?;
-            w.bump(org, counter_users(rt), 1)?;
-            if rt == ResourceType::User && is_active(&rec.attrs) {
-                w.bump(org, ACTIVE, 1)?;
-            }
-            let (added, removed, skipped) = if rt == ResourceType::Group {
-                w.apply_members(org, id, &[MemberOp::Add(members)], unknown)?
-            } else {
-                (0, 0, Vec::new())
-            };
-            let resource = Resource {
-                id: id.into(),
-                meta: meta_of(&rec),
-                attrs: rec.attrs,
-                links: None,
-            };
-            Outcome {
-                resource,
-                added,
-                removed,
-                skipped,
-                previous: None,
-            }
-        };
-        txn.commit()?;
-        Ok(outcome)
+        let (org, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        self.committer
+            .submit(move |tx| tx.create(&org, rt, &id, &now, attrs, members, unknown))
     }
 
     /// Reads, changes and writes one resource atomically. `change` sees the current resource
-    /// (with links) and returns the new attributes and membership changes; returning an error
-    /// aborts the transaction with nothing written.
+    /// and returns the new attributes and membership changes; returning an error writes
+    /// nothing.
     #[allow(clippy::too_many_arguments)]
     pub fn modify(
         &self,
@@ -340,74 +313,12 @@ impl Store {
         if_match: Option<&str>,
         now: &str,
         unknown: Unknown,
-        change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError>,
+        change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError> + Send + 'static,
     ) -> Result<Outcome> {
-        let txn = self.db.begin_write()?;
-        let outcome = {
-            let mut w = Writer::open(&txn)?;
-            let Some(old) = w.get(org, rt, id)? else {
-                return Err(not_found(rt, id).into());
-            };
-            if let Some(h) = if_match {
-                if !precondition::matches(h, old.version) {
-                    return Err(stale(rt, id).into());
-                }
-            }
-            let current = Resource {
-                id: id.into(),
-                meta: meta_of(&old),
-                attrs: old.attrs.clone(),
-                links: None,
-            };
-            let Change { attrs, members } = change(&current)?;
-            let (added, removed, skipped) = if rt == ResourceType::Group {
-                w.apply_members(org, id, &members, unknown)?
-            } else {
-                (0, 0, Vec::new())
-            };
-            let attrs_changed = attrs != old.attrs;
-            let rec = if attrs_changed || added + removed > 0 {
-                if attrs_changed {
-                    if rt == ResourceType::User && is_active(&attrs) != is_active(&old.attrs) {
-                        w.bump(org, ACTIVE, if is_active(&attrs) { 1 } else { -1 })?;
-                    }
-                    w.check_unique(org, rt, id, &attrs)?;
-                    w.index(org, rt, id, &old.attrs, false)?;
-                    w.index(org, rt, id, &attrs, true)?;
-                    if rt == ResourceType::User
-                        && res::member_display(&attrs) != res::member_display(&old.attrs)
-                    {
-                        w.redisplay_member(org, id, &res::member_display(&attrs))?;
-                    }
-                }
-                let rec = Record {
-                    attrs,
-                    created: old.created.clone(),
-                    modified: now.into(),
-                    version: old.version + 1,
-                };
-                w.put(org, rt, id, &rec)?;
-                rec
-            } else {
-                old.clone()
-            };
-            let resource = Resource {
-                id: id.into(),
-                meta: meta_of(&rec),
-                attrs: rec.attrs,
-                links: None,
-            };
-            let previous = attrs_changed.then_some(old.attrs);
-            Outcome {
-                resource,
-                added,
-                removed,
-                skipped,
-                previous,
-            }
-        };
-        txn.commit()?;
-        Ok(outcome)
+        let (org, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        let if_match = if_match.map(str::to_string);
+        self.committer
+            .submit(move |tx| tx.modify(&org, rt, &id, if_match.as_deref(), &now, unknown, change))
     }
 
     /// Deletes a resource; a user leaves every team, a team's memberships go with it.
@@ -418,50 +329,214 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<Outcome> {
-        let txn = self.db.begin_write()?;
-        let outcome = {
-            let mut w = Writer::open(&txn)?;
-            let Some(old) = w.get(org, rt, id)? else {
-                return Err(not_found(rt, id).into());
-            };
-            if let Some(h) = if_match {
-                if !precondition::matches(h, old.version) {
-                    return Err(stale(rt, id).into());
+        let (org, id) = (org.to_string(), id.to_string());
+        let if_match = if_match.map(str::to_string);
+        self.committer
+            .submit(move |tx| tx.delete(&org, rt, &id, if_match.as_deref()))
+    }
+
+    /// Runs several operations in one durable transaction (Bulk). Each operation on `Tx`
+    /// either applies whole or refuses with nothing written.
+    pub fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.committer.submit(f)
+    }
+}
+
+/// The write operations of one (shared) transaction. Every operation runs all the checks
+/// that can refuse it before its first write, which is what lets group commit and Bulk share
+/// a transaction between independent requests.
+pub struct Tx<'t> {
+    w: Writer<'t>,
+}
+
+impl Tx<'_> {
+    /// See [`Store::create`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        now: &str,
+        attrs: Map<String, Value>,
+        members: Vec<String>,
+        unknown: Unknown,
+    ) -> Result<Outcome> {
+        let w = &mut self.w;
+        // Checks first: nothing may be written before a refusal.
+        w.check_unique(org, rt, id, &attrs)?;
+        let plan = if rt == ResourceType::Group {
+            w.plan_members(org, id, &[MemberOp::Add(members)], unknown)?
+        } else {
+            MemberPlan::default()
+        };
+        let rec = Record {
+            attrs,
+            created: now.into(),
+            modified: now.into(),
+            version: 1,
+        };
+        w.index(org, rt, id, &rec.attrs, true)?;
+        w.put(org, rt, id, &rec)?;
+        w.bump(org, counter_users(rt), 1)?;
+        if rt == ResourceType::User && is_active(&rec.attrs) {
+            w.bump(org, ACTIVE, 1)?;
+        }
+        let skipped = plan.skipped.clone();
+        let (added, removed) = w.write_members(org, id, plan)?;
+        let resource = Resource {
+            id: id.into(),
+            meta: meta_of(&rec),
+            attrs: rec.attrs,
+            links: None,
+        };
+        Ok(Outcome {
+            resource,
+            added,
+            removed,
+            skipped,
+            previous: None,
+        })
+    }
+
+    /// See [`Store::modify`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn modify(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+        now: &str,
+        unknown: Unknown,
+        change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError>,
+    ) -> Result<Outcome> {
+        let w = &mut self.w;
+        let Some(old) = w.get(org, rt, id)? else {
+            return Err(not_found(rt, id).into());
+        };
+        if let Some(h) = if_match {
+            if !precondition::matches(h, old.version) {
+                return Err(stale(rt, id).into());
+            }
+        }
+        let current = Resource {
+            id: id.into(),
+            meta: meta_of(&old),
+            attrs: old.attrs.clone(),
+            links: None,
+        };
+        let Change { attrs, members } = change(&current)?;
+        let attrs_changed = attrs != old.attrs;
+        if attrs_changed {
+            w.check_unique(org, rt, id, &attrs)?;
+        }
+        let plan = if rt == ResourceType::Group {
+            w.plan_members(org, id, &members, unknown)?
+        } else {
+            MemberPlan::default()
+        };
+        // Every check has passed; from here on only writes.
+        let skipped = plan.skipped.clone();
+        let (added, removed) = w.write_members(org, id, plan)?;
+        let rec = if attrs_changed || added + removed > 0 {
+            if attrs_changed {
+                if rt == ResourceType::User && is_active(&attrs) != is_active(&old.attrs) {
+                    w.bump(org, ACTIVE, if is_active(&attrs) { 1 } else { -1 })?;
+                }
+                w.index(org, rt, id, &old.attrs, false)?;
+                w.index(org, rt, id, &attrs, true)?;
+                if rt == ResourceType::User
+                    && res::member_display(&attrs) != res::member_display(&old.attrs)
+                {
+                    w.redisplay_member(org, id, &res::member_display(&attrs))?;
                 }
             }
-            let removed = match rt {
-                ResourceType::User => w.leave_all(org, id)?,
-                ResourceType::Group => {
-                    w.apply_members(org, id, &[MemberOp::Clear], Unknown::Skip)?
-                        .1
-                }
+            let rec = Record {
+                attrs,
+                created: old.created.clone(),
+                modified: now.into(),
+                version: old.version + 1,
             };
-            w.index(org, rt, id, &old.attrs, false)?;
-            w.remove(org, rt, id)?;
-            w.bump(org, counter_users(rt), -1)?;
-            if rt == ResourceType::User && is_active(&old.attrs) {
-                w.bump(org, ACTIVE, -1)?;
+            w.put(org, rt, id, &rec)?;
+            rec
+        } else {
+            old.clone()
+        };
+        let resource = Resource {
+            id: id.into(),
+            meta: meta_of(&rec),
+            attrs: rec.attrs,
+            links: None,
+        };
+        let previous = attrs_changed.then_some(old.attrs);
+        Ok(Outcome {
+            resource,
+            added,
+            removed,
+            skipped,
+            previous,
+        })
+    }
+
+    /// See [`Store::delete`].
+    pub fn delete(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<Outcome> {
+        let w = &mut self.w;
+        let Some(old) = w.get(org, rt, id)? else {
+            return Err(not_found(rt, id).into());
+        };
+        if let Some(h) = if_match {
+            if !precondition::matches(h, old.version) {
+                return Err(stale(rt, id).into());
             }
-            if rt == ResourceType::Group {
-                w.counts.remove((org, member_counter(id).as_str()))?;
-            }
-            let resource = Resource {
-                id: id.into(),
-                meta: meta_of(&old),
-                attrs: old.attrs,
-                links: None,
-            };
-            Outcome {
-                resource,
-                added: 0,
-                removed,
-                skipped: Vec::new(),
-                previous: None,
+        }
+        let removed = match rt {
+            ResourceType::User => w.leave_all(org, id)?,
+            ResourceType::Group => {
+                let plan = w.plan_members(org, id, &[MemberOp::Clear], Unknown::Skip)?;
+                w.write_members(org, id, plan)?.1
             }
         };
-        txn.commit()?;
-        Ok(outcome)
+        w.index(org, rt, id, &old.attrs, false)?;
+        w.remove(org, rt, id)?;
+        w.bump(org, counter_users(rt), -1)?;
+        if rt == ResourceType::User && is_active(&old.attrs) {
+            w.bump(org, ACTIVE, -1)?;
+        }
+        if rt == ResourceType::Group {
+            w.counts.remove((org, member_counter(id).as_str()))?;
+        }
+        let resource = Resource {
+            id: id.into(),
+            meta: meta_of(&old),
+            attrs: old.attrs,
+            links: None,
+        };
+        Ok(Outcome {
+            resource,
+            added: 0,
+            removed,
+            skipped: Vec::new(),
+            previous: None,
+        })
     }
+}
+
+/// Membership changes worked out (by reads alone) before any write.
+#[derive(Debug, Default)]
+struct MemberPlan {
+    to_add: Vec<(String, String)>,
+    to_remove: BTreeSet<String>,
+    skipped: Vec<String>,
 }
 
 fn rt_table(
@@ -765,20 +840,20 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Applies membership changes to team `gid`, writing only the rows that change.
-    /// Returns (added, removed, skipped ids).
-    fn apply_members(
+    /// Works out membership changes to team `gid` without writing: the final wanted state of
+    /// each mentioned id, so a full replace that keeps most members writes only the
+    /// difference. Refuses unknown ids under `Unknown::Reject`.
+    fn plan_members(
         &mut self,
         org: &str,
         gid: &str,
         ops: &[MemberOp],
         unknown: Unknown,
-    ) -> Result<(usize, usize, Vec<String>)> {
+    ) -> Result<MemberPlan> {
+        let mut plan = MemberPlan::default();
         if ops.is_empty() {
-            return Ok((0, 0, Vec::new()));
+            return Ok(plan);
         }
-        // Fold the ops into a final wanted state, so a full replace that keeps most members
-        // writes only the difference.
         let mut cleared = false;
         let mut want: BTreeMap<&str, bool> = BTreeMap::new();
         for op in ops {
@@ -795,8 +870,6 @@ impl<'t> Writer<'t> {
                 }),
             }
         }
-        let mut skipped = Vec::new();
-        let mut to_add = Vec::new();
         for (uid, wanted) in &want {
             if !*wanted {
                 continue;
@@ -807,19 +880,20 @@ impl<'t> Writer<'t> {
             match self.users.get((org, *uid))? {
                 Some(v) => {
                     let rec = decode("users", uid, v.value())?;
-                    to_add.push((uid.to_string(), res::member_display(&rec.attrs)));
+                    plan.to_add
+                        .push((uid.to_string(), res::member_display(&rec.attrs)));
                 }
-                None => skipped.push(uid.to_string()),
+                None => plan.skipped.push(uid.to_string()),
             }
         }
-        if unknown == Unknown::Reject && !skipped.is_empty() {
+        if unknown == Unknown::Reject && !plan.skipped.is_empty() {
             return Err(ScimError::invalid_value(format!(
                 "Cannot add invalid members to team. Invalid member ids: {}",
-                skipped.join(", ")
+                plan.skipped.join(", ")
             ))
             .into());
         }
-        let mut to_remove: BTreeSet<String> = want
+        plan.to_remove = want
             .iter()
             .filter(|(_, w)| !**w)
             .map(|(u, _)| u.to_string())
@@ -832,26 +906,32 @@ impl<'t> Writer<'t> {
                     break;
                 }
                 if !want.get(u).copied().unwrap_or(false) {
-                    to_remove.insert(u.to_string());
+                    plan.to_remove.insert(u.to_string());
                 }
             }
         }
+        Ok(plan)
+    }
+
+    /// Writes a membership plan; returns (added, removed).
+    fn write_members(&mut self, org: &str, gid: &str, plan: MemberPlan) -> Result<(usize, usize)> {
         let mut removed = 0;
-        for uid in &to_remove {
+        for uid in &plan.to_remove {
             if self.members.remove((org, gid, uid.as_str()))?.is_some() {
                 self.member_of.remove((org, uid.as_str(), gid))?;
                 removed += 1;
             }
         }
-        for (uid, display) in &to_add {
+        for (uid, display) in &plan.to_add {
             self.members
                 .insert((org, gid, uid.as_str()), display.as_str())?;
             self.member_of.insert((org, uid.as_str(), gid), ())?;
         }
-        let added = to_add.len();
-        let counter = member_counter(gid);
-        self.bump(org, &counter, added as i64 - removed as i64)?;
-        Ok((added, removed, skipped))
+        let added = plan.to_add.len();
+        if added + removed > 0 {
+            self.bump(org, &member_counter(gid), added as i64 - removed as i64)?;
+        }
+        Ok((added, removed))
     }
 
     /// Removes user `uid` from every team; returns how many.
