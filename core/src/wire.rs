@@ -144,6 +144,9 @@ pub enum ServerMsg {
     Counters {
         requests: u64,
         errors: u64,
+        /// Seconds since the daemon started, so the dashboard's uptime needs no clock.
+        #[serde(default)]
+        uptime_secs: u64,
         orgs: Vec<OrgSummary>,
     },
     /// The subscriber fell behind and `missed` records were dropped for it.

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod api;
+pub mod control;
 pub mod http;
 pub mod precondition;
 pub mod serve;

@@ -189,6 +189,14 @@ pub async fn run(
 
     let bus = Bus::new(1024);
     let (tx, rx) = watch::channel(Arc::new(config));
+    // Started before the first request so the activity log sees every record.
+    let dashboard = crate::control::Dashboard::start(crate::control::Setup {
+        socket: rx.borrow().socket.clone(),
+        store: store.clone(),
+        bus: bus.clone(),
+        config: rx.clone(),
+        retention: crate::store::activity::Retention::default(),
+    });
     let reloader = Arc::new(Reloader {
         tx,
         bus: bus.clone(),
@@ -214,6 +222,8 @@ pub async fn run(
         scheme,
     });
     http::serve(listener, state, tls, shutdown).await;
+    // Writes the last activity records and removes the control socket file.
+    dashboard.stop().await;
     tracing::info!("scimd stopped");
     Ok(())
 }

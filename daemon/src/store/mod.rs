@@ -4,7 +4,9 @@
 //! Every changing call is one write transaction with `Durability::Immediate`: when it returns
 //! Ok the change is on disk. Calls block; the HTTP layer runs them off the async threads.
 
+pub mod activity;
 mod commit;
+mod dash;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -199,6 +201,7 @@ impl Store {
             txn.open_table(MEMBERS)?;
             txn.open_table(MEMBER_OF)?;
             txn.open_table(COUNTS)?;
+            txn.open_table(ACTIVITY)?;
             let mut meta = txn.open_table(META)?;
             if meta.get("schema_version")?.is_none() {
                 meta.insert("schema_version", SCHEMA_VERSION)?;

@@ -28,6 +28,9 @@ pub const MEMBERS: TableDefinition<(&str, &str, &str), &str> = TableDefinition::
 pub const MEMBER_OF: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("member_of");
 /// (org, counter name) -> count: users, groups, and `members:<group id>`.
 pub const COUNTS: TableDefinition<(&str, &str), u64> = TableDefinition::new("counts");
+/// seq -> JSON `ActivityRecord`: the persisted activity log, oldest first, pruned by
+/// count and age (see `activity.rs`).
+pub const ACTIVITY: TableDefinition<u64, &[u8]> = TableDefinition::new("activity");
 /// key -> value: the store's own metadata (schema version).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

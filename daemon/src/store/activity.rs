@@ -1,0 +1,426 @@
+//! The persisted activity log: every record from the bus lands in the `activity` table so the
+//! dashboard shows history after a restart, pruned by count and age on every append.
+//!
+//! Records are written by one background task ([`persist`]) in batches, one write
+//! transaction per batch and off the async threads. redb allows one writer at a time, so
+//! batching is what keeps the log from queueing behind (or ahead of) SCIM writes one record
+//! at a time; publishing on the bus never waits for the log.
+
+use std::time::Duration;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+use scimd_core::wire::ActivityRecord;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::{broadcast, watch};
+
+use super::schema::{ACTIVITY, META};
+use super::{Result, Store};
+
+/// How much history the log keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// At most this many records; the oldest go first.
+    pub max_records: u64,
+    /// Records older than this are dropped.
+    pub max_age: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_records: 10_000,
+            max_age: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// The most records one write transaction takes, so a burst is written in a few bounded
+/// transactions rather than one long one that would hold redb's writer lock.
+const MAX_BATCH: usize = 256;
+
+/// The META key holding the highest sequence number appended.
+const LAST_SEQ: &str = "activity_last_seq";
+
+impl Store {
+    /// The highest sequence number ever appended (0 before the first). Kept in META as well
+    /// as in the log, so numbers are never reused after retention empties the log: a
+    /// dashboard that drops duplicates by `seq` would otherwise hide new records.
+    pub fn last_activity_seq(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACTIVITY)?;
+        let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+        let meta = txn.open_table(META)?;
+        let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+        Ok(in_log.max(recorded))
+    }
+
+    /// Appends `records` (their `seq` already assigned) in one transaction, then prunes what
+    /// `retention` no longer keeps. Returns how many old records were pruned.
+    pub fn append_activity(
+        &self,
+        records: &[ActivityRecord],
+        retention: &Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        let txn = self.db.begin_write()?;
+        let pruned = {
+            if let Some(max) = records.iter().map(|r| r.seq).max() {
+                let mut meta = txn.open_table(META)?;
+                let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+                meta.insert(LAST_SEQ, recorded.max(max))?;
+            }
+            let mut table = txn.open_table(ACTIVITY)?;
+            for rec in records {
+                // Serializing plain strings and numbers cannot fail.
+                let bytes = serde_json::to_vec(rec).unwrap_or_default();
+                table.insert(rec.seq, bytes.as_slice())?;
+            }
+            let mut pruned = 0;
+            while table.len()? > retention.max_records {
+                if table.pop_first()?.is_none() {
+                    break;
+                }
+                pruned += 1;
+            }
+            let cutoff = now - retention.max_age;
+            // Records are appended in time order, so the expired ones are a prefix: stop at
+            // the first one that is young enough.
+            loop {
+                let expired = match table.first()? {
+                    Some((_, v)) => record_time(v.value()).is_some_and(|t| t < cutoff),
+                    None => false,
+                };
+                if !expired {
+                    break;
+                }
+                table.pop_first()?;
+                pruned += 1;
+            }
+            pruned
+        };
+        txn.commit()?;
+        Ok(pruned)
+    }
+
+    /// The newest `limit` records, newest first. A record that no longer decodes is skipped:
+    /// history is a convenience and must not make the dashboard fail.
+    pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ACTIVITY)?;
+        let mut out = Vec::new();
+        for entry in table.iter()?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry?;
+            match serde_json::from_slice::<ActivityRecord>(v.value()) {
+                Ok(rec) => out.push(rec),
+                Err(err) => {
+                    tracing::warn!(seq = k.value(), cause = %err, "skipping corrupt activity record")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many records the log holds.
+    pub fn activity_len(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(ACTIVITY)?.len()?)
+    }
+}
+
+/// The time of a stored record, without decoding all of it twice per prune.
+fn record_time(bytes: &[u8]) -> Option<OffsetDateTime> {
+    #[derive(serde::Deserialize)]
+    struct Time<'a> {
+        time: &'a str,
+    }
+    let t: Time<'_> = serde_json::from_slice(bytes).ok()?;
+    OffsetDateTime::parse(t.time, &Rfc3339).ok()
+}
+
+/// Moves records from the bus into the log until `stop` turns true, then writes what is left
+/// and returns. Each record gets its sequence number here and is re-published on `feed` once
+/// written, so a dashboard that subscribes to `feed` and then reads [`Store::recent_activity`]
+/// misses nothing (and can drop duplicates by `seq`).
+pub async fn persist(
+    store: Store,
+    mut rx: broadcast::Receiver<ActivityRecord>,
+    feed: broadcast::Sender<ActivityRecord>,
+    retention: Retention,
+    mut stop: watch::Receiver<bool>,
+) {
+    let last = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.last_activity_seq()).await
+    };
+    let mut next = match last {
+        Ok(Ok(seq)) => seq + 1,
+        Ok(Err(err)) => {
+            tracing::error!(cause = %err, "cannot read the activity log; numbering from 1");
+            1
+        }
+        Err(err) => {
+            tracing::error!(cause = %err, "activity log task failed");
+            1
+        }
+    };
+    let mut stopping = *stop.borrow();
+    loop {
+        let mut batch = Vec::new();
+        if !stopping {
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(rec) => batch.push(rec),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "activity log fell behind; records not persisted");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => stopping = true,
+                },
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        stopping = true;
+                    }
+                }
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(rec) => batch.push(rec),
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "activity log fell behind; records not persisted");
+                }
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            if stopping {
+                return;
+            }
+            continue;
+        }
+        for rec in &mut batch {
+            rec.seq = next;
+            next += 1;
+        }
+        let writer = store.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = writer.append_activity(&batch, &retention, OffsetDateTime::now_utc());
+            (batch, result)
+        })
+        .await;
+        match written {
+            Ok((batch, result)) => {
+                match result {
+                    Ok(pruned) => {
+                        tracing::trace!(records = batch.len(), pruned, "activity persisted")
+                    }
+                    Err(err) => {
+                        tracing::error!(cause = %err, records = batch.len(), "cannot persist activity")
+                    }
+                }
+                // Live viewers see the records even when the disk write failed.
+                for rec in batch {
+                    let _ = feed.send(rec);
+                }
+            }
+            Err(err) => tracing::error!(cause = %err, "activity log task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seq: u64, time: &str) -> ActivityRecord {
+        ActivityRecord {
+            seq,
+            time: time.into(),
+            org: "acme".into(),
+            client: "Okta".into(),
+            method: "POST".into(),
+            resource: "User".into(),
+            id: Some(format!("u{seq}")),
+            name: Some(format!("user{seq}@acme.com")),
+            summary: "created".into(),
+            status: 201,
+            scim_type: None,
+            latency_us: 1200,
+        }
+    }
+
+    fn at(s: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(s, &Rfc3339).unwrap()
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("scimd.redb")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn recent_is_newest_first_and_limited() {
+        let (_dir, store) = open();
+        let batch: Vec<_> = (1..=5)
+            .map(|i| rec(i, &format!("2025-01-01T00:00:0{i}Z")))
+            .collect();
+        let retention = Retention::default();
+        store
+            .append_activity(&batch, &retention, at("2025-01-02T00:00:00Z"))
+            .unwrap();
+        let recent = store.recent_activity(3).unwrap();
+        let seqs: Vec<u64> = recent.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, vec![5, 4, 3]);
+        assert_eq!(recent[0], batch[4]);
+        assert_eq!(store.last_activity_seq().unwrap(), 5);
+    }
+
+    #[test]
+    fn retention_by_count_keeps_the_newest() {
+        let (_dir, store) = open();
+        let retention = Retention {
+            max_records: 3,
+            max_age: Duration::from_secs(3600),
+        };
+        let now = at("2025-01-01T00:10:00Z");
+        for i in 1..=5 {
+            let pruned = store
+                .append_activity(&[rec(i, "2025-01-01T00:05:00Z")], &retention, now)
+                .unwrap();
+            assert_eq!(pruned, u64::from(i > 3));
+        }
+        assert_eq!(store.activity_len().unwrap(), 3);
+        let seqs: Vec<u64> = store
+            .recent_activity(10)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, vec![5, 4, 3]);
+    }
+
+    #[test]
+    fn retention_by_age_drops_old_records_on_append() {
+        let (_dir, store) = open();
+        let retention = Retention {
+            max_records: 100,
+            max_age: Duration::from_secs(3600),
+        };
+        let old = [
+            rec(1, "2025-01-01T00:00:00Z"),
+            rec(2, "2025-01-01T00:30:00Z"),
+        ];
+        store
+            .append_activity(&old, &retention, at("2025-01-01T00:45:00Z"))
+            .unwrap();
+        assert_eq!(store.activity_len().unwrap(), 2);
+        // 01:20: record 1 is 80 minutes old, record 2 only 50.
+        let pruned = store
+            .append_activity(
+                &[rec(3, "2025-01-01T01:20:00Z")],
+                &retention,
+                at("2025-01-01T01:20:00Z"),
+            )
+            .unwrap();
+        assert_eq!(pruned, 1);
+        let seqs: Vec<u64> = store
+            .recent_activity(10)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, vec![3, 2]);
+    }
+
+    #[test]
+    fn sequence_numbers_are_not_reused_after_everything_expired() {
+        let (_dir, store) = open();
+        let retention = Retention {
+            max_records: 10,
+            max_age: Duration::from_secs(60),
+        };
+        store
+            .append_activity(
+                &[rec(9, "2025-01-01T00:00:00Z")],
+                &retention,
+                at("2025-06-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(store.activity_len().unwrap(), 0);
+        assert_eq!(store.last_activity_seq().unwrap(), 9);
+    }
+
+    #[test]
+    fn history_survives_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scimd.redb");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .append_activity(
+                    &[rec(7, "2025-01-01T00:00:00Z")],
+                    &Retention::default(),
+                    at("2025-01-01T00:00:01Z"),
+                )
+                .unwrap();
+        }
+        // The writer thread lets go of the file just after the store is dropped.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let store = loop {
+            match Store::open(&path) {
+                Ok(s) => break s,
+                Err(e) if std::time::Instant::now() > deadline => panic!("reopen: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        assert_eq!(store.last_activity_seq().unwrap(), 7);
+        assert_eq!(store.recent_activity(5).unwrap()[0].seq, 7);
+    }
+
+    #[tokio::test]
+    async fn persister_numbers_writes_and_forwards_records() {
+        let (_dir, store) = open();
+        let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
+        store
+            .append_activity(
+                &[rec(41, &now)],
+                &Retention::default(),
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+        let (bus_tx, bus_rx) = broadcast::channel(16);
+        let (feed_tx, mut feed_rx) = broadcast::channel(16);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(persist(
+            store.clone(),
+            bus_rx,
+            feed_tx,
+            Retention::default(),
+            stop_rx,
+        ));
+        bus_tx.send(rec(0, &now)).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), feed_rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.seq, 42);
+        // Sent just before stopping: still written on the way out.
+        bus_tx.send(rec(0, &now)).unwrap();
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+        let seqs: Vec<u64> = store
+            .recent_activity(10)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, vec![43, 42, 41]);
+    }
+}

@@ -1,0 +1,1 @@
+//! The live provisioning dashboard (`scimd tui`).
