@@ -556,7 +556,7 @@ fn discovery_endpoints_tell_the_truth() {
     assert_eq!(spc["sort"]["supported"], true);
     assert_eq!(spc["etag"]["supported"], true);
     assert_eq!(spc["changePassword"]["supported"], false);
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
     assert!(spc["bulk"]["maxOperations"].is_u64() && spc["bulk"]["maxPayloadSize"].is_u64());
     let scheme = &spc["authenticationSchemes"][0];
     assert_eq!(scheme["type"], "oauthbearertoken");

@@ -1,6 +1,7 @@
 //! The SCIM API handlers: synchronous functions from a parsed request to a reply, run off the
 //! async threads. They call `core` for everything protocol and the store for everything durable.
 
+mod bulk;
 mod discovery;
 mod plan;
 mod summary;
@@ -10,7 +11,7 @@ use std::time::Instant;
 
 use scimd_core::filter::{parse_filter, Filter};
 use scimd_core::list::{list_response, Projection, SortSpec};
-use scimd_core::patch::{apply_patch, parse_patch, MemberOp};
+use scimd_core::patch::{apply_patch, parse_patch, MemberOp, PatchOperation};
 use scimd_core::resource::{self as res, Limits};
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
@@ -181,9 +182,10 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             M::GET => discovery::schema(ctx.base, urn).map(Reply::ok),
             _ => not_allowed("GET"),
         },
-        ["Bulk"] => Err(ScimError::NotImplemented(
-            "Bulk is not supported yet (ServiceProviderConfig says bulk.supported false)".into(),
-        )),
+        ["Bulk"] => match req.method {
+            M::POST => bulk::bulk(ctx, req),
+            _ => not_allowed("POST"),
+        },
         _ => Err(ScimError::NotFound(format!(
             "no SCIM endpoint at /{}",
             req.segments.join("/")
@@ -609,6 +611,33 @@ fn normalize_change(
     Ok(n)
 }
 
+/// The new state of a PUT: the body replaces everything but immutable attributes.
+fn put_change(rt: ResourceType, cur: &Resource, body: &Value, limits: Limits) -> Result<Change> {
+    let n = normalize_change(rt, cur, body, limits)?;
+    let members = match (rt, n.members) {
+        (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
+        // PUT replaces the whole resource: a team PUT without members has none.
+        (ResourceType::Group, None) => vec![MemberOp::Clear],
+        (ResourceType::User, _) => Vec::new(),
+    };
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+    Ok(Change { attrs, members })
+}
+
+/// The new state of a PATCH: all operations, or an error and nothing.
+fn patch_change(
+    rt: ResourceType,
+    cur: &Resource,
+    ops: &[PatchOperation],
+    limits: Limits,
+) -> Result<Change> {
+    let mut attrs = cur.attrs.clone();
+    let members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
+    let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+    Ok(Change { attrs, members })
+}
+
 fn replace(
     ctx: &Context<'_>,
     req: &Request,
@@ -628,17 +657,7 @@ fn replace(
             req.if_match.as_deref(),
             &ctx.now,
             ctx.unknown,
-            move |cur| {
-                let n = normalize_change(rt, cur, &body, limits)?;
-                let members = match (rt, n.members) {
-                    (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
-                    // PUT replaces the whole resource: a team PUT without members has none.
-                    (ResourceType::Group, None) => vec![MemberOp::Clear],
-                    (ResourceType::User, _) => Vec::new(),
-                };
-                let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
-                Ok(Change { attrs, members })
-            },
+            move |cur| put_change(rt, cur, &body, limits),
         )
         .map_err(internal)?;
     let r = reread(ctx, rt, id, &proj)?;
@@ -655,7 +674,7 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
     let proj = projection(rt, &req.query)?;
     let body = json_body(&req.body)?;
     let ops = parse_patch(&body)?;
-    let (owned_id, limits) = (id.to_string(), ctx.limits);
+    let limits = ctx.limits;
     let out = ctx
         .store
         .modify(
@@ -665,13 +684,7 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
             req.if_match.as_deref(),
             &ctx.now,
             ctx.unknown,
-            move |cur| {
-                let mut attrs = cur.attrs.clone();
-                let members = apply_patch(&mut attrs, rt, &owned_id, &ops)?;
-                let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
-                let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
-                Ok(Change { attrs, members })
-            },
+            move |cur| patch_change(rt, cur, &ops, limits),
         )
         .map_err(internal)?;
     let r = reread(ctx, rt, id, &proj)?;

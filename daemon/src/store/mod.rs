@@ -145,6 +145,9 @@ fn counter_users(rt: ResourceType) -> &'static str {
     }
 }
 
+/// redb's in-process page cache.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// The counter of active users.
 const ACTIVE: &str = "active";
 
@@ -188,7 +191,11 @@ fn table_name(rt: ResourceType) -> &'static str {
 impl Store {
     /// Opens (or creates) the store file, creating every table so reads never miss one.
     pub fn open(path: &Path) -> Result<Store> {
-        let db = Database::create(path)?;
+        // redb's default cache is 1 GiB; a bounded cache keeps the daemon's memory flat as
+        // an org grows, and the OS page cache still holds the hot file pages.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)?;
         let txn = db.begin_write()?;
         {
             txn.open_table(USERS)?;
