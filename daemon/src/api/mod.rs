@@ -13,7 +13,7 @@ use scimd_core::filter::{parse_filter, Filter};
 use scimd_core::list::{list_response, Projection, SortSpec};
 use scimd_core::patch::{apply_patch, parse_patch, MemberOp, PatchOperation};
 use scimd_core::resource::{self as res, Limits};
-use scimd_core::{ResourceType, ScimError};
+use scimd_core::{ResourceType, ScimError, ScimType};
 use serde_json::{Map, Value};
 
 use crate::activity::{client_name, Activity, Bus};
@@ -211,6 +211,9 @@ struct ListParams {
     count: usize,
     sort: Option<SortSpec>,
     projection: Projection,
+    /// RFC 9865 cursor paging: `Some("")` asks for the first page, `Some(id)` for the page
+    /// after resource `id`.
+    cursor: Option<String>,
 }
 
 fn parse_int(name: &str, v: &str) -> Result<i64> {
@@ -229,6 +232,7 @@ struct RawList<'a> {
     sort_order: Option<&'a str>,
     attributes: Option<&'a str>,
     excluded: Option<&'a str>,
+    cursor: Option<&'a str>,
 }
 
 impl ListParams {
@@ -243,12 +247,33 @@ impl ListParams {
             .count
             .map_or(DEFAULT_COUNT, |c| c.max(0) as usize)
             .min(MAX_RESULTS);
+        let sort = SortSpec::parse(rt, raw.sort_by, raw.sort_order)?;
+        if let Some(c) = raw.cursor {
+            if raw.start.is_some() {
+                return Err(ScimError::invalid_value(
+                    "Use either cursor or startIndex paging, not both.",
+                ));
+            }
+            if sort.is_some() {
+                return Err(ScimError::invalid_value(
+                    "Cursor paging returns resources in id order; drop sortBy or use startIndex.",
+                ));
+            }
+            // Cursors are resource ids; anything else did not come from this server.
+            if !c.is_empty() && uuid::Uuid::parse_str(c).is_err() {
+                return Err(ScimError::bad(
+                    ScimType::InvalidCursor,
+                    format!("The cursor {c:?} was not issued by this server."),
+                ));
+            }
+        }
         Ok(ListParams {
             filter,
             start_index,
             count,
-            sort: SortSpec::parse(rt, raw.sort_by, raw.sort_order)?,
+            sort,
             projection: Projection::parse(rt, raw.attributes, raw.excluded)?,
+            cursor: raw.cursor.map(str::to_string),
         })
     }
 
@@ -265,6 +290,7 @@ impl ListParams {
                 sort_order: s("sortorder"),
                 attributes: s("attributes"),
                 excluded: s("excludedattributes"),
+                cursor: s("cursor"),
             },
         )
     }
@@ -304,6 +330,7 @@ impl ListParams {
         };
         let (filter, sort_by, sort_order) = (text("filter")?, text("sortBy")?, text("sortOrder")?);
         let (attributes, excluded) = (text("attributes")?, text("excludedAttributes")?);
+        let cursor = text("cursor")?;
         Self::build(
             rt,
             RawList {
@@ -314,6 +341,7 @@ impl ListParams {
                 sort_order: sort_order.as_deref(),
                 attributes: attributes.as_deref(),
                 excluded: excluded.as_deref(),
+                cursor: cursor.as_deref(),
             },
         )
     }
@@ -351,12 +379,41 @@ fn render(ctx: &Context<'_>, rt: ResourceType, r: &Resource) -> Value {
 }
 
 fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
-    let (total, page) = collect(ctx, rt, p)?;
-    Ok(Reply::ok(list_response(page, total, p.start_index)))
+    let page = collect(ctx, rt, p)?;
+    if p.cursor.is_none() {
+        let total = page.total.unwrap_or(page.resources.len());
+        return Ok(Reply::ok(list_response(
+            page.resources,
+            total,
+            p.start_index,
+        )));
+    }
+    // RFC 9865: no startIndex; totalResults only where it costs no scan.
+    let mut body = serde_json::json!({
+        "schemas": [scimd_core::schema::LIST_SCHEMA],
+        "itemsPerPage": page.resources.len(),
+    });
+    if let Some(total) = page.total {
+        body["totalResults"] = total.into();
+    }
+    if let Some(next) = page.next {
+        body["nextCursor"] = next.into();
+    }
+    body["Resources"] = Value::Array(page.resources);
+    Ok(Reply::ok(body))
 }
 
-/// Finds the page of `p` for one resource type: (totalResults, rendered page).
-fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<(usize, Vec<Value>)> {
+/// One page of a listing.
+struct Page {
+    /// totalResults, when known without a scan beyond the page (cursor paging with a filter).
+    total: Option<usize>,
+    resources: Vec<Value>,
+    /// The cursor of the next page, in cursor paging when there is one.
+    next: Option<String>,
+}
+
+/// Finds the page of `p` for one resource type.
+fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> {
     let links = links_attr(rt);
     let needs_links_for_filter = p
         .filter
@@ -376,38 +433,98 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<(usize
         p.projection.apply(rt, &mut v);
         v
     };
-    let skip = p.start_index - 1;
-    if p.filter.is_none() && p.sort.is_none() {
-        // The common IdP import: count from the counter, then read only the page.
-        let total = ctx.store.count(ctx.org, rt).map_err(internal)? as usize;
-        let mut page = Vec::new();
-        let mut seen = 0usize;
-        if p.count > 0 && skip < total {
-            ctx.store
-                .visit(ctx.org, rt, &Source::All, with_links, &mut |r| {
-                    seen += 1;
-                    if seen > skip {
-                        let v = render(ctx, rt, &r);
-                        page.push(finish(v, &r));
-                    }
-                    Ok(page.len() < p.count)
-                })
-                .map_err(internal)?;
-        }
-        return Ok((total, page));
-    }
+    let matches = |v: &Value| {
+        p.filter
+            .as_ref()
+            .is_none_or(|f| scimd_core::filter::matches(f, v, rt))
+    };
     let source = p
         .filter
         .as_ref()
         .map_or(Source::All, |f| plan::source(f, rt));
+    let (org, store) = (ctx.org, ctx.store);
+    let unfiltered_total = || -> Result<Option<usize>> {
+        match p.filter {
+            None => Ok(Some(store.count(org, rt).map_err(internal)? as usize)),
+            Some(_) => Ok(None),
+        }
+    };
+
+    if let Some(cursor) = &p.cursor {
+        // Keyset paging: O(page) whatever the position, so a full export costs O(n).
+        let after = (!cursor.is_empty()).then_some(cursor.as_str());
+        let mut resources = Vec::new();
+        let (mut last, mut more) = (None, false);
+        if p.count > 0 {
+            store
+                .visit(org, rt, &source, after, 0, with_links, &mut |r| {
+                    let v = render(ctx, rt, &r);
+                    if matches(&v) {
+                        if resources.len() == p.count {
+                            more = true;
+                            return Ok(false);
+                        }
+                        last = Some(r.id.clone());
+                        resources.push(finish(v, &r));
+                    }
+                    Ok(true)
+                })
+                .map_err(internal)?;
+        }
+        let next = if more { last } else { None };
+        return Ok(Page {
+            total: unfiltered_total()?,
+            resources,
+            next,
+        });
+    }
+
+    let skip = p.start_index - 1;
+    if p.filter.is_none() && p.sort.is_none() {
+        // The common IdP import: count from the counter, then read only the page.
+        let total = unfiltered_total()?.unwrap_or(0);
+        let mut resources = Vec::new();
+        if p.count > 0 && skip < total {
+            store
+                .visit(org, rt, &Source::All, None, skip, with_links, &mut |r| {
+                    let v = render(ctx, rt, &r);
+                    resources.push(finish(v, &r));
+                    Ok(resources.len() < p.count)
+                })
+                .map_err(internal)?;
+        }
+        return Ok(Page {
+            total: Some(total),
+            resources,
+            next: None,
+        });
+    }
+    if p.sort.is_none() {
+        // Filtered, in id order: count every match, keep only the page.
+        let (mut total, mut resources) = (0usize, Vec::new());
+        store
+            .visit(org, rt, &source, None, 0, with_links, &mut |r| {
+                let v = render(ctx, rt, &r);
+                if matches(&v) {
+                    if total >= skip && resources.len() < p.count {
+                        resources.push(finish(v, &r));
+                    }
+                    total += 1;
+                }
+                Ok(true)
+            })
+            .map_err(internal)?;
+        return Ok(Page {
+            total: Some(total),
+            resources,
+            next: None,
+        });
+    }
     let mut matched: Vec<(Value, Resource)> = Vec::new();
-    ctx.store
-        .visit(ctx.org, rt, &source, with_links, &mut |r| {
+    store
+        .visit(org, rt, &source, None, 0, with_links, &mut |r| {
             let v = render(ctx, rt, &r);
-            if p.filter
-                .as_ref()
-                .is_none_or(|f| scimd_core::filter::matches(f, &v, rt))
-            {
+            if matches(&v) {
                 matched.push((v, r));
             }
             Ok(true)
@@ -417,13 +534,17 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<(usize
         matched.sort_by(|a, b| sort.compare(rt, &a.0, &b.0));
     }
     let total = matched.len();
-    let page = matched
+    let resources = matched
         .into_iter()
         .skip(skip)
         .take(p.count)
         .map(|(v, r)| finish(v, &r))
         .collect();
-    Ok((total, page))
+    Ok(Page {
+        total: Some(total),
+        resources,
+        next: None,
+    })
 }
 
 /// `POST /.search` at the org root: users then groups, paged together.
@@ -434,13 +555,18 @@ fn search_all(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let mut start_index = 1;
     for rt in ResourceType::ALL {
         let mut p = ListParams::from_search(rt, &body)?;
+        if p.cursor.is_some() {
+            return Err(ScimError::invalid_value(
+                "Cursor paging works per resource type: search /Users or /Groups.",
+            ));
+        }
         start_index = p.start_index;
         let count = p.count;
         p.start_index = 1;
         p.count = MAX_RESULTS;
-        let (t, page) = collect(ctx, rt, &p)?;
-        total += t;
-        all.extend(page);
+        let page = collect(ctx, rt, &p)?;
+        total += page.total.unwrap_or(page.resources.len());
+        all.extend(page.resources);
         all.truncate((start_index - 1) + count);
     }
     let page: Vec<Value> = all.into_iter().skip(start_index - 1).collect();

@@ -243,22 +243,34 @@ impl Store {
         reader.get(org, rt, id, with_links)
     }
 
-    /// Visits the resources of `source` in id order (index candidates in index order) inside
-    /// one read transaction. `visit` returns false to stop.
+    /// Visits the resources of `source` in id order inside one read transaction, starting
+    /// after id `after` (a cursor) and passing over the first `skip` of them without decoding
+    /// them. `visit` returns false to stop.
+    #[allow(clippy::too_many_arguments)]
     pub fn visit(
         &self,
         org: &str,
         rt: ResourceType,
         source: &Source,
+        after: Option<&str>,
+        skip: usize,
         with_links: bool,
         visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
     ) -> Result<()> {
+        use std::ops::Bound;
         let txn = self.db.begin_read()?;
         let reader = Reader { txn: &txn };
         match source {
             Source::All => {
                 let table = txn.open_table(rt_table(rt))?;
-                for entry in table.range((org, "")..)? {
+                let start = match after {
+                    Some(id) => Bound::Excluded((org, id)),
+                    None => Bound::Included((org, "")),
+                };
+                for entry in table
+                    .range::<(&str, &str)>((start, Bound::Unbounded))?
+                    .skip(skip)
+                {
                     let (k, v) = entry?;
                     let (o, id) = k.value();
                     if o != org {
@@ -282,7 +294,13 @@ impl Store {
                 }
             }
             Source::Lookup(lookup) => {
-                for id in reader.lookup(org, lookup)? {
+                let mut ids = reader.lookup(org, lookup)?;
+                ids.sort_unstable();
+                ids.dedup();
+                let ids = ids
+                    .into_iter()
+                    .filter(|id| after.is_none_or(|a| id.as_str() > a));
+                for id in ids.skip(skip) {
                     if let Some(r) = reader.get(org, rt, &id, with_links)? {
                         if !visit(r)? {
                             break;
