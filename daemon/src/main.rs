@@ -28,6 +28,14 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Watch provisioning live: the dashboard, over the running daemon's control socket.
+    Tui {
+        /// The control socket; defaults to the config's `socket` (`<data_dir>/scimd.sock`).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
     /// Validate the config file and print a summary.
     CheckConfig {
         #[arg(long, default_value = "scimd.toml")]
@@ -118,6 +126,23 @@ fn main() -> anyhow::Result<()> {
             scimd_config::revoke_tokens(&config, &org)
                 .with_context(|| format!("revoking the tokens of org {org}"))?;
             println!("Revoked every token of org {org}; it refuses all requests until rotated.");
+        }
+        Command::Tui { socket, config } => {
+            let socket = match socket {
+                Some(s) => s,
+                None => {
+                    scimd_config::Config::load(&config)
+                        .with_context(|| {
+                            format!(
+                                "reading {} for the control socket path (or pass --socket)",
+                                config.display()
+                            )
+                        })?
+                        .socket
+                }
+            };
+            // No tracing subscriber here: log lines would tear through the screen.
+            scimd_tui::run(socket).context("running the dashboard")?;
         }
         Command::CheckConfig { config } => match scimd_config::Config::load(&config) {
             Ok(c) => {

@@ -2,6 +2,7 @@
 
 mod bulk;
 mod conformance;
+mod dashboard;
 mod cursor;
 mod entra;
 mod errors;
