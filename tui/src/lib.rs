@@ -35,6 +35,16 @@ pub fn run(socket: PathBuf) -> io::Result<()> {
 }
 
 async fn run_async(socket: PathBuf) -> io::Result<()> {
+    // Installs a panic hook that restores the terminal before the panic message prints.
+    // `try_init` rather than `init`: no terminal (say, output piped) is an error to report,
+    // not a panic.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e);
+        }
+    };
     let (to_app, mut inbox) = mpsc::channel::<Msg>(1024);
     let (requests, from_app) = mpsc::channel(256);
     let client = tokio::spawn(client::run(socket.clone(), to_app.clone(), from_app));
@@ -66,8 +76,6 @@ async fn run_async(socket: PathBuf) -> io::Result<()> {
     };
     drop(to_app);
 
-    // Installs a panic hook that restores the terminal before the panic message prints.
-    let mut terminal = ratatui::init();
     let mut app = App::new(socket.display().to_string());
     let result = loop {
         if let Err(e) = terminal.draw(|f| ui::render(&app, f)) {

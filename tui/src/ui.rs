@@ -229,12 +229,14 @@ fn render_activity(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    let wide = area.width >= 100;
+    // Client and latency columns only where the summary still keeps a useful width.
+    let wide = area.width >= 120;
+    let name_w: u16 = if wide { 24 } else { 18 };
     let mut widths = vec![
         Constraint::Length(8),
         Constraint::Length(if wide { 10 } else { 8 }),
         Constraint::Length(12),
-        Constraint::Length(if wide { 28 } else { 18 }),
+        Constraint::Length(name_w),
         Constraint::Fill(1),
         Constraint::Length(3),
     ];
@@ -247,9 +249,9 @@ fn render_activity(app: &App, frame: &mut Frame, area: Rect) {
     }
     // The summary gets what the fixed columns leave; clip to that so the cut is marked.
     let fixed: u16 = if wide {
-        8 + 10 + 10 + 12 + 28 + 3 + 8
+        8 + 10 + 10 + 12 + name_w + 3 + 8
     } else {
-        8 + 8 + 12 + 18 + 3
+        8 + 8 + 12 + name_w + 3
     };
     let gaps = widths.len() as u16 - 1;
     let summary_w = usize::from(area.width.saturating_sub(fixed + gaps));
@@ -265,7 +267,7 @@ fn render_activity(app: &App, frame: &mut Frame, area: Rect) {
             Cell::from(clip(&format!("{} {}", r.method, r.resource), 12)),
             Cell::from(clip(
                 r.name.as_deref().or(r.id.as_deref()).unwrap_or(""),
-                if wide { 28 } else { 18 },
+                usize::from(name_w),
             )),
             Cell::from(clip(&r.summary, summary_w)),
             Cell::from(r.status.to_string()),
