@@ -143,6 +143,8 @@ pub struct App {
     /// Records arrived that may change the Teams or Users lists.
     stale_teams: bool,
     stale_users: bool,
+    /// A `Recent` request is unanswered: lag reports do not pile up more of them.
+    recent_pending: bool,
     pub quit: bool,
 }
 
@@ -168,6 +170,7 @@ impl App {
             notice: None,
             stale_teams: false,
             stale_users: false,
+            recent_pending: false,
             quit: false,
         }
     }
@@ -245,6 +248,7 @@ impl App {
                 // A restarted daemon counts from zero again.
                 self.totals = None;
                 self.notice = None;
+                self.recent_pending = true;
                 // Subscribe before asking for history: a record is either in the history or
                 // arrives on the stream (duplicates are dropped by seq).
                 let mut out = vec![
@@ -259,6 +263,7 @@ impl App {
             }
             Msg::Disconnected(reason) => {
                 self.conn = Conn::Disconnected(reason);
+                self.recent_pending = false;
                 Vec::new()
             }
             Msg::Server(msg) => self.server(msg),
@@ -354,6 +359,7 @@ impl App {
                 Vec::new()
             }
             ServerMsg::Recent { records } => {
+                self.recent_pending = false;
                 for r in records {
                     self.insert(r);
                 }
@@ -380,7 +386,12 @@ impl App {
             }
             ServerMsg::Lagged { missed } => {
                 self.feed.missed += missed;
-                // The log has what the stream dropped: fetch it to fill the gap.
+                // The log has what the stream dropped: fetch it to fill the gap, once at a
+                // time however often the daemon reports lag.
+                if self.recent_pending {
+                    return Vec::new();
+                }
+                self.recent_pending = true;
                 vec![ClientMsg::Recent {
                     limit: RECENT_LIMIT,
                 }]
@@ -1017,6 +1028,7 @@ pub(crate) mod tests {
     #[test]
     fn lagging_asks_for_history_to_fill_the_gap() {
         let mut app = connected();
+        app.update(Msg::Server(ServerMsg::Recent { records: vec![] }));
         let out = app.update(Msg::Server(ServerMsg::Lagged { missed: 7 }));
         assert_eq!(app.feed.missed, 7);
         assert_eq!(
@@ -1025,6 +1037,11 @@ pub(crate) mod tests {
                 limit: RECENT_LIMIT
             }]
         );
+        // Until that answer comes, more lag is only counted.
+        assert!(app
+            .update(Msg::Server(ServerMsg::Lagged { missed: 3 }))
+            .is_empty());
+        assert_eq!(app.feed.missed, 10);
     }
 
     #[test]
