@@ -2,8 +2,8 @@
 
 mod bulk;
 mod conformance;
-mod dashboard;
 mod cursor;
+mod dashboard;
 mod entra;
 mod errors;
 mod harness;

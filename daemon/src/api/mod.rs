@@ -813,7 +813,17 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
             move |cur| patch_change(rt, cur, &ops, limits),
         )
         .map_err(internal)?;
-    let r = reread(ctx, rt, id, &proj)?;
+    // A team's whole member list in every PATCH answer would make adding one member to a
+    // 100k-member team cost O(members); it is sent when asked for with `attributes=members`.
+    let asked = req.query.get("attributes").is_some_and(|a| {
+        a.split(',')
+            .any(|x| x.trim().to_ascii_lowercase().starts_with("members"))
+    });
+    let r = if rt == ResourceType::Group && !asked {
+        out.resource.clone()
+    } else {
+        reread(ctx, rt, id, &proj)?
+    };
     Ok(Written {
         reply: single(ctx, rt, &r, &proj, 200),
         id: Some(id.to_string()),
