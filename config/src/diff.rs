@@ -21,7 +21,8 @@ pub struct ConfigDiff {
     /// `log.level`, `log.format`, and `tls` when it is switched on or off. The daemon drops
     /// any entry it learns to apply live.
     pub restart_needed: Vec<String>,
-    /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`.
+    /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`,
+    /// `activity.max_records`, `activity.max_age_days`.
     pub settings_changed: Vec<String>,
 }
 
@@ -84,6 +85,9 @@ impl Config {
             live(old.cert != new.cert, "tls.cert");
             live(old.key != new.key, "tls.key");
         }
+        let (old, new) = (&self.activity, &newer.activity);
+        live(old.max_records != new.max_records, "activity.max_records");
+        live(old.max_age != new.max_age, "activity.max_age_days");
 
         diff
     }

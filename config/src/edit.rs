@@ -191,6 +191,12 @@ data_dir = "data"
 # cert = "cert.pem"
 # key = "key.pem"
 
+# How much history the activity log keeps for the dashboard: the newest max_records records
+# (1 to 10000000), none older than max_age_days days (1 to 3650).
+# [activity]
+# max_records = 10000
+# max_age_days = 30
+
 # One [orgs.NAME] table per organization. NAME is the org's login name and appears in the
 # SCIM base URL: https://HOST/scim/v2/NAME. Names follow GitHub login rules (letters, digits
 # and single hyphens, at most 39 characters) and are case-insensitive.

@@ -32,8 +32,9 @@ pub use diff::ConfigDiff;
 pub use edit::{revoke_tokens, rotate_token, write_starter};
 pub use error::ConfigError;
 pub use model::{
-    Config, LogConfig, LogFormat, OrgConfig, TlsConfig, UnknownMembers, DEFAULT_DATA_DIR,
-    DEFAULT_LISTEN, DEFAULT_SOCKET_NAME, DEFAULT_TEAM_NAME_MAX, MAX_ORG_NAME_LEN,
-    MAX_TEAM_NAME_MAX,
+    ActivityConfig, Config, LogConfig, LogFormat, OrgConfig, TlsConfig, UnknownMembers,
+    DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN,
+    DEFAULT_SOCKET_NAME, DEFAULT_TEAM_NAME_MAX, MAX_ACTIVITY_MAX_AGE_DAYS,
+    MAX_ACTIVITY_MAX_RECORDS, MAX_ORG_NAME_LEN, MAX_TEAM_NAME_MAX,
 };
 pub use watch::Watcher;

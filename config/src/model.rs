@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use subtle::{Choice, ConstantTimeEq};
 use toml_edit::ImDocument;
 
 use crate::error::{one_line, ConfigError};
-use crate::raw::{RawConfig, RawLog, RawOrg, RawTls};
+use crate::raw::{RawActivity, RawConfig, RawLog, RawOrg, RawTls};
 use crate::span::{self, KeyPath};
 use crate::token;
 
@@ -24,6 +25,14 @@ pub const DEFAULT_SOCKET_NAME: &str = "scimd.sock";
 pub const DEFAULT_TEAM_NAME_MAX: usize = 100;
 /// Upper bound for `orgs.<name>.team_name_max`.
 pub const MAX_TEAM_NAME_MAX: usize = 1000;
+/// Default for `activity.max_records`.
+pub const DEFAULT_ACTIVITY_MAX_RECORDS: u64 = 10_000;
+/// Upper bound for `activity.max_records`.
+pub const MAX_ACTIVITY_MAX_RECORDS: u64 = 10_000_000;
+/// Default for `activity.max_age_days`.
+pub const DEFAULT_ACTIVITY_MAX_AGE_DAYS: u64 = 30;
+/// Upper bound for `activity.max_age_days` (about ten years).
+pub const MAX_ACTIVITY_MAX_AGE_DAYS: u64 = 3650;
 /// GitHub's limit for login names, which org names follow.
 pub const MAX_ORG_NAME_LEN: usize = 39;
 
@@ -46,6 +55,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Log level and format.
     pub log: LogConfig,
+    /// How much history the activity log keeps.
+    pub activity: ActivityConfig,
     /// The orgs, keyed by lowercase name.
     pub orgs: BTreeMap<String, OrgConfig>,
 }
@@ -75,6 +86,28 @@ impl Default for LogConfig {
             format: LogFormat::Text,
         }
     }
+}
+
+/// `[activity]`: retention of the persisted activity log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActivityConfig {
+    /// At most this many records are kept; the oldest go first.
+    pub max_records: u64,
+    /// Records older than this are dropped (`max_age_days` days).
+    pub max_age: Duration,
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        ActivityConfig {
+            max_records: DEFAULT_ACTIVITY_MAX_RECORDS,
+            max_age: days(DEFAULT_ACTIVITY_MAX_AGE_DAYS),
+        }
+    }
+}
+
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n * 24 * 3600)
 }
 
 /// `log.format`.
@@ -243,6 +276,7 @@ impl Validator<'_> {
 
         let log = self.log(raw.log)?;
         let tls = raw.tls.map(|tls| self.tls(tls)).transpose()?;
+        let activity = self.activity(raw.activity)?;
         let orgs = self.orgs(raw.orgs)?;
 
         Ok(Config {
@@ -253,6 +287,7 @@ impl Validator<'_> {
             socket,
             tls,
             log,
+            activity,
             orgs,
         })
     }
@@ -291,6 +326,31 @@ impl Validator<'_> {
             };
         }
         Ok(log)
+    }
+
+    fn activity(&self, raw: Option<RawActivity>) -> Result<ActivityConfig, ConfigError> {
+        let mut activity = ActivityConfig::default();
+        let Some(raw) = raw else {
+            return Ok(activity);
+        };
+        let key = KeyPath::default().key("activity");
+        if let Some(n) = raw.max_records {
+            activity.max_records =
+                self.in_range(&key.key("max_records"), n, MAX_ACTIVITY_MAX_RECORDS)?;
+        }
+        if let Some(n) = raw.max_age_days {
+            activity.max_age =
+                days(self.in_range(&key.key("max_age_days"), n, MAX_ACTIVITY_MAX_AGE_DAYS)?);
+        }
+        Ok(activity)
+    }
+
+    /// `n` when it is from 1 to `max`, else an error naming `key`.
+    fn in_range(&self, key: &KeyPath, n: i64, max: u64) -> Result<u64, ConfigError> {
+        u64::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| self.invalid(key, format!("expected a number from 1 to {max}, got {n}")))
     }
 
     fn tls(&self, raw: RawTls) -> Result<TlsConfig, ConfigError> {

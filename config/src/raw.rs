@@ -17,6 +17,7 @@ pub(crate) struct RawConfig {
     pub(crate) socket: Option<String>,
     pub(crate) log: Option<RawLog>,
     pub(crate) tls: Option<RawTls>,
+    pub(crate) activity: Option<RawActivity>,
     #[serde(default)]
     pub(crate) orgs: BTreeMap<String, RawOrg>,
 }
@@ -33,6 +34,13 @@ pub(crate) struct RawLog {
 pub(crate) struct RawTls {
     pub(crate) cert: String,
     pub(crate) key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [activity] table")]
+pub(crate) struct RawActivity {
+    pub(crate) max_records: Option<i64>,
+    pub(crate) max_age_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -153,8 +153,8 @@ pub struct Setup {
     pub socket: PathBuf,
     pub store: Store,
     pub bus: Bus,
+    /// Also the activity log's retention (`[activity]`), read again for every batch.
     pub config: watch::Receiver<Arc<Config>>,
-    pub retention: Retention,
 }
 
 /// The activity log writer and the control socket server, running.
@@ -173,7 +173,7 @@ impl Dashboard {
             setup.store.clone(),
             setup.bus.subscribe(),
             feed.clone(),
-            setup.retention,
+            Retention::configured(setup.config.clone()),
             stop_rx.clone(),
         ))];
         let config = setup.config.borrow().clone();

@@ -126,6 +126,7 @@ impl Reloader {
                     removed = ?diff.orgs_removed,
                     tokens_rotated = ?diff.tokens_rotated,
                     changed = ?diff.orgs_changed,
+                    settings = ?diff.settings_changed,
                     "config reloaded"
                 );
                 let summary = format!(
@@ -194,8 +195,8 @@ pub async fn run(
         socket: rx.borrow().socket.clone(),
         store: store.clone(),
         bus: bus.clone(),
+        // Also the activity log's retention, so a reloaded `[activity]` applies live.
         config: rx.clone(),
-        retention: crate::store::activity::Retention::default(),
     });
     let reloader = Arc::new(Reloader {
         tx,

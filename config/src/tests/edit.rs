@@ -4,7 +4,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::{revoke_tokens, rotate_token, token, write_starter, Config, ConfigError};
+use crate::{
+    revoke_tokens, rotate_token, token, write_starter, ActivityConfig, Config, ConfigError,
+};
 
 const COMMENTED: &str = r#"# top comment
 listen = "127.0.0.1:8080"   # where we listen
@@ -211,6 +213,7 @@ fn starter_config_loads_and_its_token_matches() {
         "# socket = ",
         "# [log]",
         "# [tls]",
+        "# [activity]",
         "scimd token rotate",
     ] {
         assert!(text.contains(documented), "starter lacks {documented:?}");
@@ -242,6 +245,7 @@ fn starter_config_loads_and_its_token_matches() {
         dir.path().join("etc/key.pem")
     );
     assert_eq!(full.org("example").unwrap(), example);
+    assert_eq!(full.activity, ActivityConfig::default());
 
     let again = write_starter(&path).unwrap_err();
     assert!(

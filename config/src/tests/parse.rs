@@ -3,8 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::{token, Config, ConfigError, LogFormat, UnknownMembers};
+use crate::{token, ActivityConfig, Config, ConfigError, LogFormat, UnknownMembers};
 
 fn hash_a() -> String {
     token::hash("scimd_a")
@@ -28,6 +29,9 @@ fn empty_file_gets_every_default() {
     assert_eq!(config.tls, None);
     assert_eq!(config.log.level, "info");
     assert_eq!(config.log.format, LogFormat::Text);
+    assert_eq!(config.activity.max_records, 10_000);
+    assert_eq!(config.activity.max_age, Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(config.activity, ActivityConfig::default());
     assert!(config.orgs.is_empty());
 }
 
@@ -57,6 +61,9 @@ format = "json"
 [tls]
 cert = "tls/cert.pem"
 key = "/etc/ssl/key.pem"
+[activity]
+max_records = 500
+max_age_days = 7
 [orgs.acme]
 display_name = "Acme Corp"
 tokens = ["{a}", "{b}"]
@@ -85,6 +92,8 @@ unknown_members = "reject"
     assert_eq!(tls.key, PathBuf::from("/etc/ssl/key.pem"));
     assert_eq!(config.log.level, "debug");
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.activity.max_records, 500);
+    assert_eq!(config.activity.max_age, Duration::from_secs(7 * 24 * 3600));
     let acme = config.org("ACME").unwrap();
     assert_eq!(acme.display_name, "Acme Corp");
     assert_eq!(acme.tokens.len(), 2);
@@ -141,6 +150,16 @@ fn ok_rows() {
         ("one char", "[orgs.x]"),
         ("team_name_max 1", "[orgs.a]\nteam_name_max = 1"),
         ("empty tokens", "[orgs.a]\ntokens = []"),
+        ("empty activity table", "[activity]"),
+        (
+            "activity minimums",
+            "[activity]\nmax_records = 1\nmax_age_days = 1",
+        ),
+        (
+            "activity maximums",
+            "activity = { max_records = 10000000, max_age_days = 3650 }",
+        ),
+        ("dotted activity key", "activity.max_age_days = 90"),
     ];
     for (name, text) in rows {
         if let Err(e) = parse(text) {
@@ -238,6 +257,54 @@ fn err_rows() {
             "[log]\nformat = \"xml\"\n".into(),
             "/etc/scimd/scimd.toml:2:10: log.format: ",
             "\"text\" or \"json\"",
+        ),
+        (
+            "activity max_records zero",
+            "[activity]\nmax_records = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:15: activity.max_records: ",
+            "expected a number from 1 to 10000000, got 0",
+        ),
+        (
+            "activity max_records negative",
+            "[activity]\nmax_records = -1\n".into(),
+            "/etc/scimd/scimd.toml:2:15: activity.max_records: ",
+            "got -1",
+        ),
+        (
+            "activity max_records too big",
+            "[activity]\nmax_records = 10000001\n".into(),
+            "/etc/scimd/scimd.toml:2:15: activity.max_records: ",
+            "from 1 to 10000000",
+        ),
+        (
+            "activity max_age_days zero",
+            "[activity]\nmax_records = 5\nmax_age_days = 0\n".into(),
+            "/etc/scimd/scimd.toml:3:16: activity.max_age_days: ",
+            "expected a number from 1 to 3650, got 0",
+        ),
+        (
+            "activity max_age_days too big",
+            "activity = { max_age_days = 3651 }\n".into(),
+            "/etc/scimd/scimd.toml:1:29: activity.max_age_days: ",
+            "from 1 to 3650",
+        ),
+        (
+            "activity max_age_days wrong type",
+            "[activity]\nmax_age_days = \"30d\"\n".into(),
+            "/etc/scimd/scimd.toml:2:16: activity.max_age_days: ",
+            "expected i64",
+        ),
+        (
+            "unknown activity key",
+            "[activity]\nmax_age = 30\n".into(),
+            "/etc/scimd/scimd.toml:2:1: activity.max_age: ",
+            "unknown field `max_age`",
+        ),
+        (
+            "activity as a number",
+            "activity = 30\n".into(),
+            "/etc/scimd/scimd.toml:1:12: activity: ",
+            "expected an [activity] table",
         ),
         (
             "empty tls cert",

@@ -69,4 +69,15 @@ fn diff_names_what_changed() {
     let tls_diff = config("[tls]\ncert = \"c\"\nkey = \"k\"\n").diff(&moved_cert);
     assert_eq!(tls_diff.settings_changed, ["tls.cert"]);
     assert!(tls_diff.restart_needed.is_empty());
+
+    let retention = config("[activity]\nmax_records = 5\nmax_age_days = 2\n");
+    let retention_diff = config("").diff(&retention);
+    assert_eq!(
+        retention_diff.settings_changed,
+        ["activity.max_records", "activity.max_age_days"]
+    );
+    assert!(retention_diff.restart_needed.is_empty());
+    assert!(config("[activity]\nmax_records = 10000\n")
+        .diff(&config(""))
+        .is_empty());
 }

@@ -1,14 +1,18 @@
 //! The persisted activity log: every record from the bus lands in the `activity` table so the
-//! dashboard shows history after a restart, pruned by count and age on every append.
+//! dashboard shows history after a restart, pruned by count and age on every append. The limits
+//! come from the config's `[activity]` table and are read again for every batch, so a reload
+//! applies from the next write on.
 //!
 //! Records are written by one background task ([`persist`]) in batches, one write
 //! transaction per batch and off the async threads. redb allows one writer at a time, so
 //! batching is what keeps the log from queueing behind (or ahead of) SCIM writes one record
 //! at a time; publishing on the bus never waits for the log.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redb::{ReadableTable, ReadableTableMetadata};
+use scimd_config::{ActivityConfig, Config};
 use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -26,12 +30,27 @@ pub struct Retention {
     pub max_age: Duration,
 }
 
+/// The config file's defaults (`[activity]` left out).
 impl Default for Retention {
     fn default() -> Self {
+        Retention::from(&ActivityConfig::default())
+    }
+}
+
+impl From<&ActivityConfig> for Retention {
+    fn from(activity: &ActivityConfig) -> Self {
         Retention {
-            max_records: 10_000,
-            max_age: Duration::from_secs(30 * 24 * 3600),
+            max_records: activity.max_records,
+            max_age: activity.max_age,
         }
+    }
+}
+
+impl Retention {
+    /// The retention of whatever config is current when called: what [`persist`] takes, so a
+    /// reloaded `[activity]` table applies from the next batch without a restart.
+    pub fn configured(config: watch::Receiver<Arc<Config>>) -> impl Fn() -> Retention + Send {
+        move || Retention::from(&config.borrow().activity)
     }
 }
 
@@ -144,12 +163,13 @@ fn record_time(bytes: &[u8]) -> Option<OffsetDateTime> {
 /// Moves records from the bus into the log until `stop` turns true, then writes what is left
 /// and returns. Each record gets its sequence number here and is re-published on `feed` once
 /// written, so a dashboard that subscribes to `feed` and then reads [`Store::recent_activity`]
-/// misses nothing (and can drop duplicates by `seq`).
+/// misses nothing (and can drop duplicates by `seq`). `retention` is asked once per batch
+/// (see [`Retention::configured`]).
 pub async fn persist(
     store: Store,
     mut rx: broadcast::Receiver<ActivityRecord>,
     feed: broadcast::Sender<ActivityRecord>,
-    retention: Retention,
+    retention: impl Fn() -> Retention + Send,
     mut stop: watch::Receiver<bool>,
 ) {
     let last = {
@@ -206,6 +226,7 @@ pub async fn persist(
             next += 1;
         }
         let writer = store.clone();
+        let retention = retention();
         let written = tokio::task::spawn_blocking(move || {
             let result = writer.append_activity(&batch, &retention, OffsetDateTime::now_utc());
             (batch, result)
@@ -399,7 +420,7 @@ mod tests {
             store.clone(),
             bus_rx,
             feed_tx,
-            Retention::default(),
+            Retention::default,
             stop_rx,
         ));
         bus_tx.send(rec(0, &now)).unwrap();
@@ -422,5 +443,96 @@ mod tests {
             .map(|r| r.seq)
             .collect();
         assert_eq!(seqs, vec![43, 42, 41]);
+    }
+
+    fn config(text: &str) -> Config {
+        Config::from_toml_str(text, std::path::Path::new("/etc/scimd/scimd.toml")).unwrap()
+    }
+
+    #[test]
+    fn default_retention_is_the_config_default() {
+        assert_eq!(Retention::default(), Retention::from(&config("").activity));
+        assert_eq!(Retention::default().max_records, 10_000);
+        assert_eq!(
+            Retention::default().max_age,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+    }
+
+    #[test]
+    fn configured_limits_are_honoured() {
+        let config = config("[activity]\nmax_records = 3\nmax_age_days = 2\n");
+        let retention = Retention::from(&config.activity);
+        assert_eq!(
+            retention,
+            Retention {
+                max_records: 3,
+                max_age: Duration::from_secs(2 * 24 * 3600),
+            }
+        );
+        let (_dir, store) = open();
+        let now = at("2025-01-10T00:00:00Z");
+        // Two records older than two days, then five recent ones.
+        let batch = [
+            rec(1, "2025-01-07T00:00:00Z"),
+            rec(2, "2025-01-07T23:59:59Z"),
+        ];
+        let pruned = store.append_activity(&batch, &retention, now).unwrap();
+        assert_eq!(pruned, 2, "both are more than 2 days old");
+        assert_eq!(store.activity_len().unwrap(), 0);
+        let batch: Vec<_> = (3..=7).map(|i| rec(i, "2025-01-08T00:00:01Z")).collect();
+        let pruned = store.append_activity(&batch, &retention, now).unwrap();
+        assert_eq!(pruned, 2, "only the newest 3 are kept");
+        let seqs: Vec<u64> = store
+            .recent_activity(10)
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, vec![7, 6, 5]);
+    }
+
+    #[tokio::test]
+    async fn persister_applies_a_reloaded_retention_from_the_next_batch() {
+        let (_dir, store) = open();
+        let (config_tx, config_rx) =
+            watch::channel(Arc::new(config("[activity]\nmax_records = 3\n")));
+        let (bus_tx, bus_rx) = broadcast::channel(16);
+        let (feed_tx, mut feed_rx) = broadcast::channel(16);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(persist(
+            store.clone(),
+            bus_rx,
+            feed_tx,
+            Retention::configured(config_rx),
+            stop_rx,
+        ));
+        let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
+        // Each record is on the feed only once its batch is written (and pruned).
+        let send = |n: usize| {
+            for _ in 0..n {
+                bus_tx.send(rec(0, &now)).unwrap();
+            }
+            n
+        };
+        async fn written(feed: &mut broadcast::Receiver<ActivityRecord>, n: usize) {
+            for _ in 0..n {
+                tokio::time::timeout(Duration::from_secs(5), feed.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+        }
+        written(&mut feed_rx, send(5)).await;
+        assert_eq!(store.activity_len().unwrap(), 3);
+        config_tx.send_replace(Arc::new(config("[activity]\nmax_records = 1\n")));
+        written(&mut feed_rx, send(1)).await;
+        assert_eq!(store.activity_len().unwrap(), 1);
+        assert_eq!(store.recent_activity(5).unwrap()[0].seq, 6);
+        stop_tx.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }
