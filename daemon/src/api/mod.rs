@@ -770,48 +770,38 @@ fn replace(
     rt: ResourceType,
     id: Option<&str>,
 ) -> Result<Written> {
-    let id = id.unwrap_or_default();
-    let proj = projection(rt, &req.query)?;
     let body = json_body(&req.body)?;
     let limits = ctx.limits;
-    let out = ctx
-        .store
-        .modify(
-            ctx.org,
-            rt,
-            id,
-            req.if_match.as_deref(),
-            &ctx.now,
-            ctx.unknown,
-            move |cur| put_change(rt, cur, &body, limits),
-        )
-        .map_err(internal)?;
-    let r = reread(ctx, rt, id, &proj)?;
-    Ok(Written {
-        reply: single(ctx, rt, &r, &proj, 200),
-        id: Some(id.to_string()),
-        name: name_of(rt, &r.attrs),
-        summary: summary::changed(rt, &out),
+    change_one(ctx, req, rt, id, move |cur| {
+        put_change(rt, cur, &body, limits)
     })
 }
 
 fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
-    let id = id.unwrap_or_default();
-    let proj = projection(rt, &req.query)?;
-    let body = json_body(&req.body)?;
-    let ops = parse_patch(&body)?;
+    let ops = parse_patch(&json_body(&req.body)?)?;
     let limits = ctx.limits;
+    change_one(ctx, req, rt, id, move |cur| {
+        patch_change(rt, cur, &ops, limits)
+    })
+}
+
+/// PUT and PATCH: applies `change` to the current resource in one write and answers 200 with
+/// the new state.
+fn change_one(
+    ctx: &Context<'_>,
+    req: &Request,
+    rt: ResourceType,
+    id: Option<&str>,
+    change: impl FnOnce(&Resource) -> Result<Change> + Send + 'static,
+) -> Result<Written> {
+    let id = id.unwrap_or_default();
+    // Parsed before the write, so a bad `attributes` refuses the request instead of
+    // failing after it applied.
+    let proj = projection(rt, &req.query)?;
+    let (org, now, if_match) = (ctx.org, &ctx.now, req.if_match.as_deref());
     let out = ctx
         .store
-        .modify(
-            ctx.org,
-            rt,
-            id,
-            req.if_match.as_deref(),
-            &ctx.now,
-            ctx.unknown,
-            move |cur| patch_change(rt, cur, &ops, limits),
-        )
+        .modify(org, rt, id, if_match, now, ctx.unknown, change)
         .map_err(internal)?;
     // A team's whole member list in every PATCH answer would make adding one member to a
     // 100k-member team cost O(members); it is sent when asked for with `attributes=members`.
@@ -819,7 +809,7 @@ fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -
         a.split(',')
             .any(|x| x.trim().to_ascii_lowercase().starts_with("members"))
     });
-    let r = if rt == ResourceType::Group && !asked {
+    let r = if rt == ResourceType::Group && req.method == http::Method::PATCH && !asked {
         out.resource.clone()
     } else {
         reread(ctx, rt, id, &proj)?

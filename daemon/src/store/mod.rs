@@ -701,15 +701,38 @@ impl Reader<'_> {
     }
 }
 
+type UniqueIndex<'t> = redb::Table<'t, (&'static str, &'static str), &'static str>;
+type MultiIndex<'t> = redb::MultimapTable<'t, (&'static str, &'static str), &'static str>;
+
+/// Adds (`insert`) or removes one row of a unique index.
+fn set_unique(t: &mut UniqueIndex<'_>, key: (&str, &str), id: &str, insert: bool) -> Result<()> {
+    if insert {
+        t.insert(key, id)?;
+    } else {
+        t.remove(key)?;
+    }
+    Ok(())
+}
+
+/// Adds (`insert`) or removes one row of a non-unique index.
+fn set_multi(t: &mut MultiIndex<'_>, key: (&str, &str), id: &str, insert: bool) -> Result<()> {
+    if insert {
+        t.insert(key, id)?;
+    } else {
+        t.remove(key, id)?;
+    }
+    Ok(())
+}
+
 /// The tables of one write transaction.
 struct Writer<'t> {
     users: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
     groups: redb::Table<'t, (&'static str, &'static str), &'static [u8]>,
-    user_by_name: redb::Table<'t, (&'static str, &'static str), &'static str>,
-    user_by_ext: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
-    user_by_email: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
-    group_by_name: redb::Table<'t, (&'static str, &'static str), &'static str>,
-    group_by_ext: redb::MultimapTable<'t, (&'static str, &'static str), &'static str>,
+    user_by_name: UniqueIndex<'t>,
+    user_by_ext: MultiIndex<'t>,
+    user_by_email: MultiIndex<'t>,
+    group_by_name: UniqueIndex<'t>,
+    group_by_ext: MultiIndex<'t>,
     members: redb::Table<'t, (&'static str, &'static str, &'static str), &'static str>,
     member_of: redb::Table<'t, (&'static str, &'static str, &'static str), ()>,
     counts: redb::Table<'t, (&'static str, &'static str), u64>,
@@ -827,41 +850,21 @@ impl<'t> Writer<'t> {
         match rt {
             ResourceType::User => {
                 if let Some(key) = res::user_name_key(attrs) {
-                    if insert {
-                        self.user_by_name.insert((org, key.as_str()), id)?;
-                    } else {
-                        self.user_by_name.remove((org, key.as_str()))?;
-                    }
+                    set_unique(&mut self.user_by_name, (org, &key), id, insert)?;
                 }
                 if let Some(ext) = ext {
-                    if insert {
-                        self.user_by_ext.insert((org, ext.as_str()), id)?;
-                    } else {
-                        self.user_by_ext.remove((org, ext.as_str()), id)?;
-                    }
+                    set_multi(&mut self.user_by_ext, (org, &ext), id, insert)?;
                 }
                 for email in res::email_keys(attrs) {
-                    if insert {
-                        self.user_by_email.insert((org, email.as_str()), id)?;
-                    } else {
-                        self.user_by_email.remove((org, email.as_str()), id)?;
-                    }
+                    set_multi(&mut self.user_by_email, (org, &email), id, insert)?;
                 }
             }
             ResourceType::Group => {
                 if let Some(key) = res::display_name_key(attrs) {
-                    if insert {
-                        self.group_by_name.insert((org, key.as_str()), id)?;
-                    } else {
-                        self.group_by_name.remove((org, key.as_str()))?;
-                    }
+                    set_unique(&mut self.group_by_name, (org, &key), id, insert)?;
                 }
                 if let Some(ext) = ext {
-                    if insert {
-                        self.group_by_ext.insert((org, ext.as_str()), id)?;
-                    } else {
-                        self.group_by_ext.remove((org, ext.as_str()), id)?;
-                    }
+                    set_multi(&mut self.group_by_ext, (org, &ext), id, insert)?;
                 }
             }
         }
