@@ -1,0 +1,227 @@
+//! The real `scimd` under test: builds the release binary, writes a config with one org and a
+//! fresh token, starts `scimd serve` on 127.0.0.1 port 0, times its startup, reads its memory
+//! from /proc, and stops it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+/// The org every benchmark request goes to.
+pub const ORG: &str = "bench";
+
+/// The release `scimd` binary next to this one: `<target>/release/scimd`, built first with
+/// `cargo build --release` so it is never stale. `explicit` skips the build.
+pub fn scimd_bin(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    let exe = std::env::current_exe()?;
+    // <target>/<profile>/scimd-bench -> <target>
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the bench binary is not inside a cargo target dir")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "-p", "scimd", "--bin", "scimd"]);
+    cmd.env("CARGO_TARGET_DIR", target);
+    // `cargo run` gives this process its package's variables; build scripts that watch them
+    // would otherwise rebuild (see tests/e2e/harness.rs).
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    let status = cmd.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("building the release scimd failed");
+    }
+    Ok(target.join("release").join("scimd"))
+}
+
+/// A temp dir holding a config (one org, one token) and the data dir the store goes in.
+pub struct Instance {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub token: String,
+}
+
+impl Instance {
+    pub fn new() -> anyhow::Result<Instance> {
+        let dir = tempfile::Builder::new().prefix("scimd-bench-").tempdir()?;
+        let token = scimd_config::token::generate();
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\n[orgs.{ORG}]\n\
+             display_name = \"Bench Inc\"\ntokens = [\"{}\"]\n",
+            scimd_config::token::hash(&token)
+        );
+        let config = dir.path().join("scimd.toml");
+        std::fs::write(&config, text)?;
+        std::fs::create_dir_all(dir.path().join("data"))?;
+        Ok(Instance { dir, config, token })
+    }
+
+    /// The store file, as `scimd serve` names it.
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.path().join("data").join("scimd.redb")
+    }
+}
+
+/// A running daemon.
+pub struct Running {
+    child: Child,
+    pub addr: SocketAddr,
+    /// Spawn to the `scimd listening on` line.
+    pub to_listening: Duration,
+    /// Spawn to the first 200 from `/healthz`.
+    pub to_healthy: Duration,
+}
+
+/// How a daemon went away after SIGTERM.
+#[derive(Debug, Clone, Default)]
+pub struct Stopped {
+    pub took: Duration,
+    pub status: String,
+}
+
+/// Memory of a process, from /proc/<pid>/status, in bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    pub rss: u64,
+    /// The peak RSS so far (VmHWM).
+    pub hwm: u64,
+}
+
+fn healthy(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+impl Running {
+    /// Starts `scimd serve` on `inst` and waits until `/healthz` answers 200.
+    pub fn start(bin: &Path, inst: &Instance) -> anyhow::Result<Running> {
+        let spawned = Instant::now();
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(&inst.config)
+            .current_dir(inst.dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("spawning {}", bin.display()))?;
+        let out = child.stdout.take().context("daemon stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = spawned + Duration::from_secs(120);
+        let addr: SocketAddr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .context("scimd did not print its listening line")?;
+            if let Some(a) = line.strip_prefix("scimd listening on http://") {
+                break a.trim().parse()?;
+            }
+        };
+        let to_listening = spawned.elapsed();
+        while !healthy(addr) {
+            if Instant::now() > deadline {
+                bail!("scimd never answered /healthz");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let to_healthy = spawned.elapsed();
+        Ok(Running {
+            child,
+            addr,
+            to_listening,
+            to_healthy,
+        })
+    }
+
+    pub fn memory(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                * 1024
+        };
+        Memory {
+            rss: kib("VmRSS:"),
+            hwm: kib("VmHWM:"),
+        }
+    }
+
+    /// SIGTERM, then wait (SIGKILL after 30 s). Returns how long it took to exit and
+    /// how it ended.
+    pub fn stop(mut self) -> anyhow::Result<Stopped> {
+        let asked = Instant::now();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = asked + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(Stopped {
+                    took: asked.elapsed(),
+                    status: status.to_string(),
+                });
+            }
+            if Instant::now() > deadline {
+                self.child.kill()?;
+                self.child.wait()?;
+                return Ok(Stopped {
+                    took: asked.elapsed(),
+                    status: "killed after 30 s".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Only the child this harness spawned, by its own handle.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
