@@ -350,6 +350,31 @@ fn run_size(
         None,
     )?;
 
+    // Cursor paging (RFC 9865): scimd's cursors are resource ids, pages in id order, so the
+    // cursor of the last page is the id 101st from the end.
+    let first = format!("{BASE}/Users?cursor=&count=100");
+    r.probe(Req::get(first.clone()), "\"nextCursor\"")?;
+    r.run(
+        "cursor_first",
+        "list page 1 by cursor (`cursor=&count=100`)".into(),
+        lc,
+        200,
+        Arc::new(move |_, _| Some(Req::get(first.clone()))),
+        None,
+    )?;
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort_unstable();
+    let deep = format!("{BASE}/Users?cursor={}&count=100", sorted[n - 101]);
+    r.probe(Req::get(deep.clone()), "\"itemsPerPage\":100")?;
+    r.run(
+        "cursor_deep",
+        "list page deep by cursor (last 100 users)".into(),
+        lc,
+        200,
+        Arc::new(move |_, _| Some(Req::get(deep.clone()))),
+        None,
+    )?;
+
     // Writes.
     let created = Arc::new(Mutex::new(Vec::new()));
     let post = |tag: &'static str| -> Gen {
