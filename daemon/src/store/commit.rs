@@ -32,7 +32,20 @@ type Job = Box<dyn FnOnce(&WriteTransaction) -> Step + Send>;
 
 /// The handle that submits jobs to the writer thread.
 pub struct Committer {
-    tx: SyncSender<Job>,
+    tx: Option<SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Committer {
+    /// Closes the queue and waits for the writer to finish its last batch and release the
+    /// database, so redb closes the file cleanly (an unclean close costs a repair scan of the
+    /// whole file at the next start).
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Committer {
@@ -40,10 +53,14 @@ impl Committer {
     pub fn start(db: Arc<Database>) -> Committer {
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         // Spawn failure at startup leaves `tx` unconnected: every submit then reports it.
-        let _ = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("scimd-writer".into())
-            .spawn(move || run(&db, &rx));
-        Committer { tx }
+            .spawn(move || run(&db, &rx))
+            .ok();
+        Committer {
+            tx: Some(tx),
+            thread,
+        }
     }
 
     /// Runs `f` in a shared write transaction and waits until its batch is durable.
@@ -70,6 +87,8 @@ impl Committer {
             }
         });
         self.tx
+            .as_ref()
+            .ok_or_else(|| StoreError::Batch("the store is closing".into()))?
             .send(job)
             .map_err(|_| StoreError::Batch("the writer thread is gone".into()))?;
         reply_rx
@@ -123,5 +142,55 @@ fn run(db: &Database, rx: &Receiver<Job>) {
         for done in wrote {
             done(result.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use scimd_core::ResourceType;
+    use serde_json::{json, Map, Value};
+
+    use crate::store::{Store, Unknown};
+
+    #[test]
+    fn dropping_the_store_closes_the_file_cleanly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("scimd.redb");
+        {
+            let store = Store::open(&path).expect("open");
+            let attrs: Map<String, Value> = json!({"userName": "ann@acme.com"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let now = "2026-11-28T00:00:00Z";
+            store
+                .create(
+                    "acme",
+                    ResourceType::User,
+                    "u1",
+                    now,
+                    attrs,
+                    Vec::new(),
+                    Unknown::Skip,
+                )
+                .expect("create");
+        }
+        // The writer thread has released the file: it opens at once, and without a repair.
+        let repaired = Arc::new(AtomicBool::new(false));
+        let seen = repaired.clone();
+        let db = redb::Builder::new()
+            .set_repair_callback(move |_| seen.store(true, Ordering::SeqCst))
+            .create(&path)
+            .expect("reopen right after the store is dropped");
+        drop(db);
+        assert!(!repaired.load(Ordering::SeqCst), "the file needed a repair");
+        let store = Store::open(&path).expect("open again");
+        assert!(store
+            .get("acme", ResourceType::User, "u1", false)
+            .expect("get")
+            .is_some());
     }
 }

@@ -475,8 +475,7 @@ impl Tx<'_> {
                 if rt == ResourceType::User && is_active(&attrs) != is_active(&old.attrs) {
                     w.bump(org, ACTIVE, if is_active(&attrs) { 1 } else { -1 })?;
                 }
-                w.index(org, rt, id, &old.attrs, false)?;
-                w.index(org, rt, id, &attrs, true)?;
+                w.reindex(org, rt, id, &old.attrs, &attrs)?;
                 if rt == ResourceType::User
                     && res::member_display(&attrs) != res::member_display(&old.attrs)
                 {
@@ -704,6 +703,47 @@ impl Reader<'_> {
 type UniqueIndex<'t> = redb::Table<'t, (&'static str, &'static str), &'static str>;
 type MultiIndex<'t> = redb::MultimapTable<'t, (&'static str, &'static str), &'static str>;
 
+/// The index keys of one resource: its unique name (userName or team displayName, lowercased),
+/// externalId, and (users) lowercased emails.
+#[derive(Debug, Default, PartialEq)]
+struct IndexKeys {
+    name: Option<String>,
+    ext: Option<String>,
+    emails: Vec<String>,
+}
+
+impl IndexKeys {
+    fn of(rt: ResourceType, attrs: &Map<String, Value>) -> IndexKeys {
+        let ext = res::external_id(attrs).map(str::to_string);
+        match rt {
+            ResourceType::User => IndexKeys {
+                name: res::user_name_key(attrs),
+                ext,
+                emails: res::email_keys(attrs),
+            },
+            ResourceType::Group => IndexKeys {
+                name: res::display_name_key(attrs),
+                ext,
+                emails: Vec::new(),
+            },
+        }
+    }
+
+    /// The keys of `self` that `other` does not have.
+    fn minus(&self, other: &IndexKeys) -> IndexKeys {
+        IndexKeys {
+            name: self.name.clone().filter(|n| other.name.as_ref() != Some(n)),
+            ext: self.ext.clone().filter(|e| other.ext.as_ref() != Some(e)),
+            emails: self
+                .emails
+                .iter()
+                .filter(|e| !other.emails.contains(e))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 /// Adds (`insert`) or removes one row of a unique index.
 fn set_unique(t: &mut UniqueIndex<'_>, key: (&str, &str), id: &str, insert: bool) -> Result<()> {
     if insert {
@@ -846,27 +886,44 @@ impl<'t> Writer<'t> {
         attrs: &Map<String, Value>,
         insert: bool,
     ) -> Result<()> {
-        let ext = res::external_id(attrs).map(str::to_string);
-        match rt {
-            ResourceType::User => {
-                if let Some(key) = res::user_name_key(attrs) {
-                    set_unique(&mut self.user_by_name, (org, &key), id, insert)?;
-                }
-                if let Some(ext) = ext {
-                    set_multi(&mut self.user_by_ext, (org, &ext), id, insert)?;
-                }
-                for email in res::email_keys(attrs) {
-                    set_multi(&mut self.user_by_email, (org, &email), id, insert)?;
-                }
-            }
-            ResourceType::Group => {
-                if let Some(key) = res::display_name_key(attrs) {
-                    set_unique(&mut self.group_by_name, (org, &key), id, insert)?;
-                }
-                if let Some(ext) = ext {
-                    set_multi(&mut self.group_by_ext, (org, &ext), id, insert)?;
-                }
-            }
+        self.index_keys(org, rt, id, &IndexKeys::of(rt, attrs), insert)
+    }
+
+    /// Moves the index rows from `old` to `new`, touching only the keys that changed, so a
+    /// deactivation writes no index row at all.
+    fn reindex(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+    ) -> Result<()> {
+        let (old, new) = (IndexKeys::of(rt, old), IndexKeys::of(rt, new));
+        self.index_keys(org, rt, id, &old.minus(&new), false)?;
+        self.index_keys(org, rt, id, &new.minus(&old), true)
+    }
+
+    fn index_keys(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        keys: &IndexKeys,
+        insert: bool,
+    ) -> Result<()> {
+        let (by_name, by_ext) = match rt {
+            ResourceType::User => (&mut self.user_by_name, &mut self.user_by_ext),
+            ResourceType::Group => (&mut self.group_by_name, &mut self.group_by_ext),
+        };
+        if let Some(name) = &keys.name {
+            set_unique(by_name, (org, name), id, insert)?;
+        }
+        if let Some(ext) = &keys.ext {
+            set_multi(by_ext, (org, ext), id, insert)?;
+        }
+        for email in &keys.emails {
+            set_multi(&mut self.user_by_email, (org, email), id, insert)?;
         }
         Ok(())
     }
