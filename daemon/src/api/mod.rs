@@ -193,6 +193,45 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     }
 }
 
+/// Whether the request is a read that one index lookup answers in microseconds: a user by
+/// id, or a list whose filter the planner answers from an index (teams only when their members
+/// are excluded, as a large team's member list is not a point read).
+pub fn is_point_read(req: &Request) -> bool {
+    if req.method != http::Method::GET {
+        return false;
+    }
+    let rt = match req
+        .segments
+        .first()
+        .map(|s| s.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("users") => ResourceType::User,
+        Some("groups") => ResourceType::Group,
+        _ => return false,
+    };
+    let members_excluded = req.query.get("excludedattributes").is_some_and(|e| {
+        e.to_ascii_lowercase()
+            .split(',')
+            .any(|a| a.trim() == "members")
+    });
+    if rt == ResourceType::Group && !members_excluded {
+        return false;
+    }
+    match req.segments.len() {
+        2 => req.segments[1] != ".search",
+        1 => {
+            !req.query.contains_key("sortby")
+                && req
+                    .query
+                    .get("filter")
+                    .and_then(|f| parse_filter(f).ok())
+                    .is_some_and(|f| matches!(plan::source(&f, rt), Source::Lookup(_)))
+        }
+        _ => false,
+    }
+}
+
 fn json_body(body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax(

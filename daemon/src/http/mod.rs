@@ -315,7 +315,8 @@ async fn route(
         scimd_config::UnknownMembers::Skip => Unknown::Skip,
         scimd_config::UnknownMembers::Reject => Unknown::Reject,
     };
-    tokio::task::spawn_blocking(move || {
+    let point_read = api::is_point_read(&request);
+    let run = move || {
         let ctx = Context {
             org: &org_key,
             base: &base,
@@ -327,9 +328,16 @@ async fn route(
             started,
         };
         api::handle(&ctx, &request)
-    })
-    .await
-    .map_err(|err| {
+    };
+    if point_read {
+        // A point read takes microseconds; the two thread hand-offs of the blocking pool
+        // would cost more than the read itself. Scans and writes still go to the pool.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+            tracing::error!("handler panicked");
+            Err(ScimError::Internal)
+        });
+    }
+    tokio::task::spawn_blocking(run).await.map_err(|err| {
         tracing::error!(cause = %err, "handler task failed");
         ScimError::Internal
     })?
