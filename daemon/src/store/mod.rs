@@ -840,37 +840,28 @@ impl<'t> Writer<'t> {
         id: &str,
         attrs: &Map<String, Value>,
     ) -> Result<()> {
-        match rt {
-            ResourceType::User => {
-                if let Some(key) = res::user_name_key(attrs) {
-                    if let Some(other) = self.user_by_name.get((org, key.as_str()))? {
-                        if other.value() != id {
-                            let name = attrs
-                                .get("userName")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            return Err(ScimError::Conflict(format!(
-                                "User with userName {name} already exists."
-                            ))
-                            .into());
-                        }
-                    }
-                }
-            }
-            ResourceType::Group => {
-                if let Some(key) = res::display_name_key(attrs) {
-                    if let Some(other) = self.group_by_name.get((org, key.as_str()))? {
-                        if other.value() != id {
-                            let name = attrs
-                                .get("displayName")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            return Err(ScimError::Conflict(format!(
-                                "Group with displayName {name} already exists."
-                            ))
-                            .into());
-                        }
-                    }
+        let (key, table, attr, what) = match rt {
+            ResourceType::User => (
+                res::user_name_key(attrs),
+                &self.user_by_name,
+                "userName",
+                "User",
+            ),
+            ResourceType::Group => (
+                res::display_name_key(attrs),
+                &self.group_by_name,
+                "displayName",
+                "Group",
+            ),
+        };
+        if let Some(key) = key {
+            if let Some(other) = table.get((org, key.as_str()))? {
+                if other.value() != id {
+                    let name = attrs.get(attr).and_then(Value::as_str).unwrap_or_default();
+                    return Err(ScimError::Conflict(format!(
+                        "{what} with {attr} {name} already exists."
+                    ))
+                    .into());
                 }
             }
         }
