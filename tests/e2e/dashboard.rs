@@ -151,7 +151,13 @@ fn a_subscriber_sees_each_write_with_its_summary() {
     let mut records = Vec::new();
     let mut counters = None;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while records.len() < want.len() || counters.is_none() {
+    // Counters are sent every second; wait for one sent after all seven requests above.
+    let counted = |c: &Option<serde_json::Value>| {
+        c.as_ref()
+            .and_then(|c| c["requests"].as_u64())
+            .is_some_and(|n| n >= 7)
+    };
+    while records.len() < want.len() || !counted(&counters) {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(
             !left.is_zero(),
@@ -177,7 +183,11 @@ fn a_subscriber_sees_each_write_with_its_summary() {
     let seqs: Vec<u64> = records.iter().filter_map(|r| r["seq"].as_u64()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     let counters = counters.expect("counters");
-    assert!(counters["requests"].as_u64().is_some_and(|n| n >= 1));
+    assert!(counters["requests"].as_u64().is_some_and(|n| n >= 7));
+    assert!(
+        counters["errors"].as_u64().is_some_and(|n| n >= 1),
+        "the 401 counts as an error"
+    );
     assert_eq!(counters["orgs"][0]["name"], "acme");
 }
 
