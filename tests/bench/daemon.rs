@@ -26,29 +26,7 @@ pub fn scimd_bin(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .context("the bench binary is not inside a cargo target dir")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "-p", "scimd", "--bin", "scimd"]);
-    cmd.env("CARGO_TARGET_DIR", target);
-    // `cargo run` gives this process its package's variables; build scripts that watch them
-    // would otherwise rebuild (see tests/e2e/harness.rs).
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        if key.starts_with("CARGO_PKG_")
-            || matches!(
-                key,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_BIN_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "CARGO_RUSTC_CURRENT_DIR"
-            )
-        {
-            cmd.env_remove(key);
-        }
-    }
-    let status = cmd.status().context("running cargo build")?;
+    let status = scimd_tests::build_scimd(target, true).context("running cargo build")?;
     if !status.success() {
         bail!("building the release scimd failed");
     }

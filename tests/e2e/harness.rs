@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The built `scimd` binary, building it first when needed (this test package cannot name
-/// another package's binary through Cargo).
+/// The built `scimd` binary, built first (once per test run) so it is never stale.
 pub fn scimd_bin() -> PathBuf {
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("test exe path");
@@ -21,39 +20,13 @@ pub fn scimd_bin() -> PathBuf {
         .and_then(Path::parent)
         .expect("profile dir")
         .to_path_buf();
-    let bin = profile_dir.join("scimd");
     BUILD.call_once(|| {
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "scimd", "--bin", "scimd"]);
-        // `cargo test` gives this process the test package's variables; build scripts that
-        // watch them (ring's watches CARGO_MANIFEST_DIR) would otherwise rebuild on every run,
-        // and again at the next `cargo test`.
-        for (key, _) in std::env::vars_os() {
-            let Some(key) = key.to_str() else { continue };
-            if key.starts_with("CARGO_PKG_")
-                || matches!(
-                    key,
-                    "CARGO_MANIFEST_DIR"
-                        | "CARGO_MANIFEST_PATH"
-                        | "CARGO_CRATE_NAME"
-                        | "CARGO_BIN_NAME"
-                        | "CARGO_PRIMARY_PACKAGE"
-                        | "CARGO_TARGET_TMPDIR"
-                        | "CARGO_RUSTC_CURRENT_DIR"
-                )
-            {
-                cmd.env_remove(key);
-            }
-        }
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo build");
+        let target = profile_dir.parent().expect("target dir");
+        let status = scimd_tests::build_scimd(target, release).expect("run cargo build");
         assert!(status.success(), "building scimd failed");
     });
-    bin
+    profile_dir.join("scimd")
 }
 
 /// A running daemon with its own temp dir, config and tokens.
