@@ -193,7 +193,7 @@ impl Dashboard {
             config: setup.config,
             listen,
             started: Instant::now(),
-            started_at: now_rfc3339(),
+            started_at: crate::now_rfc3339(),
         });
         match ControlSocket::bind(&setup.socket) {
             Ok(socket) => {
@@ -219,12 +219,6 @@ impl Dashboard {
             }
         }
     }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Accepts clients until `stop` turns true; the socket file is removed on the way out.

@@ -9,3 +9,14 @@ pub mod precondition;
 pub mod serve;
 pub mod store;
 pub mod tls;
+
+/// The current time as RFC 3339 in UTC, at millisecond precision: short, and still ordering
+/// writes. The clock is read here, at the edge; `core` takes time as a parameter.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

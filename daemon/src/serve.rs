@@ -73,16 +73,10 @@ pub fn ensure_config(path: &Path) -> Result<bool, ServeError> {
     Ok(true)
 }
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 fn config_event(summary: String, status: u16) -> Activity {
     Activity {
         seq: 0,
-        time: now(),
+        time: crate::now_rfc3339(),
         org: String::new(),
         client: "scimd".into(),
         method: "RELOAD".into(),

@@ -106,16 +106,6 @@ pub async fn serve(
     }
 }
 
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    // Millisecond precision keeps timestamps short and still orders writes.
-    let now = now
-        .replace_nanosecond(now.millisecond() as u32 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// Renders a reply.
 fn reply_response(reply: Reply) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
@@ -238,7 +228,7 @@ async fn route(
             if err.status() == 401 {
                 state.bus.publish(Activity {
                     seq: 0,
-                    time: now_rfc3339(),
+                    time: crate::now_rfc3339(),
                     org: org_name.to_ascii_lowercase(),
                     client: client_name(user_agent.as_deref()),
                     method: req.method().to_string(),
@@ -324,7 +314,7 @@ async fn route(
             bus: &bus,
             limits,
             unknown,
-            now: now_rfc3339(),
+            now: crate::now_rfc3339(),
             started,
         };
         api::handle(&ctx, &request)
