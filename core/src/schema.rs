@@ -88,7 +88,7 @@ pub struct Attr {
 }
 
 impl Attr {
-    const fn new(name: &'static str, ty: AttrType, description: &'static str) -> Attr {
+    pub(crate) const fn new(name: &'static str, ty: AttrType, description: &'static str) -> Attr {
         Attr {
             name,
             ty,

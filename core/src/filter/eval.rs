@@ -278,7 +278,6 @@ fn parse_instant(s: &str) -> Option<OffsetDateTime> {
 mod tests {
     use super::*;
     use crate::filter::parse_filter;
-    use crate::schema::{Mutability, Returned, Uniqueness};
     use serde_json::json;
 
     fn user() -> Value {
@@ -565,24 +564,8 @@ mod tests {
     }
     const MAX: usize = crate::filter::MAX_DEPTH;
 
-    static INT: Attr = Attr {
-        name: "n",
-        ty: AttrType::Integer,
-        multi: false,
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadWrite,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical: &[],
-        reference_types: &[],
-        sub: &[],
-        description: "",
-    };
-    static DEC: Attr = Attr {
-        ty: AttrType::Decimal,
-        ..INT
-    };
+    static INT: Attr = Attr::new("n", AttrType::Integer, "");
+    static DEC: Attr = Attr::new("n", AttrType::Decimal, "");
 
     /// No schema attribute is numeric, so numbers are checked against made-up definitions.
     #[test]
