@@ -37,9 +37,14 @@ pub struct Projection {
     exclude: Vec<Sel>,
 }
 
-/// Splits on commas outside brackets and quotes, so a value filter may hold a comma.
-fn split_items(list: &str) -> Result<Vec<&str>, ScimError> {
+/// Splits on commas outside brackets and quotes, and drops the bracketed value filters, in one
+/// pass: `emails[type eq "work"].value,userName` gives `emails.value` and `userName`. Microsoft's
+/// suite asks for attributes with a value filter, which §3.9 does not define; the whole
+/// attribute is what it wants to see, and a filter may hold a comma. Each item comes as written
+/// (for error details) and as the path to resolve.
+fn split_items(list: &str) -> Result<Vec<(&str, String)>, ScimError> {
     let mut items = Vec::new();
+    let mut item = String::new();
     let (mut depth, mut quoted, mut escaped, mut start) = (0usize, false, false, 0usize);
     for (i, c) in list.char_indices() {
         if quoted {
@@ -61,9 +66,13 @@ fn split_items(list: &str) -> Result<Vec<&str>, ScimError> {
             }
             ']' => depth -= 1,
             ',' if depth == 0 => {
-                items.push(&list[start..i]);
+                items.push((
+                    list[start..i].trim(),
+                    std::mem::take(&mut item).trim().to_string(),
+                ));
                 start = i + 1;
             }
+            _ if depth == 0 => item.push(c),
             _ => {}
         }
     }
@@ -72,34 +81,8 @@ fn split_items(list: &str) -> Result<Vec<&str>, ScimError> {
             "Unbalanced '[' in '{list}'"
         )));
     }
-    items.push(&list[start..]);
+    items.push((list[start..].trim(), item.trim().to_string()));
     Ok(items)
-}
-
-/// `emails[type eq "work"].value` → `emails.value`: Microsoft's suite asks for attributes with a
-/// value filter, which §3.9 does not define; the whole attribute is what it wants to see.
-fn strip_filters(item: &str) -> String {
-    let mut out = String::with_capacity(item.len());
-    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
-    for c in item.chars() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            '"' if depth > 0 => quoted = true,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out.trim().to_string()
 }
 
 /// Resolves a path against the schemas; `None` for names scimd does not know.
@@ -113,8 +96,7 @@ fn resolve(
 
 fn parse_list(rt: ResourceType, list: &str, param: &str) -> Result<Vec<Sel>, ScimError> {
     let mut sels = Vec::new();
-    for item in split_items(list)? {
-        let path = strip_filters(item);
+    for (item, path) in split_items(list)? {
         if path.is_empty() {
             continue;
         }
