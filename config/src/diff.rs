@@ -22,7 +22,8 @@ pub struct ConfigDiff {
     /// any entry it learns to apply live.
     pub restart_needed: Vec<String>,
     /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`,
-    /// `activity.max_records`, `activity.max_age_days`.
+    /// `activity.max_records`, `activity.max_age_days`, and `limits` for any key of `[limits]`
+    /// (the daemon reads the whole table per connection and request, so one name is enough).
     pub settings_changed: Vec<String>,
 }
 
@@ -88,6 +89,7 @@ impl Config {
         let (old, new) = (&self.activity, &newer.activity);
         live(old.max_records != new.max_records, "activity.max_records");
         live(old.max_age != new.max_age, "activity.max_age_days");
+        live(self.limits != newer.limits, "limits");
 
         diff
     }

@@ -2,8 +2,10 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use subtle::{Choice, ConstantTimeEq};
 use toml_edit::ImDocument;
 
 use crate::error::{one_line, ConfigError};
-use crate::raw::{RawActivity, RawConfig, RawLog, RawOrg, RawTls};
+use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawOrg, RawTls};
 use crate::span::{self, KeyPath};
 use crate::token;
 
@@ -33,6 +35,24 @@ pub const MAX_ACTIVITY_MAX_RECORDS: u64 = 10_000_000;
 pub const DEFAULT_ACTIVITY_MAX_AGE_DAYS: u64 = 30;
 /// Upper bound for `activity.max_age_days` (about ten years).
 pub const MAX_ACTIVITY_MAX_AGE_DAYS: u64 = 3650;
+/// Default for `limits.max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Upper bound for `limits.max_connections`.
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+/// Default for `limits.header_read_timeout_secs`.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Default for `limits.idle_timeout_secs`.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Default for `limits.body_read_timeout_secs`.
+pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
+/// Default for `limits.shutdown_timeout_secs`.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+/// Upper bound for every `limits.*_timeout_secs` (an hour).
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+/// Default for `limits.max_values_per_attribute`.
+pub const DEFAULT_MAX_VALUES_PER_ATTRIBUTE: usize = 100;
+/// Upper bound for `limits.max_values_per_attribute`.
+pub const MAX_MAX_VALUES_PER_ATTRIBUTE: usize = 100_000;
 /// GitHub's limit for login names, which org names follow.
 pub const MAX_ORG_NAME_LEN: usize = 39;
 
@@ -57,6 +77,8 @@ pub struct Config {
     pub log: LogConfig,
     /// How much history the activity log keeps.
     pub activity: ActivityConfig,
+    /// Connection and request limits.
+    pub limits: LimitsConfig,
     /// The orgs, keyed by lowercase name.
     pub orgs: BTreeMap<String, OrgConfig>,
 }
@@ -102,6 +124,39 @@ impl Default for ActivityConfig {
         ActivityConfig {
             max_records: DEFAULT_ACTIVITY_MAX_RECORDS,
             max_age: days(DEFAULT_ACTIVITY_MAX_AGE_DAYS),
+        }
+    }
+}
+
+/// `[limits]`: bounds on connections and requests, so slow, stuck or oversized clients cannot
+/// exhaust the server. All of it applies live: the daemon reads it per connection and request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Most client connections open at once.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this (`header_read_timeout_secs`).
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight and no bytes moving is closed after
+    /// this (`idle_timeout_secs`).
+    pub idle_timeout: Duration,
+    /// A request body must arrive within this (`body_read_timeout_secs`).
+    pub body_read_timeout: Duration,
+    /// On SIGTERM, in-flight requests get this long to finish (`shutdown_timeout_secs`); zero
+    /// cuts them off at once.
+    pub shutdown_timeout: Duration,
+    /// Most values of one multi-valued attribute (`emails`, `phoneNumbers`, ...) in a request.
+    pub max_values_per_attribute: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
+            shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
+            max_values_per_attribute: DEFAULT_MAX_VALUES_PER_ATTRIBUTE,
         }
     }
 }
@@ -277,6 +332,7 @@ impl Validator<'_> {
         let log = self.log(raw.log)?;
         let tls = raw.tls.map(|tls| self.tls(tls)).transpose()?;
         let activity = self.activity(raw.activity)?;
+        let limits = self.limits(raw.limits)?;
         let orgs = self.orgs(raw.orgs)?;
 
         Ok(Config {
@@ -288,6 +344,7 @@ impl Validator<'_> {
             tls,
             log,
             activity,
+            limits,
             orgs,
         })
     }
@@ -336,21 +393,68 @@ impl Validator<'_> {
         let key = KeyPath::default().key("activity");
         if let Some(n) = raw.max_records {
             activity.max_records =
-                self.in_range(&key.key("max_records"), n, MAX_ACTIVITY_MAX_RECORDS)?;
+                self.in_range(&key.key("max_records"), n, 1..=MAX_ACTIVITY_MAX_RECORDS)?;
         }
         if let Some(n) = raw.max_age_days {
             activity.max_age =
-                days(self.in_range(&key.key("max_age_days"), n, MAX_ACTIVITY_MAX_AGE_DAYS)?);
+                days(self.in_range(&key.key("max_age_days"), n, 1..=MAX_ACTIVITY_MAX_AGE_DAYS)?);
         }
         Ok(activity)
     }
 
-    /// `n` when it is from 1 to `max`, else an error naming `key`.
-    fn in_range(&self, key: &KeyPath, n: i64, max: u64) -> Result<u64, ConfigError> {
-        u64::try_from(n)
+    fn limits(&self, raw: Option<RawLimits>) -> Result<LimitsConfig, ConfigError> {
+        let mut limits = LimitsConfig::default();
+        let Some(raw) = raw else {
+            return Ok(limits);
+        };
+        let key = KeyPath::default().key("limits");
+        let secs = |name: &str, n: i64, min: u64| {
+            let n = self.in_range(&key.key(name), n, min..=MAX_TIMEOUT_SECS)?;
+            Ok::<_, ConfigError>(Duration::from_secs(n))
+        };
+        if let Some(n) = raw.max_connections {
+            limits.max_connections =
+                self.in_range(&key.key("max_connections"), n, 1..=MAX_MAX_CONNECTIONS)?;
+        }
+        if let Some(n) = raw.header_read_timeout_secs {
+            limits.header_read_timeout = secs("header_read_timeout_secs", n, 1)?;
+        }
+        if let Some(n) = raw.idle_timeout_secs {
+            limits.idle_timeout = secs("idle_timeout_secs", n, 1)?;
+        }
+        if let Some(n) = raw.body_read_timeout_secs {
+            limits.body_read_timeout = secs("body_read_timeout_secs", n, 1)?;
+        }
+        if let Some(n) = raw.shutdown_timeout_secs {
+            // Zero is allowed here alone: it means "stop now", a choice; a zero read or idle
+            // timeout would refuse every request.
+            limits.shutdown_timeout = secs("shutdown_timeout_secs", n, 0)?;
+        }
+        if let Some(n) = raw.max_values_per_attribute {
+            limits.max_values_per_attribute = self.in_range(
+                &key.key("max_values_per_attribute"),
+                n,
+                1..=MAX_MAX_VALUES_PER_ATTRIBUTE,
+            )?;
+        }
+        Ok(limits)
+    }
+
+    /// `n` when it is within `range`, else an error naming `key`.
+    fn in_range<T>(&self, key: &KeyPath, n: i64, range: RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: TryFrom<i64> + PartialOrd + fmt::Display,
+    {
+        T::try_from(n)
             .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| self.invalid(key, format!("expected a number from 1 to {max}, got {n}")))
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                let (min, max) = (range.start(), range.end());
+                self.invalid(
+                    key,
+                    format!("expected a number from {min} to {max}, got {n}"),
+                )
+            })
     }
 
     fn tls(&self, raw: RawTls) -> Result<TlsConfig, ConfigError> {

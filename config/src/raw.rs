@@ -18,6 +18,7 @@ pub(crate) struct RawConfig {
     pub(crate) log: Option<RawLog>,
     pub(crate) tls: Option<RawTls>,
     pub(crate) activity: Option<RawActivity>,
+    pub(crate) limits: Option<RawLimits>,
     #[serde(default)]
     pub(crate) orgs: BTreeMap<String, RawOrg>,
 }
@@ -41,6 +42,17 @@ pub(crate) struct RawTls {
 pub(crate) struct RawActivity {
     pub(crate) max_records: Option<i64>,
     pub(crate) max_age_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [limits] table")]
+pub(crate) struct RawLimits {
+    pub(crate) max_connections: Option<i64>,
+    pub(crate) header_read_timeout_secs: Option<i64>,
+    pub(crate) idle_timeout_secs: Option<i64>,
+    pub(crate) body_read_timeout_secs: Option<i64>,
+    pub(crate) shutdown_timeout_secs: Option<i64>,
+    pub(crate) max_values_per_attribute: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::{token, ActivityConfig, Config, ConfigError, LogFormat, UnknownMembers};
+use crate::{token, ActivityConfig, Config, ConfigError, LimitsConfig, LogFormat, UnknownMembers};
 
 fn hash_a() -> String {
     token::hash("scimd_a")
@@ -32,6 +32,14 @@ fn empty_file_gets_every_default() {
     assert_eq!(config.activity.max_records, 10_000);
     assert_eq!(config.activity.max_age, Duration::from_secs(30 * 24 * 3600));
     assert_eq!(config.activity, ActivityConfig::default());
+    let limits = config.limits;
+    assert_eq!(limits.max_connections, 1024);
+    assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+    assert_eq!(limits.body_read_timeout, Duration::from_secs(30));
+    assert_eq!(limits.shutdown_timeout, Duration::from_secs(10));
+    assert_eq!(limits.max_values_per_attribute, 100);
+    assert_eq!(limits, LimitsConfig::default());
     assert!(config.orgs.is_empty());
 }
 
@@ -64,6 +72,13 @@ key = "/etc/ssl/key.pem"
 [activity]
 max_records = 500
 max_age_days = 7
+[limits]
+max_connections = 64
+header_read_timeout_secs = 5
+idle_timeout_secs = 120
+body_read_timeout_secs = 15
+shutdown_timeout_secs = 0
+max_values_per_attribute = 20
 [orgs.acme]
 display_name = "Acme Corp"
 tokens = ["{a}", "{b}"]
@@ -94,6 +109,17 @@ unknown_members = "reject"
     assert_eq!(config.log.format, LogFormat::Json);
     assert_eq!(config.activity.max_records, 500);
     assert_eq!(config.activity.max_age, Duration::from_secs(7 * 24 * 3600));
+    assert_eq!(
+        config.limits,
+        LimitsConfig {
+            max_connections: 64,
+            header_read_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(120),
+            body_read_timeout: Duration::from_secs(15),
+            shutdown_timeout: Duration::ZERO,
+            max_values_per_attribute: 20,
+        }
+    );
     let acme = config.org("ACME").unwrap();
     assert_eq!(acme.display_name, "Acme Corp");
     assert_eq!(acme.tokens.len(), 2);
@@ -160,6 +186,19 @@ fn ok_rows() {
             "activity = { max_records = 10000000, max_age_days = 3650 }",
         ),
         ("dotted activity key", "activity.max_age_days = 90"),
+        ("empty limits table", "[limits]"),
+        (
+            "limits minimums",
+            "[limits]\nmax_connections = 1\nheader_read_timeout_secs = 1\nidle_timeout_secs = 1\n\
+             body_read_timeout_secs = 1\nshutdown_timeout_secs = 0\nmax_values_per_attribute = 1",
+        ),
+        (
+            "limits maximums",
+            "limits = { max_connections = 1000000, header_read_timeout_secs = 3600, \
+             idle_timeout_secs = 3600, body_read_timeout_secs = 3600, \
+             shutdown_timeout_secs = 3600, max_values_per_attribute = 100000 }",
+        ),
+        ("dotted limits key", "limits.idle_timeout_secs = 5"),
     ];
     for (name, text) in rows {
         if let Err(e) = parse(text) {
@@ -305,6 +344,84 @@ fn err_rows() {
             "activity = 30\n".into(),
             "/etc/scimd/scimd.toml:1:12: activity: ",
             "expected an [activity] table",
+        ),
+        (
+            "limits max_connections zero",
+            "[limits]\nmax_connections = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:19: limits.max_connections: ",
+            "expected a number from 1 to 1000000, got 0",
+        ),
+        (
+            "limits max_connections too big",
+            "[limits]\nmax_connections = 1000001\n".into(),
+            "/etc/scimd/scimd.toml:2:19: limits.max_connections: ",
+            "from 1 to 1000000, got 1000001",
+        ),
+        (
+            "limits header_read_timeout_secs zero",
+            "[limits]\nheader_read_timeout_secs = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:28: limits.header_read_timeout_secs: ",
+            "expected a number from 1 to 3600, got 0",
+        ),
+        (
+            "limits idle_timeout_secs too big",
+            "[limits]\nidle_timeout_secs = 3601\n".into(),
+            "/etc/scimd/scimd.toml:2:21: limits.idle_timeout_secs: ",
+            "from 1 to 3600, got 3601",
+        ),
+        (
+            "limits body_read_timeout_secs negative",
+            "limits = { body_read_timeout_secs = -1 }\n".into(),
+            "/etc/scimd/scimd.toml:1:37: limits.body_read_timeout_secs: ",
+            "from 1 to 3600, got -1",
+        ),
+        (
+            "limits shutdown_timeout_secs negative",
+            "[limits]\nshutdown_timeout_secs = -1\n".into(),
+            "/etc/scimd/scimd.toml:2:25: limits.shutdown_timeout_secs: ",
+            "expected a number from 0 to 3600, got -1",
+        ),
+        (
+            "limits shutdown_timeout_secs too big",
+            "[limits]\nshutdown_timeout_secs = 3601\n".into(),
+            "/etc/scimd/scimd.toml:2:25: limits.shutdown_timeout_secs: ",
+            "from 0 to 3600",
+        ),
+        (
+            "limits max_values_per_attribute zero",
+            "\n[limits]\nmax_values_per_attribute = 0\n".into(),
+            "/etc/scimd/scimd.toml:3:28: limits.max_values_per_attribute: ",
+            "expected a number from 1 to 100000, got 0",
+        ),
+        (
+            "limits max_values_per_attribute too big",
+            "limits.max_values_per_attribute = 100001\n".into(),
+            "/etc/scimd/scimd.toml:1:35: limits.max_values_per_attribute: ",
+            "from 1 to 100000",
+        ),
+        (
+            "limits timeout as a duration string",
+            "[limits]\nidle_timeout_secs = \"60s\"\n".into(),
+            "/etc/scimd/scimd.toml:2:21: limits.idle_timeout_secs: ",
+            "expected i64",
+        ),
+        (
+            "limits timeout as a float",
+            "[limits]\nidle_timeout_secs = 1.5\n".into(),
+            "/etc/scimd/scimd.toml:2:21: limits.idle_timeout_secs: ",
+            "expected i64",
+        ),
+        (
+            "unknown limits key",
+            "[limits]\nidle_timeout = 60\n".into(),
+            "/etc/scimd/scimd.toml:2:1: limits.idle_timeout: ",
+            "unknown field `idle_timeout`",
+        ),
+        (
+            "limits as a number",
+            "limits = 5\n".into(),
+            "/etc/scimd/scimd.toml:1:10: limits: ",
+            "expected a [limits] table",
         ),
         (
             "empty tls cert",

@@ -80,4 +80,13 @@ fn diff_names_what_changed() {
     assert!(config("[activity]\nmax_records = 10000\n")
         .diff(&config(""))
         .is_empty());
+
+    // Any key of [limits] is one live setting: the daemon rereads the whole table.
+    let limits = config("[limits]\nmax_connections = 5\nshutdown_timeout_secs = 0\n");
+    let limits_diff = config("").diff(&limits);
+    assert_eq!(limits_diff.settings_changed, ["limits"]);
+    assert!(limits_diff.restart_needed.is_empty());
+    assert!(config("[limits]\nidle_timeout_secs = 60\n")
+        .diff(&config(""))
+        .is_empty());
 }
