@@ -15,7 +15,7 @@ pub struct ConfigDiff {
     pub orgs_removed: Vec<String>,
     /// Orgs whose set of token hashes changed (rotated, added or revoked).
     pub tokens_rotated: Vec<String>,
-    /// Orgs with other settings changed (display name, enabled, limits, ...).
+    /// Orgs with other settings changed (display name, enabled, limits, rate limit, ...).
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
     /// `log.level`, `log.format`, and `tls` when it is switched on or off. The daemon drops
@@ -105,4 +105,5 @@ fn settings_differ(old: &OrgConfig, new: &OrgConfig) -> bool {
         || old.enabled != new.enabled
         || old.team_name_max != new.team_name_max
         || old.unknown_members != new.unknown_members
+        || old.rate_limit != new.rate_limit
 }

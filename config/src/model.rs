@@ -53,6 +53,10 @@ pub const MAX_TIMEOUT_SECS: u64 = 3600;
 pub const DEFAULT_MAX_VALUES_PER_ATTRIBUTE: usize = 100;
 /// Upper bound for `limits.max_values_per_attribute`.
 pub const MAX_MAX_VALUES_PER_ATTRIBUTE: usize = 100_000;
+/// Upper bound for `orgs.<name>.rate_limit` (requests per second).
+pub const MAX_RATE_LIMIT: u32 = 1_000_000;
+/// Upper bound for `orgs.<name>.rate_burst`.
+pub const MAX_RATE_BURST: u32 = 10_000_000;
 /// GitHub's limit for login names, which org names follow.
 pub const MAX_ORG_NAME_LEN: usize = 39;
 
@@ -190,6 +194,19 @@ pub struct OrgConfig {
     pub team_name_max: usize,
     /// What to do with group members that are not users of the org.
     pub unknown_members: UnknownMembers,
+    /// Requests per second the org may make; `None` leaves it unlimited.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// `orgs.<name>.rate_limit` and `rate_burst`: a token bucket per org, refilled at `per_second`
+/// and holding at most `burst`, so an IdP may push a burst after a quiet spell but not sustain
+/// more than the rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained requests per second (`rate_limit`).
+    pub per_second: u32,
+    /// Most requests at once after a quiet spell (`rate_burst`); defaults to `per_second`.
+    pub burst: u32,
 }
 
 /// `orgs.<name>.unknown_members`.
@@ -558,6 +575,25 @@ impl Validator<'_> {
             }
         };
 
+        let rate_limit = match (raw.rate_limit, raw.rate_burst) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                // A burst alone would read as a limit while limiting nothing.
+                return Err(self.invalid_name(
+                    &key.key("rate_burst"),
+                    "only valid together with rate_limit (requests per second)",
+                ));
+            }
+            (Some(n), burst) => {
+                let per_second = self.in_range(&key.key("rate_limit"), n, 1..=MAX_RATE_LIMIT)?;
+                let burst = match burst {
+                    None => per_second,
+                    Some(b) => self.in_range(&key.key("rate_burst"), b, 1..=MAX_RATE_BURST)?,
+                };
+                Some(RateLimit { per_second, burst })
+            }
+        };
+
         Ok(OrgConfig {
             name: canonical,
             display_name,
@@ -565,6 +601,7 @@ impl Validator<'_> {
             enabled: raw.enabled.unwrap_or(true),
             team_name_max,
             unknown_members,
+            rate_limit,
         })
     }
 }

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::{token, ActivityConfig, Config, ConfigError, LimitsConfig, LogFormat, UnknownMembers};
+use crate::{
+    token, ActivityConfig, Config, ConfigError, LimitsConfig, LogFormat, RateLimit, UnknownMembers,
+};
 
 fn hash_a() -> String {
     token::hash("scimd_a")
@@ -53,6 +55,7 @@ fn org_defaults() {
     assert!(org.enabled);
     assert_eq!(org.team_name_max, 100);
     assert_eq!(org.unknown_members, UnknownMembers::Skip);
+    assert_eq!(org.rate_limit, None, "unlimited unless set");
 }
 
 #[test]
@@ -85,7 +88,10 @@ tokens = ["{a}", "{b}"]
 enabled = false
 team_name_max = 1000
 unknown_members = "reject"
+rate_limit = 50
+rate_burst = 120
 [orgs.globex]
+rate_limit = 7
 "#,
         a = hash_a(),
         b = token::hash("scimd_b"),
@@ -126,6 +132,22 @@ unknown_members = "reject"
     assert!(!acme.enabled);
     assert_eq!(acme.team_name_max, 1000);
     assert_eq!(acme.unknown_members, UnknownMembers::Reject);
+    assert_eq!(
+        acme.rate_limit,
+        Some(RateLimit {
+            per_second: 50,
+            burst: 120
+        })
+    );
+    let globex = config.org("globex").unwrap();
+    assert_eq!(
+        globex.rate_limit,
+        Some(RateLimit {
+            per_second: 7,
+            burst: 7
+        }),
+        "the burst defaults to the rate"
+    );
     assert_eq!(config.orgs.keys().collect::<Vec<_>>(), ["acme", "globex"]);
     assert!(config.org("initech").is_none());
 }
@@ -199,6 +221,15 @@ fn ok_rows() {
              shutdown_timeout_secs = 3600, max_values_per_attribute = 100000 }",
         ),
         ("dotted limits key", "limits.idle_timeout_secs = 5"),
+        ("rate limit alone", "[orgs.a]\nrate_limit = 1"),
+        (
+            "rate limit maximums",
+            "[orgs.a]\nrate_limit = 1000000\nrate_burst = 10000000",
+        ),
+        (
+            "burst below the rate",
+            "orgs.a = { rate_limit = 100, rate_burst = 1 }",
+        ),
     ];
     for (name, text) in rows {
         if let Err(e) = parse(text) {
@@ -473,6 +504,48 @@ fn err_rows() {
             "[orgs.acme]\nunknown_members = \"drop\"\n".into(),
             "/etc/scimd/scimd.toml:2:19: orgs.acme.unknown_members: ",
             "\"skip\" or \"reject\"",
+        ),
+        (
+            "rate_limit zero",
+            "[orgs.acme]\nrate_limit = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:14: orgs.acme.rate_limit: ",
+            "expected a number from 1 to 1000000, got 0",
+        ),
+        (
+            "rate_limit too big",
+            "[orgs.acme]\nrate_limit = 1000001\n".into(),
+            "/etc/scimd/scimd.toml:2:14: orgs.acme.rate_limit: ",
+            "from 1 to 1000000, got 1000001",
+        ),
+        (
+            "rate_limit beyond u32",
+            "[orgs.acme]\nrate_limit = 4294967297\n".into(),
+            "/etc/scimd/scimd.toml:2:14: orgs.acme.rate_limit: ",
+            "got 4294967297",
+        ),
+        (
+            "rate_limit as a string",
+            "[orgs.acme]\nrate_limit = \"50/s\"\n".into(),
+            "/etc/scimd/scimd.toml:2:14: orgs.acme.rate_limit: ",
+            "expected i64",
+        ),
+        (
+            "rate_burst zero",
+            "[orgs.acme]\nrate_limit = 5\nrate_burst = 0\n".into(),
+            "/etc/scimd/scimd.toml:3:14: orgs.acme.rate_burst: ",
+            "expected a number from 1 to 10000000, got 0",
+        ),
+        (
+            "rate_burst too big",
+            "orgs.acme = { rate_limit = 5, rate_burst = 10000001 }\n".into(),
+            "/etc/scimd/scimd.toml:1:44: orgs.acme.rate_burst: ",
+            "from 1 to 10000000",
+        ),
+        (
+            "rate_burst without rate_limit",
+            "[orgs.acme]\nenabled = true\nrate_burst = 10\n".into(),
+            "/etc/scimd/scimd.toml:3:1: orgs.acme.rate_burst: ",
+            "only valid together with rate_limit",
         ),
         (
             "empty display name",

@@ -86,6 +86,23 @@ fn diff_names_what_changed() {
     let limits_diff = config("").diff(&limits);
     assert_eq!(limits_diff.settings_changed, ["limits"]);
     assert!(limits_diff.restart_needed.is_empty());
+    // A rate limit is an org setting: added, changed or removed, the org is changed.
+    let rates = [
+        "[orgs.a]\n",
+        "[orgs.a]\nrate_limit = 5\n",
+        "[orgs.a]\nrate_limit = 5\nrate_burst = 9\n",
+        "[orgs.a]\nrate_limit = 6\nrate_burst = 9\n",
+        "[orgs.a]\n",
+    ];
+    for pair in rates.windows(2) {
+        let rate_diff = config(pair[0]).diff(&config(pair[1]));
+        assert_eq!(rate_diff.orgs_changed, ["a"], "{pair:?}");
+        assert!(rate_diff.settings_changed.is_empty() && rate_diff.restart_needed.is_empty());
+    }
+    // The default burst is the rate, so spelling it out changes nothing.
+    assert!(config("[orgs.a]\nrate_limit = 5\n")
+        .diff(&config("[orgs.a]\nrate_limit = 5\nrate_burst = 5\n"))
+        .is_empty());
     assert!(config("[limits]\nidle_timeout_secs = 60\n")
         .diff(&config(""))
         .is_empty());
