@@ -74,6 +74,18 @@ pub enum ScimError {
     /// 501: a feature that is advertised as unsupported.
     #[error("{0}")]
     NotImplemented(String),
+    /// 408: the request body did not arrive within the server's deadline.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// 429: the org is over its configured request rate; retry after `retry_after` seconds.
+    #[error("{detail}")]
+    TooManyRequests { retry_after: u64, detail: String },
+    /// 503: the store cannot serve right now (reopening after a fault); retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 507: the disk holding the store is full; nothing of the request was written.
+    #[error("{0}")]
+    InsufficientStorage(String),
 }
 
 impl ScimError {
@@ -122,6 +134,19 @@ impl ScimError {
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::Internal => 500,
             ScimError::NotImplemented(_) => 501,
+            ScimError::RequestTimeout(_) => 408,
+            ScimError::TooManyRequests { .. } => 429,
+            ScimError::Unavailable(_) => 503,
+            ScimError::InsufficientStorage(_) => 507,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ScimError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            ScimError::Unavailable(_) => Some(1),
+            _ => None,
         }
     }
 
@@ -165,6 +190,17 @@ mod tests {
                 413,
                 Some("tooMany"),
             ),
+            (
+                ScimError::TooManyRequests {
+                    retry_after: 2,
+                    detail: "slow down".into(),
+                },
+                429,
+                None,
+            ),
+            (ScimError::Unavailable("reopening".into()), 503, None),
+            (ScimError::InsufficientStorage("full".into()), 507, None),
+            (ScimError::RequestTimeout("slow body".into()), 408, None),
         ];
         for (err, status, scim_type) in rows {
             let body = err.to_json();
