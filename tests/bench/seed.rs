@@ -89,7 +89,7 @@ pub fn seed(
         let at = now();
         store
             .write(move |tx| {
-                for (id, attrs) in rows {
+                for (id, attrs) in rows.iter().cloned() {
                     tx.create(
                         &org,
                         ResourceType::User,
@@ -129,8 +129,8 @@ pub fn seed(
                     ResourceType::Group,
                     &gid,
                     &at,
-                    attrs,
-                    members,
+                    attrs.clone(),
+                    members.clone(),
                     Unknown::Skip,
                 )
             })

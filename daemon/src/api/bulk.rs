@@ -23,6 +23,7 @@ const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
 /// One requested operation, as parsed before the transaction.
+#[derive(Clone)]
 struct Op {
     method: http::Method,
     path: String,
@@ -220,7 +221,7 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             let mut ids: HashMap<String, String> = HashMap::new();
             let mut errors = 0usize;
             let mut done = Vec::with_capacity(ops.len());
-            for op in ops {
+            for op in ops.iter().cloned() {
                 if fail_on_errors.is_some_and(|max| errors >= max) {
                     break;
                 }

@@ -831,7 +831,7 @@ fn change_one(
     req: &Request,
     rt: ResourceType,
     id: Option<&str>,
-    change: impl FnOnce(&Resource) -> Result<Change> + Send + 'static,
+    change: impl Fn(&Resource) -> Result<Change> + Send + Sync + 'static,
 ) -> Result<Written> {
     let id = id.unwrap_or_default();
     // Parsed before the write, so a bad `attributes` refuses the request instead of

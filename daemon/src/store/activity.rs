@@ -66,7 +66,7 @@ impl Store {
     /// as in the log, so numbers are never reused after retention empties the log: a
     /// dashboard that drops duplicates by `seq` would otherwise hide new records.
     pub fn last_activity_seq(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let table = txn.open_table(ACTIVITY)?;
         let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
         let meta = txn.open_table(META)?;
@@ -82,7 +82,7 @@ impl Store {
         retention: &Retention,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        let txn = self.db.begin_write()?;
+        let txn = self.db()?.begin_write()?;
         let pruned = {
             if let Some(max) = records.iter().map(|r| r.seq).max() {
                 let mut meta = txn.open_table(META)?;
@@ -125,7 +125,7 @@ impl Store {
     /// The newest `limit` records, newest first. A record that no longer decodes is skipped:
     /// history is a convenience and must not make the dashboard fail.
     pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let table = txn.open_table(ACTIVITY)?;
         let mut out = Vec::new();
         for entry in table.iter()?.rev() {
@@ -145,7 +145,7 @@ impl Store {
 
     /// How many records the log holds.
     pub fn activity_len(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         Ok(txn.open_table(ACTIVITY)?.len()?)
     }
 }

@@ -4,31 +4,49 @@
 //!
 //! Per-request atomicity inside a shared transaction rests on one discipline, kept by every
 //! operation in `super::Tx`: all checks that can refuse a request run before its first write.
-//! A refusal therefore leaves nothing behind, and a storage fault aborts the whole batch.
+//! A refusal therefore leaves nothing behind. A storage fault aborts the whole batch. A panic in
+//! one job aborts the batch too (its partial writes cannot be trusted): that request fails with
+//! the panic, and the writer runs the batch again without it, so the others never notice.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 
 use redb::{Database, WriteTransaction};
 
-use super::{StoreError, Tx, Writer};
+use super::error::StoreError;
+use super::{Tx, Writer};
 
 /// The most requests one transaction carries.
 const MAX_BATCH: usize = 256;
 /// Queued requests beyond this make submitters wait: backpressure instead of unbounded memory.
 const QUEUE: usize = 4096;
+/// How a batch ended, for the jobs that wrote in it.
+#[derive(Clone, Debug)]
+enum Committed {
+    Durable,
+    /// Aborted because another job hit a storage fault.
+    Failed(String),
+    /// The commit itself failed: the database needs a reopen.
+    CommitFailed(String),
+    DiskFull(String),
+}
 
 /// What one job did inside the shared transaction.
 enum Step {
     /// It wrote; call this with the commit's result.
-    Wrote(Box<dyn FnOnce(Result<(), String>) + Send>),
+    Wrote(Box<dyn FnOnce(Committed) + Send>),
     /// It refused before writing anything; it already answered.
     Refused,
     /// A storage fault: the transaction cannot be trusted and the batch is aborted.
     Fatal(String),
+    /// It panicked, maybe half way through its writes; it already answered.
+    Panicked,
 }
 
-type Job = Box<dyn FnOnce(&WriteTransaction) -> Step + Send>;
+/// One queued request. It can run more than once: when another job of its batch panics, the
+/// batch is rolled back and run again without that job.
+type Job = Box<dyn Fn(&WriteTransaction) -> Step + Send>;
 
 /// The handle that submits jobs to the writer thread.
 pub struct Committer {
@@ -48,6 +66,14 @@ impl Drop for Committer {
     }
 }
 
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 impl Committer {
     /// Starts the writer thread over `db`.
     pub fn start(db: Arc<Database>) -> Committer {
@@ -63,37 +89,54 @@ impl Committer {
         }
     }
 
-    /// Runs `f` in a shared write transaction and waits until its batch is durable.
+    /// Runs `f` in a shared write transaction and waits until its batch is durable. `f` may
+    /// run more than once (when another request of its batch panics); only one run is ever
+    /// committed.
     pub fn submit<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+        f: impl Fn(&mut Tx<'_>) -> Result<T, StoreError> + Send + Sync + 'static,
     ) -> Result<T, StoreError> {
         let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T, StoreError>>(1);
-        let job: Job = Box::new(move |txn| {
-            let result = Writer::open(txn).and_then(|w| f(&mut Tx { w }));
+        let job: Job = Box::new(move |txn: &WriteTransaction| {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                Writer::open(txn).and_then(|w| f(&mut Tx { w }))
+            }));
+            let reply = reply_tx.clone();
             match result {
-                Ok(v) => Step::Wrote(Box::new(move |committed| {
-                    let _ = reply_tx.send(committed.map(|()| v).map_err(StoreError::Batch));
+                Ok(Ok(v)) => Step::Wrote(Box::new(move |committed| {
+                    let answer = match committed {
+                        Committed::Durable => Ok(v),
+                        Committed::Failed(msg) => Err(StoreError::Batch(msg)),
+                        Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
+                        Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
+                    };
+                    let _ = reply.send(answer);
                 })),
-                Err(StoreError::Scim(e)) => {
-                    let _ = reply_tx.send(Err(StoreError::Scim(e)));
+                Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved))) => {
+                    let _ = reply.send(Err(e));
                     Step::Refused
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     let msg = e.to_string();
-                    let _ = reply_tx.send(Err(e));
+                    let _ = reply.send(Err(e));
                     Step::Fatal(msg)
+                }
+                Err(payload) => {
+                    let msg = panic_text(payload.as_ref());
+                    tracing::error!(cause = %msg, "a write panicked; its batch runs again without it");
+                    let _ = reply.send(Err(StoreError::Panicked(msg)));
+                    Step::Panicked
                 }
             }
         });
         self.tx
             .as_ref()
-            .ok_or_else(|| StoreError::Batch("the store is closing".into()))?
+            .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))?
             .send(job)
-            .map_err(|_| StoreError::Batch("the writer thread is gone".into()))?;
+            .map_err(|_| StoreError::Db("the writer thread is gone".into()))?;
         reply_rx
             .recv()
-            .map_err(|_| StoreError::Batch("the writer thread dropped the request".into()))?
+            .map_err(|_| StoreError::Db("the writer thread dropped the request".into()))?
     }
 }
 
@@ -106,91 +149,75 @@ fn run(db: &Database, rx: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let txn = match db.begin_write() {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!(cause = %e, "cannot begin a write transaction");
-                // The jobs never ran; dropping them drops their reply senders, which answers
-                // each waiting request with an error.
-                continue;
+        // Each pass either answers every job or drops the one that panicked, so this ends.
+        while !batch.is_empty() {
+            match run_batch(db, &batch) {
+                Some(answered) => {
+                    let mut i = 0;
+                    batch.retain(|_| {
+                        i += 1;
+                        !answered.contains(&(i - 1))
+                    });
+                }
+                None => break,
             }
-        };
-        let mut wrote = Vec::with_capacity(batch.len());
-        let mut fatal: Option<String> = None;
-        for job in batch {
-            if fatal.is_some() {
-                // Dropping the job answers it with an error, as above.
-                continue;
-            }
-            match job(&txn) {
-                Step::Wrote(done) => wrote.push(done),
-                Step::Refused => {}
-                Step::Fatal(msg) => fatal = Some(msg),
-            }
-        }
-        let result = match fatal {
-            Some(msg) => {
-                tracing::error!(cause = %msg, "write batch aborted");
-                let _ = txn.abort();
-                Err(msg)
-            }
-            None => txn.commit().map_err(|e| {
-                tracing::error!(cause = %e, "commit failed");
-                e.to_string()
-            }),
-        };
-        for done in wrote {
-            done(result.clone());
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    use scimd_core::ResourceType;
-    use serde_json::{json, Map, Value};
-
-    use crate::store::{Store, Unknown};
-
-    #[test]
-    fn dropping_the_store_closes_the_file_cleanly() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("scimd.redb");
-        {
-            let store = Store::open(&path).expect("open");
-            let attrs: Map<String, Value> = json!({"userName": "ann@acme.com"})
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let now = "2026-11-28T00:00:00Z";
-            store
-                .create(
-                    "acme",
-                    ResourceType::User,
-                    "u1",
-                    now,
-                    attrs,
-                    Vec::new(),
-                    Unknown::Skip,
-                )
-                .expect("create");
+/// Runs one batch in one transaction. When a job panics, the batch is rolled back and the
+/// indices of the jobs that already have their answer (the panicked one, and refusals before
+/// it) are returned, so the rest run again; None when every job has its answer.
+fn run_batch(db: &Database, batch: &[Job]) -> Option<Vec<usize>> {
+    let txn = match db.begin_write() {
+        Ok(t) => t,
+        Err(e) => {
+            let e: StoreError = e.into();
+            tracing::error!(cause = %e, "cannot begin a write transaction");
+            // The jobs never ran. Their reply senders drop with the batch, which answers each
+            // waiting request with an error that marks the store for a reopen.
+            return None;
         }
-        // The writer thread has released the file: it opens at once, and without a repair.
-        let repaired = Arc::new(AtomicBool::new(false));
-        let seen = repaired.clone();
-        let db = redb::Builder::new()
-            .set_repair_callback(move |_| seen.store(true, Ordering::SeqCst))
-            .create(&path)
-            .expect("reopen right after the store is dropped");
-        drop(db);
-        assert!(!repaired.load(Ordering::SeqCst), "the file needed a repair");
-        let store = Store::open(&path).expect("open again");
-        assert!(store
-            .get("acme", ResourceType::User, "u1", false)
-            .expect("get")
-            .is_some());
+    };
+    let mut wrote = Vec::with_capacity(batch.len());
+    let mut refused = Vec::new();
+    let mut fatal: Option<String> = None;
+    for (i, job) in batch.iter().enumerate() {
+        match job(&txn) {
+            Step::Wrote(done) => wrote.push(done),
+            Step::Refused => refused.push(i),
+            Step::Fatal(msg) => {
+                fatal = Some(msg);
+                break;
+            }
+            Step::Panicked => {
+                let _ = txn.abort();
+                // The jobs that wrote run again; dropping their callbacks answers nothing.
+                refused.push(i);
+                return Some(refused);
+            }
+        }
     }
+    let result = match fatal {
+        Some(msg) => {
+            tracing::error!(cause = %msg, "write batch aborted");
+            let _ = txn.abort();
+            Committed::Failed(msg)
+        }
+        None => match txn.commit() {
+            Ok(()) => Committed::Durable,
+            Err(e) => {
+                let e: StoreError = e.into();
+                tracing::error!(cause = %e, "commit failed");
+                match e {
+                    StoreError::DiskFull(msg) => Committed::DiskFull(msg),
+                    other => Committed::CommitFailed(other.to_string()),
+                }
+            }
+        },
+    };
+    for done in wrote {
+        done(result.clone());
+    }
+    None
 }

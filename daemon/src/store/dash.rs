@@ -48,7 +48,7 @@ fn str_attr(attrs: &Map<String, Value>, key: &str) -> String {
 impl Store {
     /// Users, active users and teams of `org`.
     pub fn org_stats(&self, org: &str) -> Result<OrgStats> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let counts = txn.open_table(COUNTS)?;
         let get = |name: &str| -> Result<u64> {
             Ok(counts.get((org, name))?.map(|v| v.value()).unwrap_or(0))
@@ -62,7 +62,7 @@ impl Store {
 
     /// Every team of `org` with its member count, by name (case-insensitively).
     pub fn teams(&self, org: &str) -> Result<Vec<TeamSummary>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let groups = txn.open_table(GROUPS)?;
         let counts = txn.open_table(COUNTS)?;
         let mut out = Vec::new();
@@ -90,7 +90,7 @@ impl Store {
     /// The members of team `team` (its id, or else its displayName) with their active state,
     /// by userName. None when the org has no such team.
     pub fn team_members(&self, org: &str, team: &str) -> Result<Option<Vec<MemberSummary>>> {
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let groups = txn.open_table(GROUPS)?;
         let gid = if groups.get((org, team))?.is_some() {
             team.to_string()
@@ -144,7 +144,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<UserSummary>> {
         let prefix = prefix.to_lowercase();
-        let txn = self.db.begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let by_name = txn.open_table(USER_BY_NAME)?;
         let users = txn.open_table(USERS)?;
         let member_of = txn.open_table(MEMBER_OF)?;

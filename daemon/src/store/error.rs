@@ -1,0 +1,97 @@
+//! The store's one error type: SCIM refusals, and faults described in words so that no
+//! backend error type crosses the storage interface.
+
+use scimd_core::ScimError;
+
+/// A failure of the store: either a SCIM-level refusal or a fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    /// A database fault; the store may have been marked unusable (see `Health`).
+    #[error("database: {0}")]
+    Db(String),
+    /// The disk is full: nothing of the write was committed.
+    #[error("disk full: {0}")]
+    DiskFull(String),
+    /// The store cannot serve now: it is reopening after a fault, or gave up.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The shared transaction this write was part of failed; nothing of it was committed.
+    #[error("write batch failed: {0}")]
+    Batch(String),
+    /// A handler panicked inside the writer; its request fails, the writer carries on.
+    #[error("the write panicked: {0}")]
+    Panicked(String),
+    /// The resource changed between the read and the write of an optimistic update.
+    #[error("the resource changed while the write was prepared")]
+    Moved,
+    #[error("corrupt record in {table} for {key}: {cause}")]
+    Corrupt {
+        table: &'static str,
+        key: String,
+        cause: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the fault means the database file can no longer be trusted by this process
+    /// (redb's failure flag is sticky) and must be reopened.
+    pub fn needs_reopen(&self) -> bool {
+        matches!(self, StoreError::Db(_) | StoreError::DiskFull(_))
+    }
+}
+
+fn from_io_text(text: String, disk_full: bool) -> StoreError {
+    if disk_full {
+        StoreError::DiskFull(text)
+    } else {
+        StoreError::Db(text)
+    }
+}
+
+/// Whether a redb error is (caused by) ENOSPC or a quota.
+fn is_disk_full(err: &redb::StorageError) -> bool {
+    match err {
+        redb::StorageError::Io(e) => {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) || e.raw_os_error() == Some(28)
+        }
+        _ => false,
+    }
+}
+
+impl From<redb::StorageError> for StoreError {
+    fn from(e: redb::StorageError) -> Self {
+        let full = is_disk_full(&e);
+        from_io_text(e.to_string(), full)
+    }
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(e: redb::Error) -> Self {
+        let full = matches!(&e, redb::Error::Io(io) if matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) || io.raw_os_error() == Some(28));
+        from_io_text(e.to_string(), full)
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                let e: redb::Error = e.into();
+                e.into()
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::CommitError
+);
+
+pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,148 @@
+//! The values that cross the storage interface (resources, changes, outcomes, lookups) and
+//! the persisted record form with its encoding.
+
+use scimd_core::patch::MemberOp;
+use scimd_core::resource::Meta;
+use scimd_core::{ResourceType, ScimError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{Result, StoreError};
+use super::schema::{GROUPS, USERS};
+
+/// The persisted form of a user or group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Record {
+    pub(super) attrs: Map<String, Value>,
+    pub(super) created: String,
+    pub(super) modified: String,
+    pub(super) version: u64,
+}
+
+/// A member of a team, or a team a user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub id: String,
+    pub display: String,
+}
+
+/// A resource as read from the store.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    pub attrs: Map<String, Value>,
+    pub meta: Meta,
+    /// Members (Group) or groups (User), when asked for.
+    pub links: Option<Vec<Link>>,
+}
+
+/// What a modify closure returns: the new attributes and, for groups, membership changes.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub attrs: Map<String, Value>,
+    pub members: Vec<MemberOp>,
+}
+
+/// The result of a write, with what the activity log needs to describe it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub resource: Resource,
+    pub added: usize,
+    pub removed: usize,
+    /// Member ids that were asked for but are not users of this org.
+    pub skipped: Vec<String>,
+    /// The name before the write, when it changed (a rename, or a (de)activation for users).
+    pub previous: Option<Map<String, Value>>,
+}
+
+/// An index lookup that answers an `eq` filter without a scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    UserName(String),
+    ExternalId(String),
+    Email(String),
+    DisplayName(String),
+}
+
+/// Which resources a listing visits.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// All of the org's resources of the type, in id order.
+    All,
+    /// Candidates from an index.
+    Lookup(Lookup),
+}
+
+/// How team members that are not users of the org are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    Skip,
+    Reject,
+}
+
+pub(super) fn counter_users(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => "users",
+        ResourceType::Group => "groups",
+    }
+}
+
+/// The counter of active users.
+pub(super) const ACTIVE: &str = "active";
+
+pub(super) fn is_active(attrs: &Map<String, Value>) -> bool {
+    // RFC 7643 leaves `active` optional; a user without it is treated as active.
+    attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+pub(super) fn member_counter(gid: &str) -> String {
+    format!("members:{gid}")
+}
+
+pub(super) fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Record> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        key: key.to_string(),
+        cause: e.to_string(),
+    })
+}
+
+pub(super) fn encode(rec: &Record) -> Vec<u8> {
+    // Serializing a Map of JSON values cannot fail.
+    serde_json::to_vec(rec).unwrap_or_default()
+}
+
+pub(super) fn meta_of(rec: &Record) -> Meta {
+    Meta {
+        created: rec.created.clone(),
+        last_modified: rec.modified.clone(),
+        version: rec.version,
+    }
+}
+
+pub(super) fn table_name(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::User => "users",
+        ResourceType::Group => "groups",
+    }
+}
+
+pub(super) fn rt_table(
+    rt: ResourceType,
+) -> redb::TableDefinition<'static, (&'static str, &'static str), &'static [u8]> {
+    match rt {
+        ResourceType::User => USERS,
+        ResourceType::Group => GROUPS,
+    }
+}
+
+pub(super) fn not_found(rt: ResourceType, id: &str) -> ScimError {
+    ScimError::NotFound(format!("{} {id} not found", rt.name()))
+}
+
+pub(super) fn stale(rt: ResourceType, id: &str) -> ScimError {
+    ScimError::PreconditionFailed(format!(
+        "{} {id} has changed since the version in If-Match; fetch it again",
+        rt.name()
+    ))
+}

@@ -1,0 +1,199 @@
+//! Store tests that span the modules: clean close, reopen after a fault, optimistic writes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use scimd_core::ResourceType;
+use serde_json::{json, Map, Value};
+
+use crate::store::{Store, Unknown};
+
+#[test]
+fn dropping_the_store_closes_the_file_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scimd.redb");
+    {
+        let store = Store::open(&path).expect("open");
+        let attrs: Map<String, Value> = json!({"userName": "ann@acme.com"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let now = "2026-11-28T00:00:00Z";
+        store
+            .create(
+                "acme",
+                ResourceType::User,
+                "u1",
+                now,
+                attrs,
+                Vec::new(),
+                Unknown::Skip,
+            )
+            .expect("create");
+    }
+    // The writer thread has released the file: it opens at once, and without a repair.
+    let repaired = Arc::new(AtomicBool::new(false));
+    let seen = repaired.clone();
+    let db = redb::Builder::new()
+        .set_repair_callback(move |_| seen.store(true, Ordering::SeqCst))
+        .create(&path)
+        .expect("reopen right after the store is dropped");
+    drop(db);
+    assert!(!repaired.load(Ordering::SeqCst), "the file needed a repair");
+    let store = Store::open(&path).expect("open again");
+    assert!(store
+        .get("acme", ResourceType::User, "u1", false)
+        .expect("get")
+        .is_some());
+}
+
+fn user(name: &str) -> Map<String, Value> {
+    json!({ "userName": name })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+const NOW: &str = "2026-12-02T00:00:00Z";
+
+#[test]
+fn a_panicking_write_fails_alone_and_the_writer_carries_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
+    let panicked =
+        store.write(|_tx| -> crate::store::error::Result<()> { panic!("a bug in one request") });
+    assert!(
+        matches!(panicked, Err(crate::store::StoreError::Panicked(ref m)) if m.contains("a bug")),
+        "{panicked:?}"
+    );
+    // Writes still work, and the panic left nothing behind.
+    store
+        .create(
+            "acme",
+            ResourceType::User,
+            "u1",
+            NOW,
+            user("ann@acme.com"),
+            Vec::new(),
+            Unknown::Skip,
+        )
+        .expect("create after the panic");
+    assert_eq!(store.count("acme", ResourceType::User).unwrap(), 1);
+    assert_eq!(store.health(), crate::store::Health::Ok);
+}
+
+#[test]
+fn a_panic_in_a_batch_does_not_lose_the_other_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                if i % 4 == 0 {
+                    let r = store.write(move |tx| -> crate::store::error::Result<()> {
+                        // Writes half a user, then panics: the batch must not keep it.
+                        tx.create(
+                            "acme",
+                            ResourceType::User,
+                            &format!("bad{i}"),
+                            NOW,
+                            user(&format!("bad{i}@acme.com")),
+                            Vec::new(),
+                            Unknown::Skip,
+                        )?;
+                        panic!("after a write")
+                    });
+                    assert!(r.is_err());
+                } else {
+                    store
+                        .create(
+                            "acme",
+                            ResourceType::User,
+                            &format!("u{i}"),
+                            NOW,
+                            user(&format!("u{i}@acme.com")),
+                            Vec::new(),
+                            Unknown::Skip,
+                        )
+                        .expect("an innocent write");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    assert_eq!(store.count("acme", ResourceType::User).unwrap(), 12);
+    for i in (0..16).step_by(4) {
+        assert!(store
+            .get("acme", ResourceType::User, &format!("bad{i}"), false)
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[test]
+fn a_modify_prepared_on_an_old_version_is_prepared_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
+    store
+        .create(
+            "acme",
+            ResourceType::User,
+            "u1",
+            NOW,
+            user("ann@acme.com"),
+            Vec::new(),
+            Unknown::Skip,
+        )
+        .expect("create");
+    // The change runs outside the writer; a concurrent write moves the version under it the
+    // first time, so the store prepares it again against the new version.
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let other = store.clone();
+    let out = store
+        .modify(
+            "acme",
+            ResourceType::User,
+            "u1",
+            None,
+            NOW,
+            Unknown::Skip,
+            move |cur| {
+                if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                    other
+                        .modify(
+                            "acme",
+                            ResourceType::User,
+                            "u1",
+                            None,
+                            NOW,
+                            Unknown::Skip,
+                            |c| {
+                                let mut attrs = c.attrs.clone();
+                                attrs.insert("displayName".into(), json!("Ann"));
+                                Ok(crate::store::Change {
+                                    attrs,
+                                    members: Vec::new(),
+                                })
+                            },
+                        )
+                        .expect("the concurrent write");
+                }
+                let mut attrs = cur.attrs.clone();
+                attrs.insert("title".into(), json!("Boss"));
+                Ok(crate::store::Change {
+                    attrs,
+                    members: Vec::new(),
+                })
+            },
+        )
+        .expect("modify");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Both changes are there: nothing was lost to the race.
+    assert_eq!(out.resource.attrs["displayName"], "Ann");
+    assert_eq!(out.resource.attrs["title"], "Boss");
+    assert_eq!(out.resource.meta.version, 3);
+}
