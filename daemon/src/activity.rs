@@ -47,14 +47,60 @@ impl Bus {
             self.counters.errors.load(Ordering::Relaxed),
         )
     }
-    /// Publishes an event (dropped when nobody listens).
-    pub fn publish(&self, event: Activity) {
+    /// Publishes an event (dropped when nobody listens). Every string is cut to a short bound
+    /// first: records are kept, and many of their strings come from clients.
+    pub fn publish(&self, mut event: Activity) {
+        bound(&mut event);
         tracing::debug!(org = %event.org, summary = %event.summary, status = event.status, "activity");
         let _ = self.tx.send(event);
     }
     /// A new subscriber that sees events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Activity> {
         self.tx.subscribe()
+    }
+}
+
+/// The longest org, client, method and resource strings a record keeps, in characters.
+const SHORT: usize = 64;
+/// The longest id and name a record keeps.
+const NAME: usize = 256;
+/// The longest summary a record keeps.
+const SUMMARY: usize = 512;
+
+/// `s` cut to at most `max` characters, marked with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => {
+            let mut out = s[..i].to_string();
+            out.push('…');
+            out
+        }
+    }
+}
+
+fn clip_in_place(s: &mut String, max: usize) {
+    if s.len() > max {
+        *s = clip(s, max);
+    }
+}
+
+/// Cuts every string of a record to its bound.
+fn bound(event: &mut Activity) {
+    for (s, max) in [
+        (&mut event.org, SHORT),
+        (&mut event.client, SHORT),
+        (&mut event.method, SHORT),
+        (&mut event.resource, SHORT),
+        (&mut event.summary, SUMMARY),
+    ] {
+        clip_in_place(s, max);
+    }
+    for s in [&mut event.id, &mut event.name, &mut event.scim_type]
+        .into_iter()
+        .flatten()
+    {
+        clip_in_place(s, NAME);
     }
 }
 
@@ -75,7 +121,7 @@ pub fn client_name(user_agent: Option<&str>) -> String {
         .iter()
         .find(|(needle, _)| lower.contains(needle))
         .map(|(_, name)| (*name).to_string())
-        .unwrap_or_else(|| ua.chars().take(64).collect())
+        .unwrap_or_else(|| clip(ua, SHORT))
 }
 
 #[cfg(test)]
@@ -92,5 +138,32 @@ mod tests {
         assert_eq!(client_name(Some("goauthentik.io/2024.2")), "authentik");
         assert_eq!(client_name(Some("curl/8.0")), "curl/8.0");
         assert_eq!(client_name(None), "unknown");
+    }
+
+    #[test]
+    fn published_records_are_bounded() {
+        let bus = super::Bus::new(4);
+        let mut rx = bus.subscribe();
+        let huge = "x".repeat(60_000);
+        bus.publish(super::Activity {
+            seq: 0,
+            time: String::new(),
+            org: huge.clone(),
+            client: client_name(Some(&huge)),
+            method: "GET".into(),
+            resource: "auth".into(),
+            id: Some(huge.clone()),
+            name: Some("é".repeat(10_000)),
+            summary: huge,
+            status: 401,
+            scim_type: None,
+            latency_us: 0,
+        });
+        let got = rx.try_recv().unwrap();
+        assert!(got.org.chars().count() <= 65);
+        assert!(got.client.chars().count() <= 65);
+        assert!(got.id.unwrap().chars().count() <= 257);
+        assert!(got.name.unwrap().chars().count() <= 257);
+        assert!(got.summary.chars().count() <= 513);
     }
 }

@@ -1,5 +1,5 @@
 //! `scimd serve`: load (or create) the config, open the store, listen, watch the config file
-//! for live reloads, and serve until SIGINT/SIGTERM.
+//! (and SIGHUP) for live reloads, and serve until SIGINT/SIGTERM or until the store gives up.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The store failed and could not be reopened: exit so a supervisor restarts scimd.
+    #[error("the store failed and could not be reopened: {0}")]
+    StoreFailed(String),
 }
 
 /// The store file inside `data_dir`.
@@ -99,6 +102,21 @@ struct Reloader {
 
 impl Reloader {
     fn apply(&self, result: Result<Config, ConfigError>) {
+        // A file with no orgs at all is far more likely a truncated save or an emptied
+        // ConfigMap than a wish to drop every tenant at once.
+        let result = result.and_then(|new| {
+            if new.orgs.is_empty() && !self.tx.borrow().orgs.is_empty() {
+                Err(ConfigError::Parse {
+                    path: new.path.clone(),
+                    line_col: None,
+                    message: "the file has no orgs; refusing to drop every org at once \
+                              (remove them one at a time, or restart with the empty file)"
+                        .into(),
+                })
+            } else {
+                Ok(new)
+            }
+        });
         match result {
             Ok(new) => {
                 let old = self.tx.borrow().clone();
@@ -145,11 +163,13 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let config = Config::load(config_path)?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    raise_fd_limit();
+    private_dir(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;
     let path = store_path(&config);
+    warn_if_shared(&path);
     let store = Store::open(&path).map_err(|source| ServeError::Store { path, source })?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -210,15 +230,96 @@ pub async fn run(
         println!("{line}");
     }
 
-    let state = Arc::new(AppState {
-        config: rx,
-        store,
-        bus,
-        scheme,
+    let hangups = reloader.clone();
+    let path_for_hup = config_path.to_path_buf();
+    let hup = tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            hangups.apply(Config::load(&path_for_hup));
+        }
     });
-    http::serve(listener, state, tls, shutdown).await;
+
+    let store_for_state = store.clone();
+    let state = Arc::new(AppState::new(rx, store_for_state, bus, scheme));
+    let failed = store_failed(store.clone());
+    tokio::pin!(failed);
+    let mut gave_up = None;
+    let stop = async {
+        tokio::select! {
+            () = shutdown => {}
+            reason = &mut failed => gave_up = Some(reason),
+        }
+    };
+    http::serve(listener, state, tls, stop).await;
+    hup.abort();
     // Writes the last activity records and removes the control socket file.
     dashboard.stop().await;
+    // Waits for the writer's last batch, so the file closes cleanly.
+    store.close();
+    if let Some(reason) = gave_up {
+        tracing::error!(cause = %reason, "scimd stopped: the store failed");
+        return Err(ServeError::StoreFailed(reason));
+    }
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// Resolves with the reason once the store has given up reopening.
+async fn store_failed(store: Store) -> String {
+    loop {
+        if let crate::store::Health::Failed(reason) = store.health() {
+            return reason;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// Creates `dir` readable by scimd's user alone (0700, whatever the umask), or warns when an
+/// existing one is open to others: it holds every org's names and emails.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        return Ok(());
+    }
+    warn_if_shared(dir);
+    Ok(())
+}
+
+fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:o}"),
+                "readable by other local users; chmod {} it",
+                if meta.is_dir() { "700" } else { "600" }
+            );
+        }
+    }
+}
+
+/// Raises the soft open-files limit to the hard one: every connection is a descriptor, and
+/// `limits.max_connections` should be reachable.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let before = limit.current;
+        limit.current = limit.maximum;
+        match setrlimit(Resource::Nofile, limit) {
+            Ok(()) => tracing::debug!(?before, now = ?limit.current, "raised the open-files limit"),
+            Err(e) => tracing::warn!(cause = %e, "cannot raise the open-files limit"),
+        }
+    }
 }

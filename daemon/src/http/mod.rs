@@ -1,6 +1,10 @@
-//! The HTTP edge: accepts connections, authenticates, reads bounded bodies, hands requests to
-//! the API handlers off the async threads, and renders every reply and error (the one place
-//! errors become HTTP).
+//! The HTTP edge: accepts connections under a cap and per-connection deadlines, authenticates,
+//! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers off
+//! the async threads, and renders every reply and error (the one place errors become HTTP).
+
+mod auth_failures;
+pub mod conn;
+mod rate;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -20,12 +24,17 @@ use scimd_core::ScimError;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::activity::{client_name, Activity, Bus};
+use crate::activity::{client_name, Bus};
 use crate::api::{self, Context, Reply};
-use crate::store::{Store, Unknown};
+use crate::store::{Health, Store, Unknown};
+use auth_failures::AuthFailures;
+use conn::{Gate, Tracked, Tracker};
+use rate::RateLimiter;
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+/// The largest request head (request line and headers) hyper buffers.
+const MAX_HEAD: usize = 64 << 10;
 const SCIM_JSON: &str = "application/scim+json; charset=utf-8";
 
 /// What every request needs; shared by all connections.
@@ -35,11 +44,34 @@ pub struct AppState {
     pub bus: Bus,
     /// `http` or `https`, for base URLs derived from the Host header.
     pub scheme: &'static str,
+    /// Open connections, against `limits.max_connections`.
+    pub gate: Arc<Gate>,
+    auth_failures: AuthFailures,
+    rates: RateLimiter,
 }
 
-/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish (up to
-/// a few seconds). With `tls`, every connection is a TLS handshake with the configuration
-/// current at accept time.
+impl AppState {
+    pub fn new(
+        config: watch::Receiver<Arc<Config>>,
+        store: Store,
+        bus: Bus,
+        scheme: &'static str,
+    ) -> AppState {
+        AppState {
+            config,
+            store,
+            bus,
+            scheme,
+            gate: Arc::default(),
+            auth_failures: AuthFailures::default(),
+            rates: RateLimiter::default(),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish for
+/// `limits.shutdown_timeout`. With `tls`, every connection is a TLS handshake with the
+/// configuration current at accept time.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -48,6 +80,7 @@ pub async fn serve(
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
+    let mut flush = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -60,49 +93,81 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let limits = state.config.borrow().limits;
+                let Some(slot) = state.gate.enter(limits.max_connections) else {
+                    // Refused without a task: one non-blocking write of a canned answer, then
+                    // the socket closes.
+                    let _ = stream.try_write(conn::REFUSED);
+                    tracing::debug!(%peer, "connection refused: at max_connections");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 let watcher = graceful.watcher();
                 let tls = tls.as_ref().map(|t| t.get());
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(handle(state, req).await) }
-                    });
-                    let builder = hyper::server::conn::http1::Builder::new();
-                    let result = match tls {
-                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), svc)).await,
-                        Some(config) => {
-                            let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                            // A peer that never finishes its handshake must not hold a task forever.
-                            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
-                            match handshake {
-                                Ok(Ok(tls_stream)) => {
-                                    watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), svc)).await
-                                }
-                                Ok(Err(err)) => {
-                                    tracing::debug!(cause = %err, %peer, "TLS handshake failed");
-                                    return;
-                                }
-                                Err(_) => {
-                                    tracing::debug!(%peer, "TLS handshake timed out");
-                                    return;
+                    let _slot = slot;
+                    let tracker = Tracker::new();
+                    let stream = Tracked::new(stream, tracker.clone());
+                    let svc = {
+                        let tracker = tracker.clone();
+                        service_fn(move |req| {
+                            let state = state.clone();
+                            let in_flight = tracker.start_request();
+                            async move {
+                                let resp = handle(state, req).await;
+                                drop(in_flight);
+                                Ok::<_, Infallible>(resp)
+                            }
+                        })
+                    };
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder.max_buf_size(MAX_HEAD);
+                    let expired = tracker.expired(limits.header_read_timeout, limits.idle_timeout);
+                    let served = async {
+                        match tls {
+                            None => watcher.watch(builder.serve_connection(TokioIo::new(stream), svc)).await,
+                            Some(config) => {
+                                let acceptor = tokio_rustls::TlsAcceptor::from(config);
+                                match acceptor.accept(stream).await {
+                                    Ok(tls_stream) => {
+                                        watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), svc)).await
+                                    }
+                                    Err(err) => {
+                                        tracing::debug!(cause = %err, %peer, "TLS handshake failed");
+                                        Ok(())
+                                    }
                                 }
                             }
                         }
                     };
-                    if let Err(err) = result {
-                        tracing::debug!(cause = %err, "connection closed with error");
+                    tokio::select! {
+                        result = served => if let Err(err) = result {
+                            tracing::debug!(cause = %err, "connection closed with error");
+                        },
+                        why = expired => tracing::debug!(%peer, ?why, "connection closed: deadline passed"),
                     }
                 });
+            }
+            _ = flush.tick() => {
+                for record in state.auth_failures.flush(Instant::now()) {
+                    state.bus.publish(record);
+                }
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
+    let grace = state.config.borrow().limits.shutdown_timeout;
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(5)) => tracing::warn!("shutdown: connections still open after 5s"),
+        () = tokio::time::sleep(grace) => tracing::warn!(open = state.gate.open(), "shutdown: connections still open after the shutdown timeout"),
+    }
+    for record in state
+        .auth_failures
+        .flush(Instant::now() + auth_failures::WINDOW)
+    {
+        state.bus.publish(record);
     }
 }
 
@@ -143,7 +208,33 @@ pub fn error_response(err: &ScimError) -> Response<Full<Bytes>> {
             HeaderValue::from_static("Bearer realm=\"scimd\""),
         );
     }
+    if let Some(secs) = err.retry_after() {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     resp
+}
+
+/// `GET /healthz`: 200 while the store can serve, 503 with the reason while it cannot.
+fn health(store: &Store) -> Reply {
+    let (status, body) = match store.health() {
+        Health::Ok => (200, serde_json::json!({"status": "ok"})),
+        Health::Recovering { reason, disk_full } => (
+            503,
+            serde_json::json!({"status": "recovering", "reason": reason, "diskFull": disk_full}),
+        ),
+        Health::Failed(reason) => (
+            503,
+            serde_json::json!({"status": "failed", "reason": reason}),
+        ),
+    };
+    Reply {
+        status,
+        body: Some(body),
+        etag: None,
+        location: None,
+        allow: None,
+    }
 }
 
 async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -196,13 +287,7 @@ async fn route(
     let path = req.uri().path().to_string();
     if path == "/healthz" {
         return match *req.method() {
-            Method::GET | Method::HEAD => Ok(Reply {
-                status: 200,
-                body: Some(serde_json::json!({"status": "ok"})),
-                etag: None,
-                location: None,
-                allow: None,
-            }),
+            Method::GET | Method::HEAD => Ok(health(&state.store)),
             _ => Err(ScimError::MethodNotAllowed("use GET /healthz".into())),
         };
     }
@@ -226,24 +311,29 @@ async fn route(
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
-                state.bus.publish(Activity {
-                    seq: 0,
-                    time: crate::now_rfc3339(),
-                    org: org_name.to_ascii_lowercase(),
-                    client: client_name(user_agent.as_deref()),
-                    method: req.method().to_string(),
-                    resource: "auth".into(),
-                    id: None,
-                    name: None,
-                    summary: "authentication failed".into(),
-                    status: 401,
-                    scim_type: None,
-                    latency_us: started.elapsed().as_micros() as u64,
-                });
+                let bucket = config
+                    .org(&org_name)
+                    .map_or(auth_failures::UNKNOWN, |o| o.name.as_str());
+                let client = client_name(user_agent.as_deref());
+                let method = req.method().to_string();
+                if let Some(record) = state.auth_failures.fail(bucket, client, method, started) {
+                    state.bus.publish(record);
+                }
             }
             return Err(err);
         }
     };
+    if let Some(limit) = org.rate_limit {
+        if let Err(retry_after) = state.rates.take(&org.name, limit, started) {
+            return Err(ScimError::TooManyRequests {
+                retry_after,
+                detail: format!(
+                    "Org '{}' is over its rate limit of {} requests per second; retry after {retry_after} s.",
+                    org.name, limit.per_second
+                ),
+            });
+        }
+    }
 
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -263,20 +353,29 @@ async fn route(
                 .collect()
         })
         .unwrap_or_default();
-    let body = Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|err| {
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                too_large()
-            } else {
-                ScimError::invalid_syntax(format!("could not read the request body: {err}"))
-            }
-        })?
-        .to_bytes();
+    let body_deadline = config.limits.body_read_timeout;
+    let body = tokio::time::timeout(
+        body_deadline,
+        Limited::new(req.into_body(), MAX_BODY).collect(),
+    )
+    .await
+    .map_err(|_| {
+        ScimError::RequestTimeout(format!(
+            "The request body did not arrive within {} s.",
+            body_deadline.as_secs()
+        ))
+    })?
+    .map_err(|err| {
+        if err
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            too_large()
+        } else {
+            ScimError::invalid_syntax(format!("could not read the request body: {err}"))
+        }
+    })?
+    .to_bytes();
 
     let base = match &config.public_url {
         Some(url) => format!("{url}/scim/v2/{}", org.name),
@@ -300,6 +399,7 @@ async fn route(
     let org_key = org.name.to_ascii_lowercase();
     let limits = Limits {
         team_name_max: org.team_name_max,
+        // MAXVALUES max_values: config.limits.max_values_per_attribute,
     };
     let unknown = match org.unknown_members {
         scimd_config::UnknownMembers::Skip => Unknown::Skip,
@@ -349,10 +449,11 @@ fn authenticate(
         ));
     };
     // One message for an unknown org and a wrong token, so tokens cannot probe org names.
+    let shown = crate::activity::clip(org_name, scimd_config::MAX_ORG_NAME_LEN + 1);
     let refused = || {
         ScimError::Unauthorized(format!(
-            "The token is not valid for org '{org_name}'. Rotate one with \
-             'scimd token rotate --org {org_name}'."
+            "The token is not valid for org '{shown}'. Rotate one with \
+             'scimd token rotate --org {shown}'."
         ))
     };
     let org = config.org(org_name).ok_or_else(refused)?;
