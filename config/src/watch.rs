@@ -42,7 +42,7 @@ const MAX_LINKS: usize = 40;
 
 /// Watches the config file until dropped.
 pub struct Watcher {
-    /// To the worker thread, which owns the notify watcher: the stop on drop.
+    /// To the worker thread, which owns the notify watcher: `reload_now`, and the stop on drop.
     tx: Sender<Signal>,
     stopped: Arc<AtomicBool>,
 }
@@ -60,6 +60,8 @@ impl Drop for Watcher {
 enum Signal {
     /// Something happened in a watched folder.
     Changed,
+    /// [`Watcher::reload_now`]: report the file even if its bytes are the ones last reported.
+    ReloadNow,
     /// notify reported a failure.
     Failed(String),
     /// The [`Watcher`] was dropped.
@@ -142,6 +144,21 @@ impl Watcher {
 
         Ok(Watcher { tx, stopped })
     }
+
+    /// Re-reads the file now and hands the result to the callback even when its bytes are the
+    /// ones last reported: the daemon's SIGHUP, for when no file event came (a network file
+    /// system sends none) or an operator wants to be sure. The watched folders are resolved
+    /// again too, as after any event.
+    ///
+    /// Returns at once. The reload runs on the watcher's thread in turn with the ones file
+    /// events cause, so the callback never runs twice at a time or sees an older version after
+    /// a newer one; the bytes read become the ones later events are compared with. Fails only
+    /// when that thread has ended, which happens only if the callback panicked.
+    pub fn reload_now(&self) -> Result<(), ConfigError> {
+        self.tx
+            .send(Signal::ReloadNow)
+            .map_err(|_| ConfigError::Watch("the reload thread has stopped".to_owned()))
+    }
 }
 
 /// Opening or reading the file (as every reload does) is not a change; closing it after a write
@@ -177,7 +194,8 @@ impl Worker {
             let result = match signal {
                 Signal::Stop => return,
                 Signal::Failed(message) => Some(Err(ConfigError::Watch(message))),
-                Signal::Changed => self.reload(&rx),
+                Signal::Changed => self.reload(&rx, false),
+                Signal::ReloadNow => self.reload(&rx, true),
             };
             if self.stopped.load(Ordering::Acquire) {
                 return;
@@ -192,9 +210,14 @@ impl Worker {
         }
     }
 
-    /// The new config or error, or `None` when the bytes are the ones already reported.
-    fn reload(&mut self, rx: &Receiver<Signal>) -> Option<Result<Config, ConfigError>> {
-        let bytes = match self.read_waiting_for_file(rx) {
+    /// The new config or error, or `None` when the bytes are the ones already reported and the
+    /// reload is not `forced`.
+    fn reload(
+        &mut self,
+        rx: &Receiver<Signal>,
+        mut forced: bool,
+    ) -> Option<Result<Config, ConfigError>> {
+        let bytes = match self.read_waiting_for_file(rx, &mut forced) {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.seen = None;
@@ -202,7 +225,7 @@ impl Worker {
             }
         };
         let digest: [u8; 32] = Sha256::digest(&bytes).into();
-        if self.seen == Some(digest) {
+        if self.seen == Some(digest) && !forced {
             return None;
         }
         self.seen = Some(digest);
@@ -210,8 +233,12 @@ impl Worker {
     }
 
     /// Reads the file; while it is missing, waits up to `MISSING_GRACE` for it to come back,
-    /// waking early on the next signal.
-    fn read_waiting_for_file(&mut self, rx: &Receiver<Signal>) -> io::Result<Vec<u8>> {
+    /// waking early on the next signal. A `reload_now` that arrives meanwhile sets `forced`.
+    fn read_waiting_for_file(
+        &mut self,
+        rx: &Receiver<Signal>,
+        forced: &mut bool,
+    ) -> io::Result<Vec<u8>> {
         let deadline = Instant::now() + MISSING_GRACE;
         loop {
             // Watch where the path leads now, then read it: a change after the watch is an
@@ -225,6 +252,7 @@ impl Worker {
                         return Err(e);
                     }
                     match rx.recv_timeout(left.min(MISSING_POLL)) {
+                        Ok(Signal::ReloadNow) => *forced = true,
                         // A Stop set `stopped` first, seen above at the next look. A Changed or
                         // Failed is moot: the read that follows tells the real state.
                         Ok(_) | Err(RecvTimeoutError::Timeout) => {}

@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::{Config, ConfigError, Watcher};
 
@@ -285,4 +285,81 @@ fn swaps_and_touches_that_keep_the_bytes_do_not_reload() {
     fs::write(volume.dir.path().join("unrelated"), "x").unwrap();
     volume.update("[orgs.changed]\n");
     assert_eq!(org_names(&next(&rx).unwrap()), ["changed"]);
+}
+
+#[test]
+fn reload_now_reports_unchanged_bytes_and_broken_files_again() {
+    let (_dir, path, watcher, rx) = start("[orgs.a]\n");
+    watcher.reload_now().unwrap();
+    assert_eq!(org_names(&next(&rx).unwrap()), ["a"]);
+
+    fs::write(&path, "[orgs.a\n").unwrap();
+    assert!(matches!(next(&rx), Err(ConfigError::Parse { .. })));
+    // What SIGHUP is for on a broken file: the error again, not silence.
+    watcher.reload_now().unwrap();
+    assert!(matches!(next(&rx), Err(ConfigError::Parse { .. })));
+
+    fs::write(&path, "[orgs.fixed]\n").unwrap();
+    assert_eq!(org_names(&next(&rx).unwrap()), ["fixed"]);
+}
+
+#[test]
+fn reload_now_sees_what_no_event_announced_and_its_bytes_count_as_seen() {
+    // scimd.toml -> x/link/real.toml, with x/link -> y1. Re-pointing x/link is an event only in
+    // x, which is on no path the watcher resolves: the one change a reload_now must catch.
+    let root = tempfile::tempdir().unwrap();
+    let [conf, x, y1, y2] = ["conf", "x", "y1", "y2"].map(|name| {
+        let dir = root.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        dir
+    });
+    fs::write(y1.join("real.toml"), "[orgs.one]\n").unwrap();
+    fs::write(y2.join("real.toml"), "[orgs.two]\n").unwrap();
+    symlink(&y1, x.join("link")).unwrap();
+    let path = conf.join("scimd.toml");
+    symlink(x.join("link").join("real.toml"), &path).unwrap();
+    let (watcher, rx) = watch(&path);
+
+    symlink(&y2, x.join("link.tmp")).unwrap();
+    fs::rename(x.join("link.tmp"), x.join("link")).unwrap();
+    watcher.reload_now().unwrap();
+    assert_eq!(org_names(&next(&rx).unwrap()), ["two"]);
+
+    // The forced reload moved the watch to y2 and recorded its bytes: touching the file there is
+    // no reload, editing it is.
+    let target = y2.join("real.toml");
+    fs::File::options()
+        .write(true)
+        .open(&target)
+        .unwrap()
+        .set_modified(SystemTime::now())
+        .unwrap();
+    fs::write(&target, "[orgs.three]\n").unwrap();
+    assert_eq!(org_names(&next(&rx).unwrap()), ["three"]);
+}
+
+#[test]
+fn reload_now_fails_once_the_reload_thread_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scimd.toml");
+    fs::write(&path, "[orgs.a]\n").unwrap();
+    let watcher =
+        Watcher::spawn(&path, |_| panic!("a callback that panics ends the thread")).unwrap();
+    watcher.reload_now().unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while watcher.reload_now().is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the reload thread is still running"
+        );
+        std::thread::yield_now();
+    }
+    let err = watcher.reload_now().unwrap_err().to_string();
+    assert!(err.contains("the reload thread has stopped"), "{err}");
+}
+
+#[test]
+fn a_watcher_can_be_shared_with_a_signal_handler() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Watcher>();
 }
