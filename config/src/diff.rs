@@ -15,7 +15,8 @@ pub struct ConfigDiff {
     pub orgs_removed: Vec<String>,
     /// Orgs whose set of token hashes changed (rotated, added or revoked).
     pub tokens_rotated: Vec<String>,
-    /// Orgs with other settings changed (display name, enabled, limits, rate limit, ...).
+    /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
+    /// `unknown_members`, `rate_limit` or `rate_burst`.
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
     /// `log.level`, `log.format`, and `tls` when it is switched on or off. The daemon drops

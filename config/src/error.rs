@@ -85,11 +85,24 @@ impl fmt::Display for KeyPrefix<'_> {
 }
 
 /// toml's messages can span several lines ("Unexpected x / Expected y"); errors here are one line.
+///
+/// They also quote the file's own text (an unknown key, say) as it is, and a control character
+/// there would reach the log and the dashboard raw: a `\r` rewrites the line on a terminal, an
+/// escape sequence restyles it. Those are escaped the way `{:?}` writes them.
 pub(crate) fn one_line(message: &str) -> String {
-    message
+    let joined = message
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    let mut out = String::with_capacity(joined.len());
+    for c in joined.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
