@@ -11,6 +11,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
+use crate::json_key::unseen;
 use crate::schema::{
     Attr, AttrType, Mutability, ResourceType, Schema, COMMON_ATTRS, ENTERPRISE_SCHEMA,
 };
@@ -376,11 +377,10 @@ fn norm_attr(
     let mut out: Vec<Value> = Vec::new();
     for item in items {
         if let Some(value) = norm_single(ext, attr, item)? {
-            if !out.contains(&value) {
-                out.push(value);
-            }
+            out.push(value);
         }
     }
+    let out = unseen(&[], out);
     Ok((!out.is_empty()).then_some(Value::Array(out)))
 }
 
@@ -618,6 +618,7 @@ pub fn display_name_key(attrs: &Map<String, Value>) -> Option<String> {
 /// The lowercased, deduplicated, non-empty `emails[].value`s, for the email index.
 pub fn email_keys(attrs: &Map<String, Value>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let emails = attrs
         .get("emails")
         .and_then(Value::as_array)
@@ -630,7 +631,8 @@ pub fn email_keys(attrs: &Map<String, Value>) -> Vec<String> {
             .filter(|v| !v.is_empty())
         {
             let key = v.to_lowercase();
-            if !keys.contains(&key) {
+            if !seen.contains(&key) {
+                seen.insert(key.clone());
                 keys.push(key);
             }
         }
@@ -1337,6 +1339,20 @@ mod tests {
         assert_eq!(email_keys(&attrs), ["ann@acme.com", "ann@home.org"]);
         assert_eq!(external_id(&attrs), Some("E-1"));
         assert_eq!(member_display(&attrs), "Ann A");
+
+        let many: Vec<Value> = (0..36_000)
+            .flat_map(|i| {
+                [
+                    json!({"value": format!("U{i}@x")}),
+                    json!({"value": format!("u{i}@X")}),
+                ]
+            })
+            .collect();
+        let many = json!({"emails": many});
+        let keys = email_keys(many.as_object().unwrap_or(&Map::new()));
+        assert_eq!(keys.len(), 36_000);
+        assert_eq!(keys.first().map(String::as_str), Some("u0@x"));
+        assert_eq!(keys.last().map(String::as_str), Some("u35999@x"));
 
         let bare = json!({"userName":"bob","displayName":""});
         let bare = bare.as_object().cloned().unwrap_or_default();
