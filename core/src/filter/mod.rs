@@ -7,6 +7,7 @@
 mod eval;
 mod parse;
 
+pub(crate) use eval::element_matches;
 pub use eval::matches;
 pub use parse::{parse_attr_path, parse_filter, parse_patch_path, MAX_DEPTH};
 
