@@ -6,6 +6,7 @@
 
 mod eval;
 mod parse;
+mod print;
 
 pub(crate) use eval::element_matches;
 pub use eval::matches;
