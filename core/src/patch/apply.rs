@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 /// Applies all operations to `resource` (stored form) of type `rt` whose id is `id`, in order,
 /// and returns the membership changes (Groups only; always empty for Users).
 ///
-/// On error `resource` may be half-patched: the caller discards it.
+/// All or nothing: when an operation fails, the call returns its error and `resource` is left
+/// exactly as it was, whatever the operations before it did.
 pub fn apply_patch(
     resource: &mut Map<String, Value>,
     rt: ResourceType,
@@ -34,9 +35,13 @@ pub fn apply_patch(
         appended: HashMap::new(),
         hasher: RandomState::new(),
     };
+    // Operations edit in place; working on a copy keeps a failure halfway from leaving a
+    // half-patched resource behind. The copy is small: one resource in stored form.
+    let mut work = resource.clone();
     for op in ops {
-        patcher.apply(resource, op)?;
+        patcher.apply(&mut work, op)?;
     }
+    *resource = work;
     Ok(patcher.members)
 }
 

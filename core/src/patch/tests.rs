@@ -138,7 +138,13 @@ fn check(rows: Vec<Row>) {
             }
             (Want::Err(status, scim_type, detail), Err(e)) => {
                 let got_type = e.scim_type().map(|t| t.as_str()).unwrap_or("");
-                if e.status() != *status
+                if map != base(row.rt) {
+                    failures.push(format!(
+                        "{}: failed, but changed the resource to {}",
+                        row.name,
+                        Value::Object(map)
+                    ));
+                } else if e.status() != *status
                     || got_type != *scim_type
                     || !e.to_string().contains(detail)
                 {
@@ -864,6 +870,23 @@ fn email(i: usize) -> Value {
 
 /// 36,000 emails in one add and in a thousand adds: both end with every distinct email once, in
 /// order, with the last primary one the only primary, and neither takes quadratic time.
+#[test]
+fn a_failing_operation_undoes_the_ones_before_it() {
+    let body = ops(json!([
+        {"op": "replace", "path": "displayName", "value": "Changed"},
+        {"op": "add", "path": "emails", "value": [{"value": "new@x"}]},
+        {"op": "remove", "path": "name"},
+        {"op": "remove", "path": "userName"},
+        {"op": "replace", "path": "active", "value": false},
+    ]));
+    let (map, result) = run(ResourceType::User, &body);
+    assert_eq!(
+        result.err().map(|e| e.to_string()).as_deref(),
+        Some("userName is required")
+    );
+    assert_eq!(map, base(ResourceType::User));
+}
+
 #[test]
 fn appends_many_emails_in_linear_time() {
     let n = 36_000;
