@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod filter;
+mod json_key;
 pub mod list;
 pub mod patch;
 pub mod resource;

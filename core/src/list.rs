@@ -497,6 +497,76 @@ fn compare_keys(a: &Key<'_>, b: &Key<'_>, case_exact: bool) -> Ordering {
     }
 }
 
+/// The `k` smallest of the items pushed, by a comparator, in O(k) memory: a sorted page of a
+/// large result set without holding, or sorting, all of it. Equal items keep the order they
+/// were pushed in, so the result is exactly that of a stable sort followed by `truncate(k)`.
+///
+/// Like `slice::sort_by`, `cmp` must be a total order.
+pub struct TopK<T, F> {
+    k: usize,
+    cmp: F,
+    /// Candidates with their push number, which breaks ties in favour of the earlier push. At
+    /// most `2k` long: when full, the `k` best are selected in linear time and the rest dropped.
+    buf: Vec<(u64, T)>,
+    pushed: u64,
+    /// Once the buffer has been cut back, the position of the worst item kept: an item not
+    /// smaller than it can never make the cut, because it also comes later in push order.
+    worst: Option<usize>,
+}
+
+impl<T, F: Fn(&T, &T) -> Ordering> TopK<T, F> {
+    /// Keeps the `k` smallest items by `cmp`.
+    pub fn new(k: usize, cmp: F) -> Self {
+        TopK {
+            k,
+            cmp,
+            buf: Vec::new(),
+            pushed: 0,
+            worst: None,
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        if self.k == 0 {
+            return;
+        }
+        if let Some((_, worst)) = self.worst.and_then(|i| self.buf.get(i)) {
+            if (self.cmp)(&item, worst) != Ordering::Less {
+                return;
+            }
+        }
+        self.buf.push((self.pushed, item));
+        self.pushed += 1;
+        if self.buf.len() >= self.k.saturating_mul(2).max(2) {
+            self.cut();
+        }
+    }
+
+    /// The kept items, smallest first.
+    pub fn into_sorted(self) -> Vec<T> {
+        let TopK {
+            k, cmp, mut buf, ..
+        } = self;
+        buf.sort_unstable_by(|a, b| cmp(&a.1, &b.1).then(a.0.cmp(&b.0)));
+        buf.truncate(k);
+        buf.into_iter().map(|(_, item)| item).collect()
+    }
+
+    /// Cuts the buffer back to the `k` best, with the worst of them last.
+    fn cut(&mut self) {
+        let cmp = &self.cmp;
+        let Some(last) = self.k.checked_sub(1) else {
+            return;
+        };
+        if self.buf.len() > self.k {
+            self.buf
+                .select_nth_unstable_by(last, |a, b| cmp(&a.1, &b.1).then(a.0.cmp(&b.0)));
+            self.buf.truncate(self.k);
+        }
+        self.worst = Some(last);
+    }
+}
+
 /// The ListResponse message; `itemsPerPage` is the number of resources on this page.
 pub fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Value {
     json!({
@@ -916,5 +986,62 @@ mod tests {
         assert_eq!(empty["Resources"], json!([]));
         assert_eq!(empty["itemsPerPage"], 0);
         assert!(empty["totalResults"].is_u64());
+    }
+
+    #[test]
+    fn top_k_equals_a_stable_sort_then_truncate() {
+        // (key, push number): equal keys must come out in push order.
+        let items: Vec<(u8, usize)> = [5u8, 1, 3, 1, 9, 0, 3, 3, 7, 1, 0, 2, 8, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (*k, i))
+            .collect();
+        for k in 0..=items.len() + 2 {
+            let mut top = TopK::new(k, |a: &(u8, usize), b: &(u8, usize)| a.0.cmp(&b.0));
+            for item in &items {
+                top.push(*item);
+            }
+            let mut want = items.clone();
+            want.sort_by_key(|item| item.0);
+            want.truncate(k);
+            assert_eq!(top.into_sorted(), want, "k = {k}");
+        }
+    }
+
+    #[test]
+    fn top_k_holds_at_most_twice_k() {
+        let mut top = TopK::new(3, |a: &u32, b: &u32| b.cmp(a));
+        for i in 0..10_000 {
+            top.push(i);
+            assert!(top.buf.len() < 6);
+        }
+        assert_eq!(top.into_sorted(), [9999, 9998, 9997]);
+        let none: TopK<u32, _> = TopK::new(2, |a: &u32, b: &u32| a.cmp(b));
+        assert!(none.into_sorted().is_empty());
+    }
+
+    #[test]
+    fn top_k_sorts_resources_like_sort_spec() {
+        let rt = ResourceType::User;
+        let spec = SortSpec::parse(rt, Some("userName"), Some("descending"))
+            .ok()
+            .flatten();
+        let Some(spec) = spec else {
+            panic!("sortBy userName is valid");
+        };
+        let users: Vec<Value> = ["b", "A", "c", "a", "B"]
+            .iter()
+            .map(|n| json!({"userName": n}))
+            .collect();
+        let mut top = TopK::new(2, |a: &Value, b: &Value| spec.compare(rt, a, b));
+        for u in users {
+            top.push(u);
+        }
+        let names: Vec<Value> = top
+            .into_sorted()
+            .into_iter()
+            .map(|u| u["userName"].clone())
+            .collect();
+        assert_eq!(names, [json!("c"), json!("b")]);
     }
 }

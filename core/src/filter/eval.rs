@@ -17,6 +17,15 @@ pub fn matches(filter: &Filter, resource: &Value, rt: ResourceType) -> bool {
     eval(filter, Scope::Resource(resource, rt))
 }
 
+/// Whether one element of the complex attribute `attr` matches the inner filter of a value path
+/// `attr[filter]` (paths relative to the element). The PATCH engine selects elements this way;
+/// evaluating in place spares it wrapping a copy of every element in a resource of its own.
+pub(crate) fn element_matches(filter: &Filter, element: &Value, attr: &'static Attr) -> bool {
+    attr.ty == AttrType::Complex
+        && element.is_object()
+        && eval(filter, Scope::Element(element, attr))
+}
+
 /// What the paths of a filter are relative to.
 #[derive(Clone, Copy)]
 enum Scope<'a> {

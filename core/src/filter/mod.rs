@@ -6,7 +6,9 @@
 
 mod eval;
 mod parse;
+mod print;
 
+pub(crate) use eval::element_matches;
 pub use eval::matches;
 pub use parse::{parse_attr_path, parse_filter, parse_patch_path, MAX_DEPTH};
 

@@ -341,7 +341,7 @@ impl<'a> Parser<'a> {
 
     /// `SP "pr"` or `SP compareOp SP compValue` after an attribute path.
     fn parse_op_value(&mut self, path: AttrPath) -> Result<Filter, ScimError> {
-        let path_text = display_path(&path);
+        let path_text = path.to_string();
         if !self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
             return Err(self.filter_err(match self.peek() {
                 None => format!("expected an operator ({OPERATORS}) after '{path_text}'"),
@@ -555,20 +555,6 @@ impl<'a> Parser<'a> {
         }
         Ok(name.to_string())
     }
-}
-
-fn display_path(p: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(urn) = &p.urn {
-        s.push_str(urn);
-        s.push(':');
-    }
-    s.push_str(&p.name);
-    if let Some(sub) = &p.sub {
-        s.push('.');
-        s.push_str(sub);
-    }
-    s
 }
 
 #[cfg(test)]

@@ -1,21 +1,27 @@
 //! Applies parsed PATCH operations to a resource in stored form.
 
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
 use super::members::{ids_from_filter, member_ids};
 use super::values::{
-    array_slot, container_mut, covers, demote_other_primaries, element_from_filter, elements,
+    array_slot, container_mut, demote_other_primaries, element_from_filter, elements,
     existing_container, is_primary, merge_into, object_slot, prune_extension, wrap_value,
-    wraps_scalar, ElementMatcher, Object,
+    wraps_scalar, ByHash, Covering, ElementMatcher, Object,
 };
 use super::{MemberOp, OpKind, PatchOperation};
 use crate::error::ScimError;
 use crate::filter::{AttrPath, Filter, PatchPath};
+use crate::json_key::JsonKey;
 use crate::schema::{Attr, AttrType, Mutability, Resolved, ResourceType, Schema};
 use serde_json::{Map, Value};
 
 /// Applies all operations to `resource` (stored form) of type `rt` whose id is `id`, in order,
 /// and returns the membership changes (Groups only; always empty for Users).
 ///
-/// On error `resource` may be half-patched: the caller discards it.
+/// All or nothing: when an operation fails, the call returns its error and `resource` is left
+/// exactly as it was, whatever the operations before it did.
 pub fn apply_patch(
     resource: &mut Map<String, Value>,
     rt: ResourceType,
@@ -26,10 +32,16 @@ pub fn apply_patch(
         rt,
         id,
         members: Vec::new(),
+        appended: HashMap::new(),
+        hasher: RandomState::new(),
     };
+    // Operations edit in place; working on a copy keeps a failure halfway from leaving a
+    // half-patched resource behind. The copy is small: one resource in stored form.
+    let mut work = resource.clone();
     for op in ops {
-        patcher.apply(resource, op)?;
+        patcher.apply(&mut work, op)?;
     }
+    *resource = work;
     Ok(patcher.members)
 }
 
@@ -46,6 +58,24 @@ struct Patcher<'a> {
     rt: ResourceType,
     id: &'a str,
     members: Vec<MemberOp>,
+    /// Indexes of the multi-valued attributes that plain `add`s appended to, kept across
+    /// operations so that a thousand `add emails` operations do not each rescan every element
+    /// the ones before them appended. Any other write to an attribute drops its index.
+    appended: HashMap<AttrKey, AppendIndex>,
+    hasher: RandomState,
+}
+
+/// A multi-valued attribute: its extension URN (`None` for the core schema) and name.
+type AttrKey = (Option<&'static str>, &'static str);
+
+/// What appending to one multi-valued attribute needs to know about its elements.
+struct AppendIndex {
+    /// Element positions by [`JsonKey`] hash.
+    by_hash: ByHash,
+    /// Positions of every element that may be primary (a superset of those that are).
+    primaries: Vec<usize>,
+    /// The array's length as indexed: any other length means the index is stale.
+    len: usize,
 }
 
 /// What a key of a path-less value refers to.
@@ -121,6 +151,7 @@ impl Patcher<'_> {
         match v {
             Value::Null => {
                 if kind == OpKind::Replace {
+                    self.forget_extension(ext.id);
                     res.shift_remove(ext.id);
                 }
                 Ok(())
@@ -157,6 +188,7 @@ impl Patcher<'_> {
             }
             return match kind {
                 OpKind::Remove => {
+                    self.forget_extension(ext.id);
                     res.shift_remove(ext.id);
                     Ok(())
                 }
@@ -180,6 +212,54 @@ impl Patcher<'_> {
                 Origin::Path,
             ),
         }
+    }
+
+    /// Forgets what appends learnt about an attribute that something else is about to change.
+    fn forget(&mut self, r: &Resolved) {
+        self.appended.remove(&(r.extension, r.attr.name));
+    }
+
+    /// Forgets every attribute of an extension whose object is removed or replaced whole.
+    fn forget_extension(&mut self, urn: &str) {
+        self.appended.retain(|(ext, _), _| *ext != Some(urn));
+    }
+
+    /// Appends the elements not already present (RFC 7644 section 3.5.2.1), in expected time
+    /// linear in the number of items, however many operations appended before.
+    fn append(
+        &mut self,
+        container: &mut Object,
+        r: &Resolved,
+        items: Vec<Value>,
+    ) -> Result<(), ScimError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let arr = array_slot(container, r.attr.name)?;
+        let hasher = &self.hasher;
+        let index = self
+            .appended
+            .entry((r.extension, r.attr.name))
+            .or_insert_with(|| AppendIndex::build(arr, hasher));
+        if index.len != arr.len() {
+            *index = AppendIndex::build(arr, hasher);
+        }
+        let mut added = Vec::new();
+        for item in items {
+            let bucket = index
+                .by_hash
+                .entry(hasher.hash_one(JsonKey(&item)))
+                .or_default();
+            if bucket.iter().any(|&i| arr.get(i) == Some(&item)) {
+                continue;
+            }
+            bucket.push(arr.len());
+            added.push(arr.len());
+            arr.push(item);
+        }
+        index.len = arr.len();
+        index.demote_other_primaries(arr, &added, hasher);
+        Ok(())
     }
 
     fn is_members(&self, r: &Resolved) -> bool {
@@ -210,14 +290,18 @@ impl Patcher<'_> {
             };
         }
         let attr = r.attr;
+        let appends = kind == OpKind::Add && filter.is_none() && r.sub.is_none() && attr.multi;
+        if !appends {
+            self.forget(&r);
+        }
         let container = container_mut(res, r.extension)?;
         match (filter, r.sub) {
             (Some(_), _) if !attr.multi => return Err(single_valued_filter(attr)),
-            (Some(f), sub) => write_filtered(self.rt, container, &r, f, sub, value)?,
+            (Some(f), sub) => write_filtered(container, &r, f, sub, value)?,
             (None, None) if attr.multi => {
                 let items = elements(attr, value);
                 if kind == OpKind::Add {
-                    append(container, attr, items)?;
+                    self.append(container, &r, items)?;
                 } else if items.is_empty() {
                     container.shift_remove(attr.name);
                 } else {
@@ -262,6 +346,7 @@ impl Patcher<'_> {
         if !writable(&r, origin)? {
             return Ok(());
         }
+        self.forget(&r);
         let attr = r.attr;
         if attr.required && r.sub.is_none() && filter.is_none() {
             return Err(ScimError::invalid_value(format!(
@@ -277,7 +362,7 @@ impl Patcher<'_> {
         };
         match (filter, r.sub) {
             (Some(f), sub) => {
-                let matcher = ElementMatcher::new(self.rt, r.extension, attr, f);
+                let matcher = ElementMatcher::new(attr, f);
                 if let Some(Value::Array(arr)) = container.get_mut(attr.name) {
                     match sub {
                         None => arr.retain(|e| !matcher.matches(e)),
@@ -297,8 +382,9 @@ impl Patcher<'_> {
             (None, None) if attr.multi => match value {
                 Some(listed) if !listed.is_null() => {
                     let items = elements(attr, listed);
+                    let covering = Covering::new(attr, &items);
                     if let Some(Value::Array(arr)) = container.get_mut(attr.name) {
-                        arr.retain(|e| !items.iter().any(|item| covers(attr, item, e)));
+                        arr.retain(|e| !covering.covers(e));
                     }
                     drop_empty(container, attr.name);
                 }
@@ -436,27 +522,63 @@ fn set_single(container: &mut Object, attr: &Attr, value: &Value) -> Result<(), 
     }
 }
 
-/// Appends the elements not already present (RFC 7644 section 3.5.2.1).
-fn append(container: &mut Object, attr: &Attr, items: Vec<Value>) -> Result<(), ScimError> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let arr = array_slot(container, attr.name)?;
-    let mut added = Vec::new();
-    for item in items {
-        if !arr.contains(&item) {
-            arr.push(item);
-            added.push(arr.len() - 1);
+impl AppendIndex {
+    fn build(arr: &[Value], hasher: &RandomState) -> AppendIndex {
+        let mut by_hash = ByHash::with_capacity(arr.len());
+        for (i, e) in arr.iter().enumerate() {
+            by_hash
+                .entry(hasher.hash_one(JsonKey(e)))
+                .or_default()
+                .push(i);
+        }
+        let primaries = (0..arr.len())
+            .filter(|&i| arr.get(i).is_some_and(is_primary))
+            .collect();
+        AppendIndex {
+            by_hash,
+            primaries,
+            len: arr.len(),
         }
     }
-    demote_other_primaries(arr, &added);
-    Ok(())
+
+    /// [`demote_other_primaries`] for the elements just `added`, touching only elements known to
+    /// be possibly primary rather than the whole array, and re-indexing the ones it changes.
+    fn demote_other_primaries(&mut self, arr: &mut [Value], added: &[usize], hasher: &RandomState) {
+        let winner = added
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| arr.get(i).is_some_and(is_primary));
+        let Some(winner) = winner else {
+            // Nothing added is primary, so the known primaries are still all there may be.
+            return;
+        };
+        let others = self.primaries.iter().chain(added).copied();
+        let others: Vec<usize> = others.filter(|&i| i != winner).collect();
+        for i in others {
+            let Some(element) = arr.get_mut(i) else {
+                continue;
+            };
+            if !is_primary(element) {
+                continue;
+            }
+            let before = hasher.hash_one(JsonKey(element));
+            if let Some(obj) = element.as_object_mut() {
+                obj.insert("primary".to_string(), Value::Bool(false));
+            }
+            let after = hasher.hash_one(JsonKey(element));
+            if let Some(bucket) = self.by_hash.get_mut(&before) {
+                bucket.retain(|&j| j != i);
+            }
+            self.by_hash.entry(after).or_default().push(i);
+        }
+        self.primaries = vec![winner];
+    }
 }
 
 /// An add or replace through a value filter: sets `sub` (or merges an object) in every matching
 /// element, or creates the element the filter describes when none matches.
 fn write_filtered(
-    rt: ResourceType,
     container: &mut Object,
     r: &Resolved,
     f: &Filter,
@@ -480,7 +602,7 @@ fn write_filtered(
         }
     };
     let makes_primary = is_primary(&Value::Object(given.clone()));
-    let matcher = ElementMatcher::new(rt, r.extension, attr, f);
+    let matcher = ElementMatcher::new(attr, f);
     let arr = array_slot(container, attr.name)?;
     let hits: Vec<usize> = arr
         .iter()

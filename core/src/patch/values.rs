@@ -1,12 +1,21 @@
 //! Helpers over the stored JSON: slots that are created on demand, canonical elements of
 //! multi-valued attributes, value-filter matching and elements built from a filter.
 
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
+
 use crate::error::ScimError;
-use crate::filter::{self, AttrPath, CompValue, CompareOp, Filter};
-use crate::schema::{Attr, AttrType, ResourceType};
+use crate::filter::{self, CompValue, CompareOp, Filter};
+use crate::json_key::JsonKey;
+use crate::schema::{Attr, AttrType};
 use serde_json::{Map, Value};
 
 pub(super) type Object = Map<String, Value>;
+
+/// Positions of elements (or items) by the hash of their value; a hash is only a hint, so each
+/// hit is confirmed by comparing the values.
+pub(super) type ByHash = HashMap<u64, Vec<usize>>;
 
 /// The object under `name`, created (or overwriting a non-object) when needed.
 pub(super) fn object_slot<'a>(
@@ -179,48 +188,115 @@ pub(super) fn covers(attr: &Attr, item: &Value, element: &Value) -> bool {
 
 /// Selects elements of a multi-valued attribute with a value filter, through the filter
 /// evaluator so that caseExact and typed comparisons are the same as for searches.
-pub(super) struct ElementMatcher {
-    rt: ResourceType,
-    ext: Option<&'static str>,
-    name: &'static str,
-    filter: Filter,
+pub(super) struct ElementMatcher<'f> {
+    attr: &'static Attr,
+    filter: &'f Filter,
 }
 
-impl ElementMatcher {
-    pub(super) fn new(
-        rt: ResourceType,
-        ext: Option<&'static str>,
-        attr: &Attr,
-        f: &Filter,
-    ) -> Self {
-        let path = AttrPath {
-            urn: ext.map(str::to_string),
-            name: attr.name.to_string(),
-            sub: None,
-        };
-        let filter = Filter::ValuePath {
-            path,
-            filter: Box::new(f.clone()),
-        };
-        ElementMatcher {
-            rt,
-            ext,
-            name: attr.name,
-            filter,
-        }
+impl<'f> ElementMatcher<'f> {
+    pub(super) fn new(attr: &'static Attr, filter: &'f Filter) -> Self {
+        ElementMatcher { attr, filter }
     }
 
-    /// Evaluates `attr[filter]` over a resource holding only this element, which is exactly
-    /// "this element matches".
+    /// Whether `attr[filter]` holds for this element alone.
     pub(super) fn matches(&self, element: &Value) -> bool {
-        let mut doc = Map::new();
-        doc.insert(self.name.to_string(), Value::Array(vec![element.clone()]));
-        if let Some(urn) = self.ext {
-            let mut outer = Map::new();
-            outer.insert(urn.to_string(), Value::Object(doc));
-            doc = outer;
+        filter::element_matches(self.filter, element, self.attr)
+    }
+}
+
+/// The items of a remove-by-value, indexed so that deciding whether any item [`covers`] a stored
+/// element costs a few hash lookups instead of a pass over every item: Entra can list hundreds
+/// of roles to remove from a user holding hundreds.
+pub(super) struct Covering<'a> {
+    attr: &'a Attr,
+    items: &'a [Value],
+    hasher: RandomState,
+    /// Items that are not objects, which cover only an equal element.
+    whole: HashSet<JsonKey<'a>>,
+    /// Object items grouped by the sorted names of their non-null sub-attributes, each group
+    /// keyed by the hash of those values (case-folded where not caseExact) to item positions.
+    shapes: Vec<(Vec<&'a str>, ByHash)>,
+}
+
+impl<'a> Covering<'a> {
+    pub(super) fn new(attr: &'a Attr, items: &'a [Value]) -> Self {
+        let mut covering = Covering {
+            attr,
+            items,
+            hasher: RandomState::new(),
+            whole: HashSet::new(),
+            shapes: Vec::new(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(obj) = item.as_object() else {
+                covering.whole.insert(JsonKey(item));
+                continue;
+            };
+            let mut keys: Vec<&'a str> = obj
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k.as_str())
+                .collect();
+            // An item naming nothing covers nothing (see `covers`).
+            if keys.is_empty() {
+                continue;
+            }
+            keys.sort_unstable();
+            let Some(h) = covering.projection(&keys, item) else {
+                continue;
+            };
+            let group = match covering.shapes.iter().position(|(k, _)| *k == keys) {
+                Some(g) => g,
+                None => {
+                    covering.shapes.push((keys, HashMap::new()));
+                    covering.shapes.len() - 1
+                }
+            };
+            if let Some((_, by_hash)) = covering.shapes.get_mut(group) {
+                by_hash.entry(h).or_default().push(i);
+            }
         }
-        filter::matches(&self.filter, &Value::Object(doc), self.rt)
+        covering
+    }
+
+    /// The hash of `v`'s values under `keys`, equal for any two values that `covers` would
+    /// match on those keys; `None` when `v` lacks one of them.
+    fn projection(&self, keys: &[&str], v: &Value) -> Option<u64> {
+        let obj = v.as_object()?;
+        let mut h = self.hasher.build_hasher();
+        for key in keys {
+            let value = obj.get(*key)?;
+            let exact = self.attr.sub_attr(key).is_none_or(|s| s.case_exact);
+            match value {
+                Value::String(s) if !exact => {
+                    h.write_u8(0);
+                    s.to_ascii_lowercase().hash(&mut h);
+                }
+                other => {
+                    h.write_u8(1);
+                    JsonKey(other).hash(&mut h);
+                }
+            }
+        }
+        Some(h.finish())
+    }
+
+    /// Whether some item covers `element`; the same answer as trying [`covers`] with each item.
+    pub(super) fn covers(&self, element: &Value) -> bool {
+        if !element.is_object() {
+            return self.whole.contains(&JsonKey(element));
+        }
+        self.shapes.iter().any(|(keys, by_hash)| {
+            self.projection(keys, element)
+                .and_then(|h| by_hash.get(&h))
+                .is_some_and(|candidates| {
+                    candidates.iter().any(|&i| {
+                        self.items
+                            .get(i)
+                            .is_some_and(|item| covers(self.attr, item, element))
+                    })
+                })
+        })
     }
 }
 
