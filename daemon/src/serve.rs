@@ -218,7 +218,7 @@ pub async fn run(
         tls: tls.clone(),
     });
     let on_change = reloader.clone();
-    let _watcher = Watcher::spawn(config_path, move |result| on_change.apply(result))?;
+    let watcher = Watcher::spawn(config_path, move |result| on_change.apply(result))?;
     // An edit between the first load and the watcher's start would otherwise go unseen.
     if let Ok(latest) = Config::load(config_path) {
         if !rx.borrow().diff(&latest).is_empty() {
@@ -230,8 +230,8 @@ pub async fn run(
         println!("{line}");
     }
 
-    let hangups = reloader.clone();
-    let path_for_hup = config_path.to_path_buf();
+    let watcher = Arc::new(watcher);
+    let hangups = watcher.clone();
     let hup = tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         else {
@@ -239,7 +239,9 @@ pub async fn run(
         };
         while hup.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the config");
-            hangups.apply(Config::load(&path_for_hup));
+            if let Err(err) = hangups.reload_now() {
+                tracing::error!(cause = %err, "cannot reload the config");
+            }
         }
     });
 

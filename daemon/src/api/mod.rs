@@ -559,21 +559,28 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             next: None,
         });
     }
-    let mut matched: Vec<(Value, Resource)> = Vec::new();
+    // Sorted: only the first startIndex-1+count matches are ever kept, whatever the org size.
+    let Some(sort) = &p.sort else {
+        return Err(ScimError::Internal);
+    };
+    let keep = skip.saturating_add(p.count);
+    let mut top =
+        scimd_core::list::TopK::new(keep, |a: &(Value, Resource), b: &(Value, Resource)| {
+            sort.compare(rt, &a.0, &b.0)
+        });
+    let mut total = 0usize;
     store
         .visit(org, rt, &source, None, 0, with_links, &mut |r| {
             let v = render(ctx, rt, &r);
             if matches(&v) {
-                matched.push((v, r));
+                total += 1;
+                top.push((v, r));
             }
             Ok(true)
         })
         .map_err(internal)?;
-    if let Some(sort) = &p.sort {
-        matched.sort_by(|a, b| sort.compare(rt, &a.0, &b.0));
-    }
-    let total = matched.len();
-    let resources = matched
+    let resources = top
+        .into_sorted()
         .into_iter()
         .skip(skip)
         .take(p.count)
@@ -768,6 +775,7 @@ fn normalize_change(
         input,
         &Limits {
             team_name_max: usize::MAX,
+            ..limits
         },
     )?;
     if rt == ResourceType::Group && n.attrs.get("displayName") != cur.attrs.get("displayName") {

@@ -399,7 +399,7 @@ async fn route(
     let org_key = org.name.to_ascii_lowercase();
     let limits = Limits {
         team_name_max: org.team_name_max,
-        // MAXVALUES max_values: config.limits.max_values_per_attribute,
+        max_values: config.limits.max_values_per_attribute,
     };
     let unknown = match org.unknown_members {
         scimd_config::UnknownMembers::Skip => Unknown::Skip,
