@@ -163,7 +163,15 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let config = Config::load(config_path)?;
-    raise_fd_limit();
+    let fds = raise_fd_limit();
+    // Each connection is a descriptor, and the store, socket and watcher need a few more.
+    if fds < config.limits.max_connections as u64 + 64 {
+        tracing::warn!(
+            open_files = fds,
+            max_connections = config.limits.max_connections,
+            "the open-files limit is below max_connections + 64: lower [limits] max_connections or raise the limit"
+        );
+    }
     private_dir(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -311,17 +319,21 @@ fn warn_if_shared(path: &Path) {
     }
 }
 
-/// Raises the soft open-files limit to the hard one: every connection is a descriptor, and
-/// `limits.max_connections` should be reachable.
-fn raise_fd_limit() {
+/// Raises the soft open-files limit to the hard one, so that `limits.max_connections` is
+/// reachable; returns the soft limit in force.
+fn raise_fd_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
+    let before = limit.current;
     if limit.current < limit.maximum {
-        let before = limit.current;
         limit.current = limit.maximum;
         match setrlimit(Resource::Nofile, limit) {
-            Ok(()) => tracing::debug!(?before, now = ?limit.current, "raised the open-files limit"),
+            Ok(()) => {
+                tracing::debug!(?before, now = ?limit.current, "raised the open-files limit");
+                return limit.current.unwrap_or(u64::MAX);
+            }
             Err(e) => tracing::warn!(cause = %e, "cannot raise the open-files limit"),
         }
     }
+    before.unwrap_or(u64::MAX)
 }

@@ -83,6 +83,17 @@ pub type Result<T> = std::result::Result<T, ScimError>;
 fn internal(err: StoreError) -> ScimError {
     match err {
         StoreError::Scim(e) => e,
+        StoreError::DiskFull(cause) => {
+            tracing::error!(%cause, "disk full");
+            ScimError::InsufficientStorage(
+                "The server's disk is full; nothing of this request was written. Retry later."
+                    .into(),
+            )
+        }
+        StoreError::Unavailable(cause) => {
+            tracing::warn!(%cause, "store unavailable");
+            ScimError::Unavailable(format!("The store cannot serve right now: {cause}"))
+        }
         other => {
             tracing::error!(cause = %other, "store failure");
             ScimError::Internal
