@@ -128,7 +128,7 @@ fn a_subscriber_sees_each_write_with_its_summary() {
             "Operations": [{"op": "replace", "path": "displayName", "value": "Platform"}]
         }),
     );
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.status, 204, "{:?}", r.body);
     assert_eq!(c.delete(&format!("/Users/{bob}")).status, 204);
     let mut wrong = d.client("acme");
     wrong.token = Some("scimd_wrong".into());
@@ -144,7 +144,7 @@ fn a_subscriber_sees_each_write_with_its_summary() {
             "created, added 2 members, skipped 1 unknown member id",
             201,
         ),
-        ("Group", Some("Platform"), "renamed Eng to Platform", 200),
+        ("Group", Some("Platform"), "renamed Eng to Platform", 204),
         ("User", None, "deleted", 204),
         ("auth", None, "authentication failed", 401),
     ];

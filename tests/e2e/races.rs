@@ -78,7 +78,7 @@ fn parallel_member_adds_lose_nothing_and_if_match_lets_one_writer_win() {
                         &path,
                         json!([{"op": "add", "path": "members", "value": [{"value": u}]}]),
                     )
-                    .expect(200);
+                    .expect(204);
                 }
             });
         }
@@ -109,7 +109,7 @@ fn parallel_member_adds_lose_nothing_and_if_match_lets_one_writer_win() {
             .collect()
     });
     assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
+        statuses.iter().filter(|&&s| s == 204).count(),
         1,
         "{statuses:?}"
     );
