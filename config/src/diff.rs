@@ -16,7 +16,7 @@ pub struct ConfigDiff {
     /// Orgs whose set of token hashes changed (rotated, added or revoked).
     pub tokens_rotated: Vec<String>,
     /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
-    /// `unknown_members`, `rate_limit` or `rate_burst`.
+    /// `unknown_members`, `usernames`, `rate_limit` or `rate_burst`.
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
     /// `log.level`, `log.format`, and `tls` when it is switched on or off. The daemon drops
@@ -106,5 +106,6 @@ fn settings_differ(old: &OrgConfig, new: &OrgConfig) -> bool {
         || old.enabled != new.enabled
         || old.team_name_max != new.team_name_max
         || old.unknown_members != new.unknown_members
+        || old.usernames != new.usernames
         || old.rate_limit != new.rate_limit
 }

@@ -209,6 +209,7 @@ tokens = ["{hash}"]
 # enabled = true             # false: answer 403 but keep the org's data
 # team_name_max = 100        # longest team name accepted, 1 to 1000 characters
 # unknown_members = "skip"   # "skip" unknown member ids, or "reject" the whole request
+# usernames = "immutable"    # or "mutable": PUT/PATCH may rename a user (still unique)
 "#
     )
 }

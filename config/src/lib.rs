@@ -33,7 +33,7 @@ pub use edit::{revoke_tokens, rotate_token, write_starter};
 pub use error::ConfigError;
 pub use model::{
     ActivityConfig, Config, LimitsConfig, LogConfig, LogFormat, OrgConfig, RateLimit, TlsConfig,
-    UnknownMembers, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS,
+    UnknownMembers, Usernames, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS,
     DEFAULT_BODY_READ_TIMEOUT_SECS, DEFAULT_DATA_DIR, DEFAULT_HEADER_READ_TIMEOUT_SECS,
     DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_VALUES_PER_ATTRIBUTE, DEFAULT_SHUTDOWN_TIMEOUT_SECS, DEFAULT_SOCKET_NAME,

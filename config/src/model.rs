@@ -194,6 +194,8 @@ pub struct OrgConfig {
     pub team_name_max: usize,
     /// What to do with group members that are not users of the org.
     pub unknown_members: UnknownMembers,
+    /// Whether a PUT or PATCH may change a user's `userName`.
+    pub usernames: Usernames,
     /// Requests per second the org may make; `None` leaves it unlimited.
     pub rate_limit: Option<RateLimit>,
 }
@@ -207,6 +209,16 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Most requests at once after a quiet spell (`rate_burst`); defaults to `per_second`.
     pub burst: u32,
+}
+
+/// `orgs.<name>.usernames`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usernames {
+    /// A changed `userName` is refused with 400 `mutability` (the rule IdPs are told to
+    /// follow by sending it on create only).
+    Immutable,
+    /// A changed `userName` is accepted while it stays unique, case-insensitively.
+    Mutable,
 }
 
 /// `orgs.<name>.unknown_members`.
@@ -575,6 +587,17 @@ impl Validator<'_> {
             }
         };
 
+        let usernames = match raw.usernames.as_deref() {
+            None | Some("immutable") => Usernames::Immutable,
+            Some("mutable") => Usernames::Mutable,
+            Some(other) => {
+                return Err(self.invalid(
+                    &key.key("usernames"),
+                    format!("expected \"immutable\" or \"mutable\", got {other:?}"),
+                ))
+            }
+        };
+
         let rate_limit = match (raw.rate_limit, raw.rate_burst) {
             (None, None) => None,
             (None, Some(_)) => {
@@ -601,6 +624,7 @@ impl Validator<'_> {
             enabled: raw.enabled.unwrap_or(true),
             team_name_max,
             unknown_members,
+            usernames,
             rate_limit,
         })
     }

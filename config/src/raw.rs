@@ -64,6 +64,7 @@ pub(crate) struct RawOrg {
     pub(crate) enabled: Option<bool>,
     pub(crate) team_name_max: Option<i64>,
     pub(crate) unknown_members: Option<String>,
+    pub(crate) usernames: Option<String>,
     pub(crate) rate_limit: Option<i64>,
     pub(crate) rate_burst: Option<i64>,
 }

@@ -515,15 +515,27 @@ pub fn normalize(
     Ok(Normalized { attrs, members })
 }
 
-/// Checks immutable attributes between the stored and the new form: a `userName` that differs
-/// other than in case is a `mutability` error; one that differs only in case keeps the stored
-/// spelling, so a PUT echo in other case neither fails nor renames.
+/// Whether a changing request may give a user another `userName`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserNames {
+    /// Set on create only (the rule IdPs are told to follow).
+    #[default]
+    Immutable,
+    /// Any change is taken, as long as the store finds the new name unique.
+    Mutable,
+}
+
+/// Checks immutable attributes between the stored and the new form. Under
+/// [`UserNames::Immutable`] a `userName` that differs other than in case is a `mutability`
+/// error, and one that differs only in case keeps the stored spelling, so a PUT echo in other
+/// case neither fails nor renames. Under [`UserNames::Mutable`] the new name is taken as sent.
 pub fn enforce_immutable(
     rt: ResourceType,
     old: &Map<String, Value>,
     mut new: Map<String, Value>,
+    names: UserNames,
 ) -> Result<Map<String, Value>, ScimError> {
-    if rt != ResourceType::User {
+    if rt != ResourceType::User || names == UserNames::Mutable {
         return Ok(new);
     }
     let (Some(before), Some(after)) = (
@@ -1320,7 +1332,7 @@ mod tests {
             ),
         ];
         for (rt, new, want) in rows {
-            let got = enforce_immutable(rt, &old, attrs(new.clone()));
+            let got = enforce_immutable(rt, &old, attrs(new.clone()), UserNames::Immutable);
             match (got, want) {
                 (Ok(got), Ok(want)) => assert_eq!(Value::Object(got), want, "{new}"),
                 (Err(e), Err(t)) => {
@@ -1334,7 +1346,12 @@ mod tests {
                 (got, want) => panic!("{new}: got {got:?}, want {want:?}"),
             }
         }
-        let no_old = enforce_immutable(ResourceType::User, &Map::new(), old.clone());
+        let no_old = enforce_immutable(
+            ResourceType::User,
+            &Map::new(),
+            old.clone(),
+            UserNames::Immutable,
+        );
         assert_eq!(no_old.ok(), Some(old));
     }
 

@@ -44,12 +44,18 @@ pub struct Daemon {
 
 /// Writes a config with `orgs` (each with a fresh token) into `dir`.
 pub fn write_config(dir: &Path, orgs: &[&str]) -> (PathBuf, BTreeMap<String, String>) {
+    let orgs: Vec<(&str, &str)> = orgs.iter().map(|o| (*o, "")).collect();
+    write_config_with(dir, &orgs)
+}
+
+/// Like [`write_config`], with extra lines (`usernames = "mutable"`, ...) in each org's table.
+pub fn write_config_with(dir: &Path, orgs: &[(&str, &str)]) -> (PathBuf, BTreeMap<String, String>) {
     let mut text = String::from("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n");
     let mut tokens = BTreeMap::new();
-    for org in orgs {
+    for (org, extra) in orgs {
         let token = scimd_config::token::generate();
         text.push_str(&format!(
-            "\n[orgs.{org}]\ndisplay_name = \"{org} Inc\"\ntokens = [\"{}\"]\n",
+            "\n[orgs.{org}]\ndisplay_name = \"{org} Inc\"\ntokens = [\"{}\"]\n{extra}\n",
             scimd_config::token::hash(&token)
         ));
         tokens.insert(org.to_string(), token);
@@ -64,6 +70,13 @@ impl Daemon {
     pub fn start(orgs: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let (config, tokens) = write_config(dir.path(), orgs);
+        Self::start_in(dir, config, tokens)
+    }
+
+    /// Starts a daemon serving `orgs`, each with extra lines in its table.
+    pub fn start_with(orgs: &[(&str, &str)]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (config, tokens) = write_config_with(dir.path(), orgs);
         Self::start_in(dir, config, tokens)
     }
 

@@ -15,3 +15,4 @@ mod races;
 mod reload;
 mod smoke;
 mod tls;
+mod usernames;

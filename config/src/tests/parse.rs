@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::{
     token, ActivityConfig, Config, ConfigError, LimitsConfig, LogFormat, RateLimit, UnknownMembers,
+    Usernames,
 };
 
 fn hash_a() -> String {
@@ -88,6 +89,7 @@ tokens = ["{a}", "{b}"]
 enabled = false
 team_name_max = 1000
 unknown_members = "reject"
+usernames = "mutable"
 rate_limit = 50
 rate_burst = 120
 [orgs.globex]
@@ -132,6 +134,11 @@ rate_limit = 7
     assert!(!acme.enabled);
     assert_eq!(acme.team_name_max, 1000);
     assert_eq!(acme.unknown_members, UnknownMembers::Reject);
+    assert_eq!(acme.usernames, Usernames::Mutable);
+    assert_eq!(
+        config.org("globex").unwrap().usernames,
+        Usernames::Immutable
+    );
     assert_eq!(
         acme.rate_limit,
         Some(RateLimit {
@@ -511,6 +518,12 @@ fn err_rows() {
             "[orgs.acme]\nunknown_members = \"drop\"\n".into(),
             "/etc/scimd/scimd.toml:2:19: orgs.acme.unknown_members: ",
             "\"skip\" or \"reject\"",
+        ),
+        (
+            "usernames",
+            "[orgs.acme]\nusernames = \"sometimes\"\n".into(),
+            "/etc/scimd/scimd.toml:2:13: orgs.acme.usernames: ",
+            "\"immutable\" or \"mutable\"",
         ),
         (
             "rate_limit zero",

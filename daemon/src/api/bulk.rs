@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use scimd_core::patch::parse_patch;
-use scimd_core::resource::{self as res, Limits};
+use scimd_core::resource::{self as res, Limits, UserNames};
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{json, Map, Value};
 
@@ -135,6 +135,7 @@ struct Env {
     now: String,
     limits: Limits,
     unknown: Unknown,
+    usernames: UserNames,
 }
 
 fn run_one(
@@ -171,6 +172,7 @@ fn run_one(
         now,
         limits,
         unknown,
+        usernames,
     } = env;
     let limits_v = *limits;
     match (&op.method, segments.as_slice()) {
@@ -182,14 +184,14 @@ fn run_one(
         }
         (&http::Method::PUT, [_, id]) => {
             let out = tx.modify(org, rt, id, if_match, now, *unknown, |cur| {
-                put_change(rt, cur, &data, limits_v)
+                put_change(rt, cur, &data, limits_v, *usernames)
             })?;
             Ok((rt, id.to_string(), out))
         }
         (&http::Method::PATCH, [_, id]) => {
             let ops = parse_patch(&data)?;
             let out = tx.modify(org, rt, id, if_match, now, *unknown, |cur| {
-                patch_change(rt, cur, &ops, limits_v)
+                patch_change(rt, cur, &ops, limits_v, *usernames)
             })?;
             Ok((rt, id.to_string(), out))
         }
@@ -214,6 +216,7 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         now: ctx.now.clone(),
         limits: ctx.limits,
         unknown: ctx.unknown,
+        usernames: ctx.usernames,
     };
     let done = ctx
         .store

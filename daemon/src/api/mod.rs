@@ -12,7 +12,7 @@ use std::time::Instant;
 use scimd_core::filter::{parse_filter, Filter};
 use scimd_core::list::{list_response, Projection, SortSpec};
 use scimd_core::patch::{apply_patch, parse_patch, MemberOp, PatchOperation};
-use scimd_core::resource::{self as res, Limits};
+use scimd_core::resource::{self as res, Limits, UserNames};
 use scimd_core::{ResourceType, ScimError, ScimType};
 use serde_json::{Map, Value};
 
@@ -49,6 +49,8 @@ pub struct Context<'a> {
     pub bus: &'a Bus,
     pub limits: Limits,
     pub unknown: Unknown,
+    /// Whether PUT and PATCH may change a userName.
+    pub usernames: UserNames,
     /// RFC 3339 time of the request, read once at the edge.
     pub now: String,
     pub started: Instant,
@@ -796,7 +798,13 @@ fn normalize_change(
 }
 
 /// The new state of a PUT: the body replaces everything but immutable attributes.
-fn put_change(rt: ResourceType, cur: &Resource, body: &Value, limits: Limits) -> Result<Change> {
+fn put_change(
+    rt: ResourceType,
+    cur: &Resource,
+    body: &Value,
+    limits: Limits,
+    names: UserNames,
+) -> Result<Change> {
     let n = normalize_change(rt, cur, body, limits)?;
     let members = match (rt, n.members) {
         (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
@@ -804,7 +812,7 @@ fn put_change(rt: ResourceType, cur: &Resource, body: &Value, limits: Limits) ->
         (ResourceType::Group, None) => vec![MemberOp::Clear],
         (ResourceType::User, _) => Vec::new(),
     };
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
     Ok(Change { attrs, members })
 }
 
@@ -814,11 +822,12 @@ fn patch_change(
     cur: &Resource,
     ops: &[PatchOperation],
     limits: Limits,
+    names: UserNames,
 ) -> Result<Change> {
     let mut attrs = cur.attrs.clone();
     let members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
     let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs)?;
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
     Ok(Change { attrs, members })
 }
 
@@ -829,17 +838,17 @@ fn replace(
     id: Option<&str>,
 ) -> Result<Written> {
     let body = json_body(&req.body)?;
-    let limits = ctx.limits;
+    let (limits, names) = (ctx.limits, ctx.usernames);
     change_one(ctx, req, rt, id, move |cur| {
-        put_change(rt, cur, &body, limits)
+        put_change(rt, cur, &body, limits, names)
     })
 }
 
 fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
     let ops = parse_patch(&json_body(&req.body)?)?;
-    let limits = ctx.limits;
+    let (limits, names) = (ctx.limits, ctx.usernames);
     change_one(ctx, req, rt, id, move |cur| {
-        patch_change(rt, cur, &ops, limits)
+        patch_change(rt, cur, &ops, limits, names)
     })
 }
 

@@ -55,10 +55,21 @@ pub fn changed(rt: ResourceType, out: &Outcome) -> String {
                     (false, true) => parts.push("reactivated".to_string()),
                     _ => {}
                 }
+                let user_name = |m: &Map<String, Value>| {
+                    m.get("userName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                if user_name(old) != user_name(new) {
+                    parts.push(format!("renamed {} to {}", user_name(old), user_name(new)));
+                }
                 let mut rest = old.clone();
                 let mut now = new.clone();
-                rest.remove("active");
-                now.remove("active");
+                for key in ["active", "userName"] {
+                    rest.remove(key);
+                    now.remove(key);
+                }
                 if rest != now {
                     parts.push("updated".into());
                 }

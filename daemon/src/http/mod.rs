@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use scimd_config::Config;
-use scimd_core::resource::Limits;
+use scimd_core::resource::{Limits, UserNames};
 use scimd_core::ScimError;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -405,6 +405,10 @@ async fn route(
         scimd_config::UnknownMembers::Skip => Unknown::Skip,
         scimd_config::UnknownMembers::Reject => Unknown::Reject,
     };
+    let usernames = match org.usernames {
+        scimd_config::Usernames::Immutable => UserNames::Immutable,
+        scimd_config::Usernames::Mutable => UserNames::Mutable,
+    };
     let point_read = api::is_point_read(&request);
     let run = move || {
         let ctx = Context {
@@ -414,6 +418,7 @@ async fn route(
             bus: &bus,
             limits,
             unknown,
+            usernames,
             now: crate::now_rfc3339(),
             started,
         };
