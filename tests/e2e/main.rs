@@ -10,6 +10,7 @@ mod harness;
 mod isolation;
 mod lists;
 mod okta;
+mod paging;
 mod persistence;
 mod races;
 mod reload;

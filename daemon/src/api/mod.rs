@@ -3,6 +3,7 @@
 
 mod bulk;
 mod discovery;
+pub mod pages;
 mod plan;
 mod summary;
 
@@ -51,6 +52,8 @@ pub struct Context<'a> {
     pub unknown: Unknown,
     /// Whether PUT and PATCH may change a userName.
     pub usernames: UserNames,
+    /// Where recent startIndex pages ended, shared by all requests.
+    pub pages: &'a pages::PageEnds,
     /// RFC 3339 time of the request, read once at the edge.
     pub now: String,
     pub started: Instant,
@@ -537,13 +540,31 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         let total = unfiltered_total()?.unwrap_or(0);
         let mut resources = Vec::new();
         if p.count > 0 && skip < total {
+            // The page right after a recent one continues after its last id: O(page).
+            let (after, skip_now) = match ctx.pages.after(org, rt, skip) {
+                Some(id) => (Some(id), 0),
+                None => (None, skip),
+            };
+            let mut last = None;
             store
-                .visit(org, rt, &Source::All, None, skip, with_links, &mut |r| {
-                    let v = render(ctx, rt, &r);
-                    resources.push(finish(v, &r));
-                    Ok(resources.len() < p.count)
-                })
+                .visit(
+                    org,
+                    rt,
+                    &Source::All,
+                    after.as_deref(),
+                    skip_now,
+                    with_links,
+                    &mut |r| {
+                        let v = render(ctx, rt, &r);
+                        last = Some(r.id.clone());
+                        resources.push(finish(v, &r));
+                        Ok(resources.len() < p.count)
+                    },
+                )
                 .map_err(internal)?;
+            if let Some(last) = last {
+                ctx.pages.ended(org, rt, skip + resources.len(), &last);
+            }
         }
         return Ok(Page {
             total: Some(total),

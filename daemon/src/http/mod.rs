@@ -48,6 +48,7 @@ pub struct AppState {
     pub gate: Arc<Gate>,
     auth_failures: AuthFailures,
     rates: RateLimiter,
+    pages: Arc<api::pages::PageEnds>,
 }
 
 impl AppState {
@@ -65,6 +66,7 @@ impl AppState {
             gate: Arc::default(),
             auth_failures: AuthFailures::default(),
             rates: RateLimiter::default(),
+            pages: Arc::default(),
         }
     }
 }
@@ -409,6 +411,7 @@ async fn route(
         scimd_config::Usernames::Immutable => UserNames::Immutable,
         scimd_config::Usernames::Mutable => UserNames::Mutable,
     };
+    let pages = state.pages.clone();
     let point_read = api::is_point_read(&request);
     let run = move || {
         let ctx = Context {
@@ -419,6 +422,7 @@ async fn route(
             limits,
             unknown,
             usernames,
+            pages: &pages,
             now: crate::now_rfc3339(),
             started,
         };
