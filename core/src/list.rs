@@ -569,13 +569,14 @@ impl<T, F: Fn(&T, &T) -> Ordering> TopK<T, F> {
 
 /// The ListResponse message; `itemsPerPage` is the number of resources on this page.
 pub fn list_response(resources: Vec<Value>, total: usize, start_index: usize) -> Value {
-    json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })
+    // Built by hand: `json!` would serialize the page into a second copy of itself.
+    let mut body = serde_json::Map::new();
+    body.insert("schemas".into(), json!([LIST_SCHEMA]));
+    body.insert("totalResults".into(), total.into());
+    body.insert("itemsPerPage".into(), resources.len().into());
+    body.insert("startIndex".into(), start_index.into());
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
 }
 
 #[cfg(test)]

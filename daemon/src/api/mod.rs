@@ -428,9 +428,10 @@ fn links_json(ctx: &Context<'_>, rt: ResourceType, links: &[Link]) -> Vec<Value>
         .collect()
 }
 
-fn render(ctx: &Context<'_>, rt: ResourceType, r: &Resource) -> Value {
+/// A resource as clients read it; its attributes move into the answer, not copied.
+fn render_owned(ctx: &Context<'_>, rt: ResourceType, r: Resource) -> Value {
     let computed = r.links.as_deref().map(|l| links_json(ctx, rt, l));
-    res::render(rt, &r.id, &r.attrs, &r.meta, ctx.base, computed)
+    res::render_owned(rt, &r.id, r.attrs, &r.meta, ctx.base, computed)
 }
 
 fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
@@ -479,8 +480,8 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             .is_some_and(|s| s.path.name.eq_ignore_ascii_case(links));
     let show_links = p.projection.includes(rt, links);
     let with_links = show_links || needs_links_for_filter;
-    let finish = |mut v: Value, r: &Resource| {
-        if !show_links && r.links.is_some() {
+    let finish = |mut v: Value| {
+        if !show_links && with_links {
             if let Some(o) = v.as_object_mut() {
                 o.remove(links);
             }
@@ -513,14 +514,15 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         if p.count > 0 {
             store
                 .visit(org, rt, &source, after, 0, with_links, &mut |r| {
-                    let v = render(ctx, rt, &r);
+                    let id = r.id.clone();
+                    let v = render_owned(ctx, rt, r);
                     if matches(&v) {
                         if resources.len() == p.count {
                             more = true;
                             return Ok(false);
                         }
-                        last = Some(r.id.clone());
-                        resources.push(finish(v, &r));
+                        last = Some(id);
+                        resources.push(finish(v));
                     }
                     Ok(true)
                 })
@@ -555,9 +557,8 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
                     skip_now,
                     with_links,
                     &mut |r| {
-                        let v = render(ctx, rt, &r);
                         last = Some(r.id.clone());
-                        resources.push(finish(v, &r));
+                        resources.push(finish(render_owned(ctx, rt, r)));
                         Ok(resources.len() < p.count)
                     },
                 )
@@ -577,10 +578,10 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         let (mut total, mut resources) = (0usize, Vec::new());
         store
             .visit(org, rt, &source, None, 0, with_links, &mut |r| {
-                let v = render(ctx, rt, &r);
+                let v = render_owned(ctx, rt, r);
                 if matches(&v) {
                     if total >= skip && resources.len() < p.count {
-                        resources.push(finish(v, &r));
+                        resources.push(finish(v));
                     }
                     total += 1;
                 }
@@ -598,17 +599,14 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         return Err(ScimError::Internal);
     };
     let keep = skip.saturating_add(p.count);
-    let mut top =
-        scimd_core::list::TopK::new(keep, |a: &(Value, Resource), b: &(Value, Resource)| {
-            sort.compare(rt, &a.0, &b.0)
-        });
+    let mut top = scimd_core::list::TopK::new(keep, |a: &Value, b: &Value| sort.compare(rt, a, b));
     let mut total = 0usize;
     store
         .visit(org, rt, &source, None, 0, with_links, &mut |r| {
-            let v = render(ctx, rt, &r);
+            let v = render_owned(ctx, rt, r);
             if matches(&v) {
                 total += 1;
-                top.push((v, r));
+                top.push(v);
             }
             Ok(true)
         })
@@ -618,7 +616,7 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         .into_iter()
         .skip(skip)
         .take(p.count)
-        .map(|(v, r)| finish(v, &r))
+        .map(finish)
         .collect();
     Ok(Page {
         total: Some(total),
@@ -664,17 +662,18 @@ fn projection(rt: ResourceType, q: &HashMap<String, String>) -> Result<Projectio
 fn single(
     ctx: &Context<'_>,
     rt: ResourceType,
-    r: &Resource,
+    r: Resource,
     proj: &Projection,
     status: u16,
 ) -> Reply {
-    let mut v = render(ctx, rt, r);
-    proj.apply(rt, &mut v);
     let location = (status == 201).then(|| format!("{}/{}/{}", ctx.base, rt.endpoint(), r.id));
+    let etag = Some(res::etag(r.meta.version));
+    let mut v = render_owned(ctx, rt, r);
+    proj.apply(rt, &mut v);
     Reply {
         status,
         body: Some(v),
-        etag: Some(res::etag(r.meta.version)),
+        etag,
         location,
         allow: None,
     }
@@ -699,7 +698,7 @@ fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Resu
             });
         }
     }
-    Ok(single(ctx, rt, &r, &proj, 200))
+    Ok(single(ctx, rt, r, &proj, 200))
 }
 
 /// What a write produced, for the reply and the activity event.
@@ -787,12 +786,21 @@ fn create(ctx: &Context<'_>, req: &Request, rt: ResourceType, _: Option<&str>) -
             ctx.unknown,
         )
         .map_err(internal)?;
-    let r = reread(ctx, rt, &id, &proj)?;
+    let summary = summary::created(rt, &out);
+    let r = if rt == ResourceType::User {
+        // A new user belongs to no team yet: the written state is the answer, no second read.
+        let mut r = out.resource;
+        r.links = proj.includes(rt, links_attr(rt)).then(Vec::new);
+        r
+    } else {
+        reread(ctx, rt, &id, &proj)?
+    };
+    let name = name_of(rt, &r.attrs);
     Ok(Written {
-        reply: single(ctx, rt, &r, &proj, 201),
+        reply: single(ctx, rt, r, &proj, 201),
         id: Some(id),
-        name: name_of(rt, &r.attrs),
-        summary: summary::created(rt, &out),
+        name,
+        summary,
     })
 }
 
@@ -917,11 +925,12 @@ fn change_one(
     } else {
         reread(ctx, rt, id, &proj)?
     };
+    let (name, summary) = (name_of(rt, &r.attrs), summary::changed(rt, &out));
     Ok(Written {
-        reply: single(ctx, rt, &r, &proj, 200),
+        reply: single(ctx, rt, r, &proj, 200),
         id: Some(id.to_string()),
-        name: name_of(rt, &r.attrs),
-        summary: summary::changed(rt, &out),
+        name,
+        summary,
     })
 }
 

@@ -260,6 +260,9 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
 }
 
 fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
     form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -307,9 +310,10 @@ async fn route(
     let segments = segments.split_off(3);
 
     let config = state.config.borrow().clone();
-    let headers = req.headers().clone();
-    let user_agent = header_str(&headers, header::USER_AGENT);
-    let org = match authenticate(&config, &org_name, &headers) {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let user_agent = header_str(headers, header::USER_AGENT);
+    let org = match authenticate(&config, &org_name, headers) {
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
@@ -317,7 +321,7 @@ async fn route(
                     .org(&org_name)
                     .map_or(auth_failures::UNKNOWN, |o| o.name.as_str());
                 let client = client_name(user_agent.as_deref());
-                let method = req.method().to_string();
+                let method = parts.method.to_string();
                 if let Some(record) = state.auth_failures.fail(bucket, client, method, started) {
                     state.bus.publish(record);
                 }
@@ -345,9 +349,9 @@ async fn route(
             return Err(too_large());
         }
     }
-    let method = req.method().clone();
-    let query: HashMap<String, String> = req
-        .uri()
+    let method = parts.method.clone();
+    let query: HashMap<String, String> = parts
+        .uri
         .query()
         .map(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -356,34 +360,31 @@ async fn route(
         })
         .unwrap_or_default();
     let body_deadline = config.limits.body_read_timeout;
-    let body = tokio::time::timeout(
-        body_deadline,
-        Limited::new(req.into_body(), MAX_BODY).collect(),
-    )
-    .await
-    .map_err(|_| {
-        ScimError::RequestTimeout(format!(
-            "The request body did not arrive within {} s.",
-            body_deadline.as_secs()
-        ))
-    })?
-    .map_err(|err| {
-        if err
-            .downcast_ref::<http_body_util::LengthLimitError>()
-            .is_some()
-        {
-            too_large()
-        } else {
-            ScimError::invalid_syntax(format!("could not read the request body: {err}"))
-        }
-    })?
-    .to_bytes();
+    let body = tokio::time::timeout(body_deadline, Limited::new(body, MAX_BODY).collect())
+        .await
+        .map_err(|_| {
+            ScimError::RequestTimeout(format!(
+                "The request body did not arrive within {} s.",
+                body_deadline.as_secs()
+            ))
+        })?
+        .map_err(|err| {
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large()
+            } else {
+                ScimError::invalid_syntax(format!("could not read the request body: {err}"))
+            }
+        })?
+        .to_bytes();
 
     let base = match &config.public_url {
         Some(url) => format!("{url}/scim/v2/{}", org.name),
         None => {
             let host =
-                header_str(&headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
+                header_str(headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
             format!("{}://{host}/scim/v2/{}", state.scheme, org.name)
         }
     };
@@ -392,8 +393,8 @@ async fn route(
         segments,
         query,
         body,
-        if_match: header_str(&headers, header::IF_MATCH),
-        if_none_match: header_str(&headers, header::IF_NONE_MATCH),
+        if_match: header_str(headers, header::IF_MATCH),
+        if_none_match: header_str(headers, header::IF_NONE_MATCH),
         user_agent,
     };
     let store = state.store.clone();
