@@ -361,11 +361,15 @@ fn multi_valued_ops() -> BoxedStrategy<Vec<Value>> {
             Value::Object(m)
         });
     let values = prop::collection::vec(element, 0..4).prop_map(Value::Array);
-    let op = (attr, values, 0u8..8).prop_map(|(attr, values, kind)| match kind {
-        0..=3 => json!({"op": "add", "path": attr, "value": values}),
-        4 => json!({"op": "replace", "path": attr, "value": values}),
-        5 => json!({"op": "remove", "path": attr, "value": values}),
-        6 => json!({"op": "replace", "path": format!("{attr}[value eq \"a\"].primary"), "value": true}),
+    // Half appends; the rest change elements in place, often without changing their number.
+    let op = (attr, values, 0u8..14).prop_map(|(attr, values, kind)| match kind {
+        0..=6 => json!({"op": "add", "path": attr, "value": values}),
+        7 => json!({"op": "replace", "path": attr, "value": values}),
+        8 => json!({"op": "remove", "path": attr, "value": values}),
+        9 => json!({"op": "replace", "path": format!("{attr}[value eq \"a\"].primary"), "value": true}),
+        10 => json!({"op": "remove", "path": format!("{attr}.type")}),
+        11 => json!({"op": "add", "path": format!("{attr}.primary"), "value": false}),
+        12 => json!({"op": "remove", "path": format!("{attr}[type eq \"work\"].primary")}),
         _ => json!({"op": "add", "value": {attr: values}}),
     });
     prop::collection::vec(op, 0..12).boxed()
