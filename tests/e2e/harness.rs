@@ -1,17 +1,24 @@
 //! Starts the real `scimd` binary on a free port in a temp dir and talks to it over HTTP.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The built `scimd` binary, built first (once per test run) so it is never stale.
+///
+/// `SCIMD_E2E_BIN=/path/to/scimd` runs the suite against that binary instead (nothing is
+/// built), e.g. an older build, to see which tests catch a regression.
 pub fn scimd_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SCIMD_E2E_BIN") {
+        return PathBuf::from(bin);
+    }
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("test exe path");
     // <target>/<profile>/deps/e2e-<hash> -> <target>/<profile>/scimd
@@ -44,12 +51,23 @@ pub struct Daemon {
 
 /// Writes a config with `orgs` (each with a fresh token) into `dir`.
 pub fn write_config(dir: &Path, orgs: &[&str]) -> (PathBuf, BTreeMap<String, String>) {
-    let mut text = String::from("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n");
+    let orgs: Vec<(&str, &str)> = orgs.iter().map(|o| (*o, "")).collect();
+    write_config_with(dir, "", &orgs)
+}
+
+/// Like [`write_config`], with `tables` (say a `[limits]` table) after the server keys and,
+/// for each org, its extra `key = value` lines (say `rate_limit = 2`).
+pub fn write_config_with(
+    dir: &Path,
+    tables: &str,
+    orgs: &[(&str, &str)],
+) -> (PathBuf, BTreeMap<String, String>) {
+    let mut text = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{tables}\n");
     let mut tokens = BTreeMap::new();
-    for org in orgs {
+    for (org, extra) in orgs {
         let token = scimd_config::token::generate();
         text.push_str(&format!(
-            "\n[orgs.{org}]\ndisplay_name = \"{org} Inc\"\ntokens = [\"{}\"]\n",
+            "\n[orgs.{org}]\ndisplay_name = \"{org} Inc\"\ntokens = [\"{}\"]\n{extra}\n",
             scimd_config::token::hash(&token)
         ));
         tokens.insert(org.to_string(), token);
@@ -57,6 +75,16 @@ pub fn write_config(dir: &Path, orgs: &[&str]) -> (PathBuf, BTreeMap<String, Str
     let path = dir.join("scimd.toml");
     std::fs::write(&path, text).expect("write config");
     (path, tokens)
+}
+
+/// How to start the daemon, beyond its dir and config.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// `RUST_LOG` for the daemon, whose stderr goes to the test's; `None`: `$SCIMD_E2E_LOG`,
+    /// else `warn`.
+    pub log: Option<&'a str>,
+    /// Run under this umask (through `sh -c 'umask ...; exec scimd ...'`).
+    pub umask: Option<&'a str>,
 }
 
 impl Daemon {
@@ -73,12 +101,39 @@ impl Daemon {
         config: PathBuf,
         tokens: BTreeMap<String, String>,
     ) -> Daemon {
-        let mut child = Command::new(scimd_bin())
+        Self::launch(dir, config, tokens, &Launch::default())
+    }
+
+    /// Starts a daemon on an existing dir and config, as `how` says.
+    pub fn launch(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        tokens: BTreeMap<String, String>,
+        how: &Launch<'_>,
+    ) -> Daemon {
+        let mut cmd = match how.umask {
+            None => Command::new(scimd_bin()),
+            Some(mask) => {
+                let mut sh = Command::new("sh");
+                // `exec` keeps the pid, so signals and kills reach scimd itself.
+                sh.arg("-c")
+                    .arg(format!("umask {mask} && exec \"$0\" \"$@\""))
+                    .arg(scimd_bin());
+                sh
+            }
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(&config)
             .current_dir(dir.path())
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                how.log.map_or_else(
+                    || std::env::var("SCIMD_E2E_LOG").unwrap_or_else(|_| "warn".into()),
+                    str::to_string,
+                ),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -135,11 +190,17 @@ impl Daemon {
     }
 
     /// Kills the daemon without warning (SIGKILL, as a power cut would) and returns its dir.
+    /// Also how to take the dir back from a daemon that has exited already.
     pub fn kill(mut self) -> (tempfile::TempDir, PathBuf, BTreeMap<String, String>) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
         (dir, self.config.clone(), std::mem::take(&mut self.tokens))
+    }
+
+    /// The data dir (`<dir>/data`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The SCIM base URL of `org`.
@@ -205,6 +266,19 @@ impl Client {
         content_type: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        self.try_send_raw(method, path, body, content_type, headers)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Client::send_raw`], with Err when no HTTP answer came.
+    pub fn try_send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
         let url = format!("{}{path}", self.base);
         let mut req = ureq::request(method, &url).timeout(Duration::from_secs(30));
         if let Some(t) = &self.token {
@@ -223,7 +297,7 @@ impl Client {
         let resp = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {url}: {e}"),
+            Err(e) => return Err(format!("{method} {url}: {e}")),
         };
         let status = resp.status();
         let h = |n: &str| resp.header(n).map(str::to_string);
@@ -240,7 +314,7 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Resp {
+        Ok(Resp {
             status,
             body,
             etag,
@@ -248,7 +322,7 @@ impl Client {
             content_type,
             www_authenticate,
             allow,
-        }
+        })
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -476,4 +550,85 @@ pub fn assert_team_members(c: &Client, patch_answer: &Resp, path: &str, want: Ve
         patch_answer.body
     );
     assert_eq!(values_of(&c.get(path).body, "members"), want);
+}
+
+// ---- the control socket ---------------------------------------------------------------------
+
+/// The control socket of a harness daemon (the default: `<data_dir>/scimd.sock`).
+pub fn socket_path(d: &Daemon) -> PathBuf {
+    d.data_dir().join("scimd.sock")
+}
+
+/// A dashboard-protocol client over the real socket.
+pub struct Ctl {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Ctl {
+    /// Connects without saying anything.
+    pub fn raw(path: &PathBuf) -> Ctl {
+        let stream = UnixStream::connect(path).expect("connect to the control socket");
+        Ctl {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    /// Connects and completes the hello.
+    pub fn connect(path: &PathBuf) -> Ctl {
+        let mut ctl = Ctl::raw(path);
+        ctl.send(&json!({"type": "hello", "version": 1}));
+        let hello = ctl
+            .recv(Duration::from_secs(10))
+            .expect("hello from the daemon");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        assert_eq!(hello["version"], 1);
+        assert!(hello["daemon"]["listen"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("http://127.0.0.1:")));
+        ctl
+    }
+
+    /// Writes bytes as they are, for clients that break the protocol.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes)
+    }
+
+    pub fn send(&mut self, msg: &Value) {
+        let mut line = msg.to_string();
+        line.push('\n');
+        self.writer.write_all(line.as_bytes()).expect("write");
+    }
+
+    /// The next message, or None when none comes within `timeout`.
+    pub fn recv(&mut self, timeout: Duration) -> Option<Value> {
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .expect("timeout");
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => Some(serde_json::from_str(&line).expect("a JSON line")),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+
+    /// Sends a request and returns the first reply of `kind`, skipping streamed messages.
+    pub fn ask(&mut self, msg: Value, kind: &str) -> Value {
+        self.send(&msg);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {kind} reply to {msg}");
+            if let Some(reply) = self.recv(left) {
+                if reply["type"] == kind {
+                    return reply;
+                }
+                assert_ne!(reply["type"], "error", "{reply}");
+            }
+        }
+    }
 }
