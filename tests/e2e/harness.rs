@@ -1,7 +1,8 @@
 //! Starts the real `scimd` binary on a free port in a temp dir and talks to it over HTTP.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,6 +93,13 @@ impl Daemon {
     pub fn start(orgs: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let (config, tokens) = write_config(dir.path(), orgs);
+        Self::start_in(dir, config, tokens)
+    }
+
+    /// Starts a daemon serving `orgs` (with their extra lines) under the config `tables`.
+    pub fn start_with(tables: &str, orgs: &[(&str, &str)]) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (config, tokens) = write_config_with(dir.path(), tables, orgs);
         Self::start_in(dir, config, tokens)
     }
 
@@ -198,6 +206,11 @@ impl Daemon {
         (dir, self.config.clone(), std::mem::take(&mut self.tokens))
     }
 
+    /// `127.0.0.1:PORT`, for raw sockets.
+    pub fn addr(&self) -> &str {
+        self.origin.trim_start_matches("http://")
+    }
+
     /// The data dir (`<dir>/data`).
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -268,6 +281,14 @@ impl Client {
     ) -> Resp {
         self.try_send_raw(method, path, body, content_type, headers)
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends a request; Err when no HTTP answer came (refused, reset, timed out), for tests
+    /// that stop the daemon under load.
+    pub fn try_send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Resp, String> {
+        let text = body.map(Value::to_string);
+        let content_type = body.map(|_| "application/scim+json");
+        self.try_send_raw(method, path, text.as_deref(), content_type, &[])
     }
 
     /// [`Client::send_raw`], with Err when no HTTP answer came.
@@ -550,6 +571,107 @@ pub fn assert_team_members(c: &Client, patch_answer: &Resp, path: &str, want: Ve
         patch_answer.body
     );
     assert_eq!(values_of(&c.get(path).body, "members"), want);
+}
+
+// ---- raw HTTP, for clients that misbehave on purpose ---------------------------------------
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct RawResp {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+}
+
+/// Connects a raw socket to the daemon at `addr` ([`Daemon::addr`]), with a read timeout so
+/// that no read waits forever.
+pub fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect to scimd");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    s
+}
+
+/// Reads one response (head, then a `Content-Length` body) from `s`; Err with what arrived
+/// when the connection closes or a read times out first.
+pub fn read_response(s: &mut TcpStream) -> Result<RawResp, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed after {:?}", String::from_utf8_lossy(&buf))),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("{e} after {:?}", String::from_utf8_lossy(&buf))),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed in the body of {head:?}")),
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("{e} in the body of {head:?}")),
+        }
+    }
+    body.truncate(len);
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    Ok(RawResp {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Whether the peer has closed `s`: a read within `wait` returns end of file or an error other
+/// than a timeout. Bytes that arrive instead are a failure: nothing should be sent.
+pub fn closed_within(s: &mut TcpStream, wait: Duration) -> bool {
+    s.set_read_timeout(Some(wait)).expect("read timeout");
+    let mut byte = [0u8; 1];
+    match s.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("unexpected bytes from the daemon"),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+        Err(_) => true,
+    }
+}
+
+/// Asserts that a raw response is a SCIM error with this status.
+#[track_caller]
+pub fn assert_raw_error(r: &RawResp, status: u16) {
+    assert_eq!(r.status, status, "{r:?}");
+    assert_eq!(r.body["schemas"], json!([ERROR]), "{r:?}");
+    assert_eq!(r.body["status"], status.to_string(), "{r:?}");
+    assert!(
+        r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.headers.get("content-type").map(String::as_str),
+        Some(SCIM_JSON)
+    );
 }
 
 // ---- the control socket ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ mod bulk;
 mod conformance;
 mod cursor;
 mod dashboard;
+mod edge;
 mod entra;
 mod errors;
 mod harness;
