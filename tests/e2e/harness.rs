@@ -247,6 +247,7 @@ pub struct Resp {
     pub content_type: Option<String>,
     pub www_authenticate: Option<String>,
     pub allow: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 /// A minimal SCIM client.
@@ -322,12 +323,13 @@ impl Client {
         };
         let status = resp.status();
         let h = |n: &str| resp.header(n).map(str::to_string);
-        let (etag, location, content_type, www_authenticate, allow) = (
+        let (etag, location, content_type, www_authenticate, allow, retry_after) = (
             h("ETag"),
             h("Location"),
             h("Content-Type"),
             h("WWW-Authenticate"),
             h("Allow"),
+            h("Retry-After"),
         );
         let text = resp.into_string().unwrap_or_default();
         let body = if text.is_empty() {
@@ -343,6 +345,7 @@ impl Client {
             content_type,
             www_authenticate,
             allow,
+            retry_after,
         })
     }
 
@@ -752,5 +755,11 @@ impl Ctl {
                 assert_ne!(reply["type"], "error", "{reply}");
             }
         }
+    }
+
+    /// The newest `limit` activity records, newest first.
+    pub fn recent(&mut self, limit: usize) -> Vec<Value> {
+        let r = self.ask(json!({"type": "recent", "limit": limit}), "recent");
+        r["records"].as_array().cloned().unwrap_or_default()
     }
 }

@@ -1,5 +1,6 @@
 //! The one end-to-end test binary: the real `scimd` over HTTP, step by step as IdPs play it.
 
+mod abuse;
 mod bulk;
 mod conformance;
 mod cursor;
