@@ -9,6 +9,7 @@ mod edge;
 mod entra;
 mod errors;
 mod harness;
+mod heavy;
 mod isolation;
 mod lists;
 mod okta;
