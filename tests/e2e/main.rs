@@ -3,6 +3,7 @@
 mod abuse;
 mod bulk;
 mod conformance;
+mod crash;
 mod cursor;
 mod dashboard;
 mod edge;
@@ -12,6 +13,7 @@ mod harness;
 mod heavy;
 mod isolation;
 mod lists;
+mod load;
 mod okta;
 mod persistence;
 mod races;
