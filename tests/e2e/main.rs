@@ -18,5 +18,6 @@ mod okta;
 mod persistence;
 mod races;
 mod reload;
+mod shutdown;
 mod smoke;
 mod tls;
