@@ -15,6 +15,7 @@ mod isolation;
 mod lists;
 mod load;
 mod okta;
+mod permissions;
 mod persistence;
 mod races;
 mod reload;
