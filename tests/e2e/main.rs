@@ -19,6 +19,7 @@ mod permissions;
 mod persistence;
 mod races;
 mod reload;
+mod reload_hardening;
 mod shutdown;
 mod smoke;
 mod tls;
