@@ -6,6 +6,7 @@ mod conformance;
 mod crash;
 mod cursor;
 mod dashboard;
+mod diskfull;
 mod edge;
 mod entra;
 mod errors;
