@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::harness::{assert_raw_error, closed_within, connect, eventually, read_response, Daemon};
@@ -42,9 +41,9 @@ fn slow_and_idle_connections_are_closed_while_others_are_served() {
         "[limits]\nheader_read_timeout_secs = 1\nidle_timeout_secs = 3\n",
         &[("acme", "")],
     );
-    let done = Arc::new(AtomicBool::new(false));
+    let done = AtomicBool::new(false);
 
-    let c = d.client("acme");
+    let (c, addr, hz) = (d.client("acme"), d.addr(), healthz(&d));
     std::thread::scope(|scope| {
         // A normal client keeps being served while the bad ones hold their sockets.
         let served = scope.spawn(|| {
@@ -57,14 +56,34 @@ fn slow_and_idle_connections_are_closed_while_others_are_served() {
             n
         });
 
+        // A keep-alive connection between requests is idle, not in a header: it survives
+        // longer than the header deadline, and only the idle deadline closes it.
+        let kept = scope.spawn(|| {
+            let mut s = connect(addr);
+            s.write_all(hz.as_bytes()).expect("write");
+            assert_eq!(read_response(&mut s).expect("first answer").status, 200);
+            let rested = Instant::now();
+            // Waiting for time to pass is the point here; the polls watch for an early close.
+            while rested.elapsed() < Duration::from_millis(1500) {
+                assert!(
+                    !closed_within(&mut s, Duration::from_millis(100)),
+                    "closed after {:?}, before the idle deadline",
+                    rested.elapsed()
+                );
+            }
+            s.write_all(hz.as_bytes()).expect("write");
+            assert_eq!(read_response(&mut s).expect("second answer").status, 200);
+            until_closed(&mut s, "an idle keep-alive connection");
+        });
+
         // (a) Half a request line, then nothing: the header deadline closes it.
-        let mut half = connect(d.addr());
+        let mut half = connect(addr);
         half.write_all(b"GET /scim/v2/acme/Us").expect("write");
         // (b) Nothing at all: the idle deadline closes it.
-        let mut silent = connect(d.addr());
+        let mut silent = connect(addr);
         // (c) Slowloris: one more header byte every 300 ms keeps bytes moving, so only the
         // header deadline can close it. The read timeout paces the loop; no blind sleep.
-        let mut slow = connect(d.addr());
+        let mut slow = connect(addr);
         slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             .expect("write");
         let mut sent = 0;
@@ -83,29 +102,12 @@ fn slow_and_idle_connections_are_closed_while_others_are_served() {
         }
         until_closed(&mut half, "a connection with half a request line");
         until_closed(&mut silent, "a connection that sent nothing");
+        kept.join().expect("keep-alive thread");
 
         done.store(true, Ordering::SeqCst);
         let n = served.join().expect("client thread");
         assert!(n > 0, "the normal client was served");
     });
-
-    // A keep-alive connection between requests is idle, not in a header: it survives longer
-    // than the header deadline, and only the idle deadline closes it.
-    let mut s = connect(d.addr());
-    s.write_all(healthz(&d).as_bytes()).expect("write");
-    assert_eq!(read_response(&mut s).expect("first answer").status, 200);
-    let rested = Instant::now();
-    // Waiting for time to pass is the point here; the polls also watch for an early close.
-    while rested.elapsed() < Duration::from_millis(1500) {
-        assert!(
-            !closed_within(&mut s, Duration::from_millis(100)),
-            "closed after {:?}, before the idle deadline",
-            rested.elapsed()
-        );
-    }
-    s.write_all(healthz(&d).as_bytes()).expect("write");
-    assert_eq!(read_response(&mut s).expect("second answer").status, 200);
-    until_closed(&mut s, "an idle keep-alive connection");
 }
 
 #[test]
