@@ -16,10 +16,10 @@ use crate::harness::{
 const FLOOD: usize = 2_000;
 /// Connections the flood is spread over (each keep-alive).
 const FLOODERS: usize = 4;
-/// The bound on `scimd.redb` after the flood. A fresh store with a handful of users measures
-/// about 1.6 MiB here (redb's first regions); the flood adds nothing measurable. Storing each
-/// failure as the old daemon did (6457fe5: one record per 401, its 60 KB org name and all) makes
-/// the file well over 100 MiB, so 8 MiB leaves ample margin both ways.
+/// The bound on `scimd.redb` after the flood. A fresh store measures 1,589,248 bytes here
+/// (redb's first regions), and so does this one after the flood. The old daemon (6457fe5)
+/// stored one record per 401 with its whole org name: 135 MB after this flood (its control
+/// socket could not even list them in time), so 8 MiB leaves ample margin both ways.
 const DB_BOUND: u64 = 8 << 20;
 
 /// One keep-alive connection's answer to `req`, reconnecting (at most a few times) when the
