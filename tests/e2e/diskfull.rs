@@ -129,6 +129,9 @@ fn a_full_disk_is_507_and_writes_resume_once_space_is_freed() {
     assert_error(&full, 507, None);
 
     // Still up, and /healthz tells (503 while the store cannot serve, 200 once reopened).
+    // While the disk stays full, each refused write makes the store reopen the database (tens
+    // of milliseconds here): in that window requests, reads too, are refused with 507 and
+    // /healthz is 503; between such windows /healthz says ok.
     let health = Client {
         base: d.origin.clone(),
         token: None,

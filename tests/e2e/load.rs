@@ -147,11 +147,17 @@ impl Burst {
     }
 }
 
+/// Users per page when listing them all: small enough that a few hundred users take pages.
+const PAGE: usize = 200;
+
 /// Every user of `c`'s org, page by page.
 pub fn all_users(c: &Client) -> Vec<Value> {
     let mut users = Vec::new();
     for _page in 0..1_000 {
-        let r = c.get(&format!("/Users?startIndex={}&count=1000", users.len() + 1));
+        let r = c.get(&format!(
+            "/Users?startIndex={}&count={PAGE}",
+            users.len() + 1
+        ));
         r.expect(200);
         let total = r.total() as usize;
         let page = r.resources();
