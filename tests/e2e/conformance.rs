@@ -89,7 +89,7 @@ fn microsoft_postman_collection_passes_except_beyond_rfc_assertions() {
     };
     // The suite renames users by PATCH and PUT: the org allows it (the default is Pulumi's
     // rule, userName set on create only).
-    let d = Daemon::start_with(&[("ms", "usernames = \"mutable\"")]);
+    let d = Daemon::start_with("", &[("ms", "usernames = \"mutable\"")]);
     let mut cmd = Command::new("bash");
     cmd.arg(dir.join("run-ms-postman.sh"))
         .arg(d.base("ms"))

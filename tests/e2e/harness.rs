@@ -1,17 +1,25 @@
 //! Starts the real `scimd` binary on a free port in a temp dir and talks to it over HTTP.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The built `scimd` binary, built first (once per test run) so it is never stale.
+///
+/// `SCIMD_E2E_BIN=/path/to/scimd` runs the suite against that binary instead (nothing is
+/// built), e.g. an older build, to see which tests catch a regression.
 pub fn scimd_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SCIMD_E2E_BIN") {
+        return PathBuf::from(bin);
+    }
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("test exe path");
     // <target>/<profile>/deps/e2e-<hash> -> <target>/<profile>/scimd
@@ -45,12 +53,17 @@ pub struct Daemon {
 /// Writes a config with `orgs` (each with a fresh token) into `dir`.
 pub fn write_config(dir: &Path, orgs: &[&str]) -> (PathBuf, BTreeMap<String, String>) {
     let orgs: Vec<(&str, &str)> = orgs.iter().map(|o| (*o, "")).collect();
-    write_config_with(dir, &orgs)
+    write_config_with(dir, "", &orgs)
 }
 
-/// Like [`write_config`], with extra lines (`usernames = "mutable"`, ...) in each org's table.
-pub fn write_config_with(dir: &Path, orgs: &[(&str, &str)]) -> (PathBuf, BTreeMap<String, String>) {
-    let mut text = String::from("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n");
+/// Like [`write_config`], with `tables` (say a `[limits]` table) after the server keys and,
+/// for each org, its extra `key = value` lines (say `rate_limit = 2`).
+pub fn write_config_with(
+    dir: &Path,
+    tables: &str,
+    orgs: &[(&str, &str)],
+) -> (PathBuf, BTreeMap<String, String>) {
+    let mut text = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{tables}\n");
     let mut tokens = BTreeMap::new();
     for (org, extra) in orgs {
         let token = scimd_config::token::generate();
@@ -65,6 +78,16 @@ pub fn write_config_with(dir: &Path, orgs: &[(&str, &str)]) -> (PathBuf, BTreeMa
     (path, tokens)
 }
 
+/// How to start the daemon, beyond its dir and config.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// `RUST_LOG` for the daemon, whose stderr goes to the test's; `None`: `$SCIMD_E2E_LOG`,
+    /// else `warn`.
+    pub log: Option<&'a str>,
+    /// Run under this umask (through `sh -c 'umask ...; exec scimd ...'`).
+    pub umask: Option<&'a str>,
+}
+
 impl Daemon {
     /// Starts a daemon serving `orgs`.
     pub fn start(orgs: &[&str]) -> Daemon {
@@ -73,10 +96,10 @@ impl Daemon {
         Self::start_in(dir, config, tokens)
     }
 
-    /// Starts a daemon serving `orgs`, each with extra lines in its table.
-    pub fn start_with(orgs: &[(&str, &str)]) -> Daemon {
+    /// Starts a daemon serving `orgs` (with their extra lines) under the config `tables`.
+    pub fn start_with(tables: &str, orgs: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (config, tokens) = write_config_with(dir.path(), orgs);
+        let (config, tokens) = write_config_with(dir.path(), tables, orgs);
         Self::start_in(dir, config, tokens)
     }
 
@@ -86,12 +109,39 @@ impl Daemon {
         config: PathBuf,
         tokens: BTreeMap<String, String>,
     ) -> Daemon {
-        let mut child = Command::new(scimd_bin())
+        Self::launch(dir, config, tokens, &Launch::default())
+    }
+
+    /// Starts a daemon on an existing dir and config, as `how` says.
+    pub fn launch(
+        dir: tempfile::TempDir,
+        config: PathBuf,
+        tokens: BTreeMap<String, String>,
+        how: &Launch<'_>,
+    ) -> Daemon {
+        let mut cmd = match how.umask {
+            None => Command::new(scimd_bin()),
+            Some(mask) => {
+                let mut sh = Command::new("sh");
+                // `exec` keeps the pid, so signals and kills reach scimd itself.
+                sh.arg("-c")
+                    .arg(format!("umask {mask} && exec \"$0\" \"$@\""))
+                    .arg(scimd_bin());
+                sh
+            }
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(&config)
             .current_dir(dir.path())
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                how.log.map_or_else(
+                    || std::env::var("SCIMD_E2E_LOG").unwrap_or_else(|_| "warn".into()),
+                    str::to_string,
+                ),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -148,11 +198,51 @@ impl Daemon {
     }
 
     /// Kills the daemon without warning (SIGKILL, as a power cut would) and returns its dir.
+    /// Also how to take the dir back from a daemon that has exited already.
     pub fn kill(mut self) -> (tempfile::TempDir, PathBuf, BTreeMap<String, String>) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
         (dir, self.config.clone(), std::mem::take(&mut self.tokens))
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`, ...) to the daemon.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// The daemon's exit status once it has exited, or None if it still runs after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the daemon is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// `127.0.0.1:PORT`, for raw sockets.
+    pub fn addr(&self) -> &str {
+        self.origin.trim_start_matches("http://")
+    }
+
+    /// The data dir (`<dir>/data`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The SCIM base URL of `org`.
@@ -186,6 +276,7 @@ pub struct Resp {
     pub content_type: Option<String>,
     pub www_authenticate: Option<String>,
     pub allow: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 /// A minimal SCIM client.
@@ -218,6 +309,27 @@ impl Client {
         content_type: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Resp {
+        self.try_send_raw(method, path, body, content_type, headers)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Sends a request; Err when no HTTP answer came (refused, reset, timed out), for tests
+    /// that stop the daemon under load.
+    pub fn try_send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Resp, String> {
+        let text = body.map(Value::to_string);
+        let content_type = body.map(|_| "application/scim+json");
+        self.try_send_raw(method, path, text.as_deref(), content_type, &[])
+    }
+
+    /// [`Client::send_raw`], with Err when no HTTP answer came.
+    pub fn try_send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
         let url = format!("{}{path}", self.base);
         let mut req = ureq::request(method, &url).timeout(Duration::from_secs(30));
         if let Some(t) = &self.token {
@@ -236,16 +348,17 @@ impl Client {
         let resp = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {url}: {e}"),
+            Err(e) => return Err(format!("{method} {url}: {e}")),
         };
         let status = resp.status();
         let h = |n: &str| resp.header(n).map(str::to_string);
-        let (etag, location, content_type, www_authenticate, allow) = (
+        let (etag, location, content_type, www_authenticate, allow, retry_after) = (
             h("ETag"),
             h("Location"),
             h("Content-Type"),
             h("WWW-Authenticate"),
             h("Allow"),
+            h("Retry-After"),
         );
         let text = resp.into_string().unwrap_or_default();
         let body = if text.is_empty() {
@@ -253,7 +366,7 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Resp {
+        Ok(Resp {
             status,
             body,
             etag,
@@ -261,7 +374,8 @@ impl Client {
             content_type,
             www_authenticate,
             allow,
-        }
+            retry_after,
+        })
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -486,4 +600,192 @@ pub fn assert_team_members(c: &Client, patch_answer: &Resp, path: &str, want: Ve
     assert_eq!(patch_answer.status, 204, "{:?}", patch_answer.body);
     assert!(patch_answer.body.is_null(), "{}", patch_answer.body);
     assert_eq!(values_of(&c.get(path).body, "members"), want);
+}
+
+// ---- raw HTTP, for clients that misbehave on purpose ---------------------------------------
+
+/// A response read off a raw socket.
+#[derive(Debug)]
+pub struct RawResp {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+}
+
+/// Connects a raw socket to the daemon at `addr` ([`Daemon::addr`]), with a read timeout so
+/// that no read waits forever.
+pub fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect to scimd");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    s
+}
+
+/// Reads one response (head, then a `Content-Length` body) from `s`; Err with what arrived
+/// when the connection closes or a read times out first.
+pub fn read_response(s: &mut TcpStream) -> Result<RawResp, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed after {:?}", String::from_utf8_lossy(&buf))),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("{e} after {:?}", String::from_utf8_lossy(&buf))),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        match s.read(&mut chunk) {
+            Ok(0) => return Err(format!("closed in the body of {head:?}")),
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("{e} in the body of {head:?}")),
+        }
+    }
+    body.truncate(len);
+    let body = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    Ok(RawResp {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Whether the peer has closed `s`: a read within `wait` returns end of file or an error other
+/// than a timeout. Bytes that arrive instead are a failure: nothing should be sent.
+pub fn closed_within(s: &mut TcpStream, wait: Duration) -> bool {
+    s.set_read_timeout(Some(wait)).expect("read timeout");
+    let mut byte = [0u8; 1];
+    match s.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("unexpected bytes from the daemon"),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+        Err(_) => true,
+    }
+}
+
+/// Asserts that a raw response is a SCIM error with this status.
+#[track_caller]
+pub fn assert_raw_error(r: &RawResp, status: u16) {
+    assert_eq!(r.status, status, "{r:?}");
+    assert_eq!(r.body["schemas"], json!([ERROR]), "{r:?}");
+    assert_eq!(r.body["status"], status.to_string(), "{r:?}");
+    assert!(
+        r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.headers.get("content-type").map(String::as_str),
+        Some(SCIM_JSON)
+    );
+}
+
+// ---- the control socket ---------------------------------------------------------------------
+
+/// The control socket of a harness daemon (the default: `<data_dir>/scimd.sock`).
+pub fn socket_path(d: &Daemon) -> PathBuf {
+    d.data_dir().join("scimd.sock")
+}
+
+/// A dashboard-protocol client over the real socket.
+pub struct Ctl {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Ctl {
+    /// Connects without saying anything.
+    pub fn raw(path: &PathBuf) -> Ctl {
+        let stream = UnixStream::connect(path).expect("connect to the control socket");
+        Ctl {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    /// Connects and completes the hello.
+    pub fn connect(path: &PathBuf) -> Ctl {
+        let mut ctl = Ctl::raw(path);
+        ctl.send(&json!({"type": "hello", "version": 1}));
+        let hello = ctl
+            .recv(Duration::from_secs(10))
+            .expect("hello from the daemon");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        assert_eq!(hello["version"], 1);
+        assert!(hello["daemon"]["listen"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("http://127.0.0.1:")));
+        ctl
+    }
+
+    /// Writes bytes as they are, for clients that break the protocol.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes)
+    }
+
+    pub fn send(&mut self, msg: &Value) {
+        let mut line = msg.to_string();
+        line.push('\n');
+        self.writer.write_all(line.as_bytes()).expect("write");
+    }
+
+    /// The next message, or None when none comes within `timeout`.
+    pub fn recv(&mut self, timeout: Duration) -> Option<Value> {
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .expect("timeout");
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => Some(serde_json::from_str(&line).expect("a JSON line")),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+
+    /// Sends a request and returns the first reply of `kind`, skipping streamed messages.
+    pub fn ask(&mut self, msg: Value, kind: &str) -> Value {
+        self.send(&msg);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {kind} reply to {msg}");
+            if let Some(reply) = self.recv(left) {
+                if reply["type"] == kind {
+                    return reply;
+                }
+                assert_ne!(reply["type"], "error", "{reply}");
+            }
+        }
+    }
+
+    /// The newest `limit` activity records, newest first.
+    pub fn recent(&mut self, limit: usize) -> Vec<Value> {
+        let r = self.ask(json!({"type": "recent", "limit": limit}), "recent");
+        r["records"].as_array().cloned().unwrap_or_default()
+    }
 }

@@ -14,22 +14,22 @@ use serde_json::json;
 use crate::harness::{eventually, scimd_bin, Client, Daemon};
 
 /// How long a change to the file may take to reach requests (the daemon aims for about a second).
-const RELOAD: Duration = Duration::from_secs(10);
+pub(crate) const RELOAD: Duration = Duration::from_secs(10);
 /// How long a rejected file is watched for not disturbing the running config.
-const STEADY: Duration = Duration::from_secs(1);
+pub(crate) const STEADY: Duration = Duration::from_secs(1);
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 // ---- the config file ----------------------------------------------------------------------
 
 /// A fresh token and the `sha256:` form the file holds.
-fn new_token() -> (String, String) {
+pub(crate) fn new_token() -> (String, String) {
     let token = scimd_config::token::generate();
     let hash = scimd_config::token::hash(&token);
     (token, hash)
 }
 
 /// One `[orgs.NAME]` table; `extra` holds further `key = value` lines.
-fn org(name: &str, hashes: &[&str], extra: &str) -> String {
+pub(crate) fn org(name: &str, hashes: &[&str], extra: &str) -> String {
     let tokens = hashes
         .iter()
         .map(|h| format!("\"{h}\""))
@@ -39,7 +39,7 @@ fn org(name: &str, hashes: &[&str], extra: &str) -> String {
 }
 
 /// A whole config file: server keys on a free port, then `top` (more top-level keys), then orgs.
-fn config(top: &str, orgs: &[String]) -> String {
+pub(crate) fn config(top: &str, orgs: &[String]) -> String {
     format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{top}{}",
         orgs.concat()
@@ -48,12 +48,12 @@ fn config(top: &str, orgs: &[String]) -> String {
 
 /// Writes the file in place, as `echo > file` or a plain `write()` does (the daemon may read it
 /// half written; it must then reject that version and pick up the whole one).
-fn write_in_place(path: &Path, text: &str) {
+pub(crate) fn write_in_place(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write config");
 }
 
 /// Writes a temp file in the same folder and renames it over the config, as most editors save.
-fn save_by_rename(path: &Path, text: &str) {
+pub(crate) fn save_by_rename(path: &Path, text: &str) {
     let tmp = path.with_file_name(".scimd.toml.editor-tmp");
     std::fs::write(&tmp, text).expect("write temp file");
     std::fs::rename(&tmp, path).expect("rename over the config");
@@ -71,14 +71,14 @@ fn save_like_vim(path: &Path, text: &str) {
 // ---- the daemon, with its log ---------------------------------------------------------------
 
 /// The daemon's stderr, line by line, without colour codes.
-struct Logs {
+pub(crate) struct Logs {
     rx: Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Logs {
     /// Waits for a line containing `needle` that has not been returned yet.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + RELOAD;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -98,7 +98,7 @@ impl Logs {
     }
 
     /// Every line logged so far.
-    fn all(&mut self) -> &[String] {
+    pub(crate) fn all(&mut self) -> &[String] {
         while let Ok(line) = self.rx.try_recv() {
             self.seen.push(line);
         }
@@ -151,10 +151,20 @@ fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
 
 /// Writes `text` as the config in a fresh temp dir and starts `scimd serve` on it, with its log
 /// captured at info level. `tokens` maps org names to plaintext tokens for `Daemon::client`.
-fn start(text: &str, tokens: &[(&str, &str)]) -> (Daemon, Logs) {
+pub(crate) fn start(text: &str, tokens: &[(&str, &str)]) -> (Daemon, Logs) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("scimd.toml");
     write_in_place(&config, text);
+    start_at(dir, config, tokens)
+}
+
+/// Starts `scimd serve` on the config file (or link) `config`, already written, in `dir`, as
+/// [`start`] does.
+pub(crate) fn start_at(
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    tokens: &[(&str, &str)],
+) -> (Daemon, Logs) {
     let mut child = Command::new(scimd_bin())
         .arg("serve")
         .arg("--config")
@@ -196,7 +206,7 @@ fn start(text: &str, tokens: &[(&str, &str)]) -> (Daemon, Logs) {
 }
 
 /// A client of `org` presenting `token`.
-fn client(d: &Daemon, org: &str, token: &str) -> Client {
+pub(crate) fn client(d: &Daemon, org: &str, token: &str) -> Client {
     Client {
         base: d.base(org),
         token: Some(token.to_string()),
@@ -204,12 +214,12 @@ fn client(d: &Daemon, org: &str, token: &str) -> Client {
 }
 
 /// The status of an authenticated read of `org` with `token`.
-fn status(d: &Daemon, org: &str, token: &str) -> u16 {
+pub(crate) fn status(d: &Daemon, org: &str, token: &str) -> u16 {
     client(d, org, token).get("/Users?count=1").status
 }
 
 /// Polls until a read of `org` with `token` answers `want`.
-fn until_status(d: &Daemon, org: &str, token: &str, want: u16, what: &str) {
+pub(crate) fn until_status(d: &Daemon, org: &str, token: &str, want: u16, what: &str) {
     let deadline = Instant::now() + RELOAD;
     loop {
         let got = status(d, org, token);
@@ -225,7 +235,7 @@ fn until_status(d: &Daemon, org: &str, token: &str, want: u16, what: &str) {
 }
 
 /// Asserts that reads of `org` with `token` keep answering `want` for `STEADY`.
-fn stays_status(d: &Daemon, org: &str, token: &str, want: u16, what: &str) {
+pub(crate) fn stays_status(d: &Daemon, org: &str, token: &str, want: u16, what: &str) {
     let end = Instant::now() + STEADY;
     let mut polls = 0;
     while Instant::now() < end || polls < 3 {

@@ -27,7 +27,7 @@ fn immutable_usernames_refuse_renames_and_keep_case_echoes() {
 
 #[test]
 fn mutable_usernames_rename_by_put_and_patch_and_stay_unique() {
-    let d = Daemon::start_with(&[("acme", "usernames = \"mutable\"")]);
+    let d = Daemon::start_with("", &[("acme", "usernames = \"mutable\"")]);
     let c = d.client("acme");
     let ann = c.create_user("ann@acme.com");
     let bob = c.create_user("bob@acme.com");

@@ -85,19 +85,27 @@ impl Reply {
 /// Errors a handler ends in: SCIM refusals, or internal faults (logged, answered 500).
 pub type Result<T> = std::result::Result<T, ScimError>;
 
+/// A store error as the client sees it. A full disk (507) and a store that cannot serve now
+/// (503, with `Retry-After`) say what the client can do; their causes, which name server paths, are
+/// only logged. Every other fault is a plain 500.
 fn internal(err: StoreError) -> ScimError {
     match err {
         StoreError::Scim(e) => e,
-        StoreError::DiskFull(cause) => {
-            tracing::error!(%cause, "disk full");
+        StoreError::DiskFull(_) => {
+            tracing::error!(cause = %err, "store failure");
             ScimError::InsufficientStorage(
-                "The server's disk is full; nothing of this request was written. Retry later."
+                "The server's disk is full; nothing of this request was written. \
+                 Retry once space has been freed."
                     .into(),
             )
         }
-        StoreError::Unavailable(cause) => {
-            tracing::warn!(%cause, "store unavailable");
-            ScimError::Unavailable(format!("The store cannot serve right now: {cause}"))
+        StoreError::Unavailable(_) => {
+            tracing::error!(cause = %err, "store failure");
+            ScimError::Unavailable(
+                "The server's database cannot serve right now (it is reopening after a \
+                 fault, or shutting down); nothing of this request was written. Retry shortly."
+                    .into(),
+            )
         }
         other => {
             tracing::error!(cause = %other, "store failure");
