@@ -105,6 +105,14 @@ fn main() -> anyhow::Result<()> {
     let secs = Duration::from_secs_f64(args.seconds);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut machine = report::machine();
+    if let Some(path) = &args.scimd {
+        // The checkout describes the harness, not a binary given from elsewhere.
+        for (k, v) in &mut machine {
+            if k == "scimd source" {
+                *v = format!("`{}` (given with --scimd); harness at {v}", path.display());
+            }
+        }
+    }
     let load_before = report::loadavg();
 
     let ceilings = if part(Part::Ceilings) {
