@@ -1,6 +1,6 @@
-//! The real `scimd` under test: builds the release binary, writes a config with one org and a
-//! fresh token, starts `scimd serve` on 127.0.0.1 port 0, times its startup, reads its memory
-//! from /proc, and stops it.
+//! The real `scimd` under test: builds the release binary, writes a config with its orgs, each
+//! with a fresh token, starts `scimd serve` on 127.0.0.1 port 0, times its startup, reads its
+//! memory from /proc, and stops it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -33,26 +33,57 @@ pub fn scimd_bin(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(target.join("release").join("scimd"))
 }
 
-/// A temp dir holding a config (one org, one token) and the data dir the store goes in.
+/// A temp dir holding a config (the org [`ORG`] and any extra orgs, each with its own fresh
+/// token) and the data dir the store goes in.
 pub struct Instance {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The token of [`ORG`].
     pub token: String,
+    /// Every org's name and token, [`ORG`] first.
+    pub tokens: Vec<(String, String)>,
 }
 
 impl Instance {
+    /// An instance with the one org [`ORG`].
     pub fn new() -> anyhow::Result<Instance> {
+        Instance::with_orgs(&[])
+    }
+
+    /// An instance with [`ORG`] and the orgs in `extra`. The config has nothing but `listen`,
+    /// `data_dir` and the orgs, so older daemons (which refuse unknown keys) read it too.
+    pub fn with_orgs(extra: &[&str]) -> anyhow::Result<Instance> {
         let dir = tempfile::Builder::new().prefix("scimd-bench-").tempdir()?;
-        let token = scimd_config::token::generate();
-        let text = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\n[orgs.{ORG}]\n\
-             display_name = \"Bench Inc\"\ntokens = [\"{}\"]\n",
-            scimd_config::token::hash(&token)
-        );
+        let mut text = String::from("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n");
+        let mut tokens = Vec::new();
+        for org in std::iter::once(ORG).chain(extra.iter().copied()) {
+            let token = scimd_config::token::generate();
+            text.push_str(&format!(
+                "\n[orgs.{org}]\ndisplay_name = \"{org} Inc\"\ntokens = [\"{}\"]\n",
+                scimd_config::token::hash(&token)
+            ));
+            tokens.push((org.to_string(), token));
+        }
         let config = dir.path().join("scimd.toml");
         std::fs::write(&config, text)?;
-        std::fs::create_dir_all(dir.path().join("data"))?;
-        Ok(Instance { dir, config, token })
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data)?;
+        // As `scimd serve` wants it (it warns about a data dir other local users can read).
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        Ok(Instance {
+            dir,
+            config,
+            token: tokens[0].1.clone(),
+            tokens,
+        })
+    }
+
+    /// The token of `org`, when the config has it.
+    pub fn token_of(&self, org: &str) -> Option<&str> {
+        self.tokens
+            .iter()
+            .find(|(o, _)| o == org)
+            .map(|(_, t)| t.as_str())
     }
 
     /// The store file, as `scimd serve` names it.

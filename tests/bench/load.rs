@@ -102,6 +102,13 @@ impl Stats {
     pub fn p99(&self) -> f64 {
         self.pct_ms(0.99)
     }
+
+    /// The slowest request, in milliseconds.
+    pub fn max_ms(&self) -> f64 {
+        self.lat_us
+            .last()
+            .map_or(f64::NAN, |v| f64::from(*v) / 1000.0)
+    }
 }
 
 type Sender = SendRequest<Full<Bytes>>;

@@ -2,15 +2,19 @@
 //! fresh store through the library, starts the real release `scimd serve` on 127.0.0.1, and
 //! drives it with concurrent keep-alive clients, printing per-scenario throughput and p50/p99
 //! latency as markdown, beside two ceilings measured in the same run (a bare hyper server and
-//! redb's durable single-insert commits) and the issue's targets as ratios of them.
+//! redb's durable single-insert commits) and the issue's targets as ratios of them. The
+//! `isolation` scenario then measures one org's write latency beside another org's expensive
+//! requests. `--only` picks some of `ceilings`, `sizes` and `isolation`.
 //!
 //! ```sh
 //! cargo run --release -p scimd-tests --bin scimd-bench -- \
 //!     --users 1000,100000 --team-sizes 100,10000 --clients 32 --seconds 5
+//! cargo run --release -p scimd-tests --bin scimd-bench -- --only isolation --users 1000
 //! ```
 
 mod ceiling;
 mod daemon;
+mod isolation;
 mod load;
 mod report;
 mod seed;
@@ -20,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use http::Method;
 
 use daemon::{Instance, Memory, Running, ORG};
@@ -61,6 +65,25 @@ struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run only these parts, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Vec<Part>,
+    /// Clients of org `noisy` in the isolation scenario, comma-separated: one round of the
+    /// noisy loads per count.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    noisy_clients: Vec<usize>,
+}
+
+/// The parts of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Part {
+    /// The bare hyper server and redb commit ceilings.
+    Ceilings,
+    /// The scenarios per org size (`--users`).
+    Sizes,
+    /// Org `bench`'s POST latency beside org `noisy`'s expensive requests, at the smallest
+    /// `--users` size.
+    Isolation,
 }
 
 const BASE: &str = "/scim/v2/bench";
@@ -71,15 +94,70 @@ fn main() -> anyhow::Result<()> {
     if args.clients == 0 || args.users.is_empty() || args.seconds <= 0.0 {
         bail!("--clients, --users and --seconds must be positive");
     }
+    if args.noisy_clients.is_empty() || args.noisy_clients.contains(&0) {
+        bail!("--noisy-clients must be positive");
+    }
     args.users.sort_unstable();
     args.team_sizes.sort_unstable();
+    let part = |p: Part| args.only.is_empty() || args.only.contains(&p);
     let bin = daemon::scimd_bin(args.scimd.clone())?;
     let rt = tokio::runtime::Runtime::new().context("starting tokio")?;
     let secs = Duration::from_secs_f64(args.seconds);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut machine = report::machine();
+    if let Some(path) = &args.scimd {
+        // The checkout describes the harness, not a binary given from elsewhere.
+        for (k, v) in &mut machine {
+            if k == "scimd source" {
+                *v = format!("`{}` (given with --scimd); harness at {v}", path.display());
+            }
+        }
+    }
     let load_before = report::loadavg();
 
+    let ceilings = if part(Part::Ceilings) {
+        Some(ceilings(&rt, &args, secs)?)
+    } else {
+        None
+    };
+    let mut sizes = Vec::new();
+    if part(Part::Sizes) {
+        for &n in &args.users {
+            sizes.push(run_size(&rt, &bin, &args, n, secs)?);
+        }
+    }
+    let iso = if part(Part::Isolation) {
+        let settings = isolation::Settings {
+            users: args.users[0],
+            noisy_clients: args.noisy_clients.clone(),
+            secs,
+            seed_batch: args.seed_batch,
+        };
+        Some(isolation::run(&rt, &bin, &settings)?)
+    } else {
+        None
+    };
+    machine.push((
+        "load average (1/5/15 min), start → end".into(),
+        format!("{load_before} → {}", report::loadavg()),
+    ));
+    let text = report::render(
+        &machine,
+        &command,
+        &args_line(&args),
+        ceilings.as_ref(),
+        &sizes,
+        iso.as_ref(),
+    );
+    println!("{text}");
+    if let Some(path) = &args.out {
+        std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The bare hyper server and redb durable commit ceilings.
+fn ceilings(rt: &tokio::runtime::Runtime, args: &Args, secs: Duration) -> anyhow::Result<Ceilings> {
     eprintln!("ceilings: bare hyper server, {} clients", args.clients);
     let bare = ceiling::BareServer::start()?;
     let bare_target = Target {
@@ -102,28 +180,25 @@ fn main() -> anyhow::Result<()> {
     eprintln!("ceilings: redb single-insert durable commits");
     let disk = ceiling::redb_commits(secs)?;
     eprintln!("  {:.0} commits/s", disk.per_sec());
-    let ceilings = Ceilings { hyper, disk };
-
-    let mut sizes = Vec::new();
-    for &n in &args.users {
-        sizes.push(run_size(&rt, &bin, &args, n, secs)?);
-    }
-    machine.push((
-        "load average (1/5/15 min), start → end".into(),
-        format!("{load_before} → {}", report::loadavg()),
-    ));
-    let text = report::render(&machine, &command, &args_line(&args), &ceilings, &sizes);
-    println!("{text}");
-    if let Some(path) = &args.out {
-        std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
+    Ok(Ceilings { hyper, disk })
 }
 
 fn args_line(a: &Args) -> String {
     format!(
-        "users {:?}, team sizes {:?}, {} clients, {} s per scenario, PUT team {}, list clients {}",
-        a.users, a.team_sizes, a.clients, a.seconds, a.put_team, a.list_clients
+        "users {:?}, team sizes {:?}, {} clients, {} s per scenario, PUT team {}, list clients {}, \
+         noisy clients {:?}, parts {}",
+        a.users,
+        a.team_sizes,
+        a.clients,
+        a.seconds,
+        a.put_team,
+        a.list_clients,
+        a.noisy_clients,
+        if a.only.is_empty() {
+            "all".to_string()
+        } else {
+            format!("{:?}", a.only)
+        }
     )
 }
 

@@ -75,39 +75,7 @@ pub fn seed(
 ) -> anyhow::Result<Seeded> {
     let store = Store::open(path).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
     let started = Instant::now();
-    let mut user_ids = Vec::with_capacity(users);
-    let mut i = 0;
-    while i < users {
-        let end = (i + batch).min(users);
-        let mut rows = Vec::with_capacity(end - i);
-        for n in i..end {
-            let id = uuid::Uuid::now_v7().to_string();
-            user_ids.push(id.clone());
-            rows.push((id, user_attrs(n)));
-        }
-        let org = org.to_string();
-        let at = now();
-        store
-            .write(move |tx| {
-                for (id, attrs) in rows.iter().cloned() {
-                    tx.create(
-                        &org,
-                        ResourceType::User,
-                        &id,
-                        &at,
-                        attrs,
-                        Vec::new(),
-                        Unknown::Skip,
-                    )?;
-                }
-                Ok(())
-            })
-            .map_err(|e| anyhow::anyhow!("seeding users {i}..{end}: {e}"))?;
-        i = end;
-        if users >= 100_000 && i % (users / 10) < batch {
-            eprintln!("  seeded {i} of {users} users ({:.1?})", started.elapsed());
-        }
-    }
+    let user_ids = seed_users(&store, org, users, batch)?;
     let users_time = started.elapsed();
 
     let started = Instant::now();
@@ -154,6 +122,55 @@ pub fn seed(
         teams_time,
         file_bytes,
     })
+}
+
+/// Seeds `users` users into `org` of the store at `path` (new or not) and closes it again;
+/// returns their ids (user `i` has index `i`).
+pub fn users(path: &Path, org: &str, users: usize, batch: usize) -> anyhow::Result<Vec<String>> {
+    let store = Store::open(path).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
+    let ids = seed_users(&store, org, users, batch)?;
+    drop(store);
+    wait_closed(path)?;
+    Ok(ids)
+}
+
+/// Users `0..users` of `org`, in batches of one durable transaction each.
+fn seed_users(store: &Store, org: &str, users: usize, batch: usize) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let mut user_ids = Vec::with_capacity(users);
+    let mut i = 0;
+    while i < users {
+        let end = (i + batch).min(users);
+        let mut rows = Vec::with_capacity(end - i);
+        for n in i..end {
+            let id = uuid::Uuid::now_v7().to_string();
+            user_ids.push(id.clone());
+            rows.push((id, user_attrs(n)));
+        }
+        let org = org.to_string();
+        let at = now();
+        store
+            .write(move |tx| {
+                for (id, attrs) in rows.iter().cloned() {
+                    tx.create(
+                        &org,
+                        ResourceType::User,
+                        &id,
+                        &at,
+                        attrs,
+                        Vec::new(),
+                        Unknown::Skip,
+                    )?;
+                }
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("seeding users {i}..{end}: {e}"))?;
+        i = end;
+        if users >= 100_000 && i % (users / 10) < batch {
+            eprintln!("  seeded {i} of {users} users ({:.1?})", started.elapsed());
+        }
+    }
+    Ok(user_ids)
 }
 
 /// Waits until the store's writer thread has let go of the file (its lock), so the daemon can
