@@ -80,7 +80,8 @@ fn init_tracing(level: &str, json: bool) {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves at the next SIGINT or SIGTERM.
+async fn signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -96,24 +97,14 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+async fn shutdown_signal() {
+    signal().await;
     tracing::info!("shutting down: finishing in-flight requests (a second signal exits at once)");
     // Every acknowledged write is already durable, so leaving now loses none of them.
     tokio::spawn(async {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = ctrl_c => {},
-            () = term => {},
-        }
+        signal().await;
         tracing::warn!("second signal: exiting now");
         std::process::exit(130);
     });

@@ -39,6 +39,10 @@ pub fn created(rt: ResourceType, out: &Outcome) -> String {
     parts.join(", ")
 }
 
+fn text<'a>(attrs: &'a Map<String, Value>, key: &str) -> &'a str {
+    attrs.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
 fn active(attrs: &Map<String, Value>) -> bool {
     attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
@@ -55,14 +59,9 @@ pub fn changed(rt: ResourceType, out: &Outcome) -> String {
                     (false, true) => parts.push("reactivated".to_string()),
                     _ => {}
                 }
-                let user_name = |m: &Map<String, Value>| {
-                    m.get("userName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                if user_name(old) != user_name(new) {
-                    parts.push(format!("renamed {} to {}", user_name(old), user_name(new)));
+                let (before, after) = (text(old, "userName"), text(new, "userName"));
+                if before != after {
+                    parts.push(format!("renamed {before} to {after}"));
                 }
                 let mut rest = old.clone();
                 let mut now = new.clone();
@@ -75,14 +74,9 @@ pub fn changed(rt: ResourceType, out: &Outcome) -> String {
                 }
             }
             ResourceType::Group => {
-                let name = |m: &Map<String, Value>| {
-                    m.get("displayName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                if name(old) != name(new) {
-                    parts.push(format!("renamed {} to {}", name(old), name(new)));
+                let (before, after) = (text(old, "displayName"), text(new, "displayName"));
+                if before != after {
+                    parts.push(format!("renamed {before} to {after}"));
                 } else {
                     parts.push("updated".into());
                 }

@@ -18,6 +18,25 @@ pub struct Tx<'t> {
 }
 
 impl Tx<'_> {
+    /// The stored record, when it exists and is at the version `if_match` names.
+    fn current(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<Record> {
+        let Some(old) = self.w.get(org, rt, id)? else {
+            return Err(not_found(rt, id).into());
+        };
+        if let Some(h) = if_match {
+            if !precondition::matches(h, old.version) {
+                return Err(stale(rt, id).into());
+            }
+        }
+        Ok(old)
+    }
+
     /// See [`Store::create`].
     #[allow(clippy::too_many_arguments)]
     pub fn create(
@@ -79,15 +98,7 @@ impl Tx<'_> {
         unknown: Unknown,
         change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError>,
     ) -> Result<Outcome> {
-        let w = &mut self.w;
-        let Some(old) = w.get(org, rt, id)? else {
-            return Err(not_found(rt, id).into());
-        };
-        if let Some(h) = if_match {
-            if !precondition::matches(h, old.version) {
-                return Err(stale(rt, id).into());
-            }
-        }
+        let old = self.current(org, rt, id, if_match)?;
         let current = Resource {
             id: id.into(),
             meta: meta_of(&old),
@@ -194,15 +205,8 @@ impl Tx<'_> {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<Outcome> {
+        let old = self.current(org, rt, id, if_match)?;
         let w = &mut self.w;
-        let Some(old) = w.get(org, rt, id)? else {
-            return Err(not_found(rt, id).into());
-        };
-        if let Some(h) = if_match {
-            if !precondition::matches(h, old.version) {
-                return Err(stale(rt, id).into());
-            }
-        }
         let removed = match rt {
             ResourceType::User => w.leave_all(org, id)?,
             ResourceType::Group => {
