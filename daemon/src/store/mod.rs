@@ -73,7 +73,14 @@ impl Store {
         if let Err(e) = &r {
             self.shared.observe(e);
         }
-        r
+        // A fault is answered as the store being unavailable (503, retry), not as a bug: the
+        // database is being reopened, and the same request will succeed after.
+        r.map_err(|e| match e {
+            StoreError::Db(cause) | StoreError::Batch(cause) => {
+                StoreError::Unavailable(format!("database fault: {cause}"))
+            }
+            other => other,
+        })
     }
 
     /// The open database, for the activity log and dashboard queries in this module.
