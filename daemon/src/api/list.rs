@@ -1,0 +1,371 @@
+//! Listing: list parameters from a query string or a SearchRequest, and the pages they
+//! select (startIndex, cursor, filtered, sorted), rendered as ListResponses.
+
+use std::collections::HashMap;
+
+use scimd_core::filter::{parse_filter, Filter};
+use scimd_core::list::{list_response, Projection, SortSpec};
+use scimd_core::{ResourceType, ScimError, ScimType};
+use serde_json::Value;
+
+use super::{internal, json_body, links_attr, plan, render_owned, Context, Reply, Request, Result};
+use super::{DEFAULT_COUNT, MAX_RESULTS};
+use crate::store::Source;
+
+/// List parameters, from the query string or a SearchRequest body.
+#[derive(Debug)]
+pub(super) struct ListParams {
+    filter: Option<Filter>,
+    start_index: usize,
+    count: usize,
+    sort: Option<SortSpec>,
+    projection: Projection,
+    /// RFC 9865 cursor paging: `Some("")` asks for the first page, `Some(id)` for the page
+    /// after resource `id`.
+    cursor: Option<String>,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, got {v:?}")))
+}
+
+/// List parameters as the client wrote them.
+#[derive(Default)]
+struct RawList<'a> {
+    filter: Option<&'a str>,
+    start: Option<i64>,
+    count: Option<i64>,
+    sort_by: Option<&'a str>,
+    sort_order: Option<&'a str>,
+    attributes: Option<&'a str>,
+    excluded: Option<&'a str>,
+    cursor: Option<&'a str>,
+}
+
+impl ListParams {
+    fn build(rt: ResourceType, raw: RawList<'_>) -> Result<ListParams> {
+        let filter = match raw.filter {
+            Some(f) => Some(parse_filter(f)?),
+            None => None,
+        };
+        // RFC 7644 3.4.2.4: startIndex below 1 is 1; a negative count is 0.
+        let start_index = raw.start.map_or(1, |s| s.max(1) as usize);
+        let count = raw
+            .count
+            .map_or(DEFAULT_COUNT, |c| c.max(0) as usize)
+            .min(MAX_RESULTS);
+        let sort = SortSpec::parse(rt, raw.sort_by, raw.sort_order)?;
+        if let Some(c) = raw.cursor {
+            if raw.start.is_some() {
+                return Err(ScimError::invalid_value(
+                    "Use either cursor or startIndex paging, not both.",
+                ));
+            }
+            if sort.is_some() {
+                return Err(ScimError::invalid_value(
+                    "Cursor paging returns resources in id order; drop sortBy or use startIndex.",
+                ));
+            }
+            // Cursors are resource ids; anything else did not come from this server.
+            if !c.is_empty() && uuid::Uuid::parse_str(c).is_err() {
+                return Err(ScimError::bad(
+                    ScimType::InvalidCursor,
+                    format!("The cursor {c:?} was not issued by this server."),
+                ));
+            }
+        }
+        Ok(ListParams {
+            filter,
+            start_index,
+            count,
+            sort,
+            projection: Projection::parse(rt, raw.attributes, raw.excluded)?,
+            cursor: raw.cursor.map(str::to_string),
+        })
+    }
+
+    pub(super) fn from_query(rt: ResourceType, q: &HashMap<String, String>) -> Result<ListParams> {
+        let int = |k: &str, name: &str| q.get(k).map(|v| parse_int(name, v)).transpose();
+        let s = |k: &str| q.get(k).map(String::as_str);
+        Self::build(
+            rt,
+            RawList {
+                filter: s("filter"),
+                start: int("startindex", "startIndex")?,
+                count: int("count", "count")?,
+                sort_by: s("sortby"),
+                sort_order: s("sortorder"),
+                attributes: s("attributes"),
+                excluded: s("excludedattributes"),
+                cursor: s("cursor"),
+            },
+        )
+    }
+
+    pub(super) fn from_search(rt: ResourceType, body: &Value) -> Result<ListParams> {
+        let obj = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("A SearchRequest must be a JSON object."))?;
+        let get = |k: &str| {
+            obj.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v)
+        };
+        let text = |k: &str| -> Result<Option<String>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => {
+                    let parts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    parts.map(|p| Some(p.join(","))).ok_or_else(|| {
+                        ScimError::invalid_value(format!("{k} must be a list of strings"))
+                    })
+                }
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+            }
+        };
+        let int = |k: &str| -> Result<Option<i64>> {
+            match get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
+                Some(Value::String(s)) => parse_int(k, s).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be an integer"))),
+            }
+        };
+        let (filter, sort_by, sort_order) = (text("filter")?, text("sortBy")?, text("sortOrder")?);
+        let (attributes, excluded) = (text("attributes")?, text("excludedAttributes")?);
+        let cursor = text("cursor")?;
+        Self::build(
+            rt,
+            RawList {
+                filter: filter.as_deref(),
+                start: int("startIndex")?,
+                count: int("count")?,
+                sort_by: sort_by.as_deref(),
+                sort_order: sort_order.as_deref(),
+                attributes: attributes.as_deref(),
+                excluded: excluded.as_deref(),
+                cursor: cursor.as_deref(),
+            },
+        )
+    }
+}
+
+pub(super) fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
+    let page = collect(ctx, rt, p)?;
+    if p.cursor.is_none() {
+        let total = page.total.unwrap_or(page.resources.len());
+        return Ok(Reply::ok(list_response(
+            page.resources,
+            total,
+            p.start_index,
+        )));
+    }
+    // RFC 9865: no startIndex; totalResults only where it costs no scan.
+    let mut body = serde_json::json!({
+        "schemas": [scimd_core::schema::LIST_SCHEMA],
+        "itemsPerPage": page.resources.len(),
+    });
+    if let Some(total) = page.total {
+        body["totalResults"] = total.into();
+    }
+    if let Some(next) = page.next {
+        body["nextCursor"] = next.into();
+    }
+    body["Resources"] = Value::Array(page.resources);
+    Ok(Reply::ok(body))
+}
+
+/// One page of a listing.
+struct Page {
+    /// totalResults, when known without a scan beyond the page (cursor paging with a filter).
+    total: Option<usize>,
+    resources: Vec<Value>,
+    /// The cursor of the next page, in cursor paging when there is one.
+    next: Option<String>,
+}
+
+/// Finds the page of `p` for one resource type.
+fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> {
+    let links = links_attr(rt);
+    let needs_links_for_filter = p
+        .filter
+        .as_ref()
+        .is_some_and(|f| plan::mentions(f, rt, links))
+        || p.sort
+            .as_ref()
+            .is_some_and(|s| s.path.name.eq_ignore_ascii_case(links));
+    let show_links = p.projection.includes(rt, links);
+    let with_links = show_links || needs_links_for_filter;
+    let finish = |mut v: Value| {
+        if !show_links && with_links {
+            if let Some(o) = v.as_object_mut() {
+                o.remove(links);
+            }
+        }
+        p.projection.apply(rt, &mut v);
+        v
+    };
+    let matches = |v: &Value| {
+        p.filter
+            .as_ref()
+            .is_none_or(|f| scimd_core::filter::matches(f, v, rt))
+    };
+    let source = p
+        .filter
+        .as_ref()
+        .map_or(Source::All, |f| plan::source(f, rt));
+    let (org, store) = (ctx.org, ctx.store);
+    let unfiltered_total = || -> Result<Option<usize>> {
+        match p.filter {
+            None => Ok(Some(store.count(org, rt).map_err(internal)? as usize)),
+            Some(_) => Ok(None),
+        }
+    };
+
+    if let Some(cursor) = &p.cursor {
+        // Keyset paging: O(page) whatever the position, so a full export costs O(n).
+        let after = (!cursor.is_empty()).then_some(cursor.as_str());
+        let mut resources = Vec::new();
+        let (mut last, mut more) = (None, false);
+        if p.count > 0 {
+            store
+                .visit(org, rt, &source, after, 0, with_links, &mut |r| {
+                    let id = r.id.clone();
+                    let v = render_owned(ctx, rt, r);
+                    if matches(&v) {
+                        if resources.len() == p.count {
+                            more = true;
+                            return Ok(false);
+                        }
+                        last = Some(id);
+                        resources.push(finish(v));
+                    }
+                    Ok(true)
+                })
+                .map_err(internal)?;
+        }
+        let next = if more { last } else { None };
+        return Ok(Page {
+            total: unfiltered_total()?,
+            resources,
+            next,
+        });
+    }
+
+    let skip = p.start_index - 1;
+    if p.filter.is_none() && p.sort.is_none() {
+        // The common IdP import: count from the counter, then read only the page.
+        let total = unfiltered_total()?.unwrap_or(0);
+        let mut resources = Vec::new();
+        if p.count > 0 && skip < total {
+            // The page right after a recent one continues after its last id: O(page).
+            let (after, skip_now) = match ctx.pages.after(org, rt, skip) {
+                Some(id) => (Some(id), 0),
+                None => (None, skip),
+            };
+            let mut last = None;
+            store
+                .visit(
+                    org,
+                    rt,
+                    &Source::All,
+                    after.as_deref(),
+                    skip_now,
+                    with_links,
+                    &mut |r| {
+                        last = Some(r.id.clone());
+                        resources.push(finish(render_owned(ctx, rt, r)));
+                        Ok(resources.len() < p.count)
+                    },
+                )
+                .map_err(internal)?;
+            if let Some(last) = last {
+                ctx.pages.ended(org, rt, skip + resources.len(), &last);
+            }
+        }
+        return Ok(Page {
+            total: Some(total),
+            resources,
+            next: None,
+        });
+    }
+    let Some(sort) = &p.sort else {
+        // Filtered, in id order: count every match, keep only the page.
+        let (mut total, mut resources) = (0usize, Vec::new());
+        store
+            .visit(org, rt, &source, None, 0, with_links, &mut |r| {
+                let v = render_owned(ctx, rt, r);
+                if matches(&v) {
+                    if total >= skip && resources.len() < p.count {
+                        resources.push(finish(v));
+                    }
+                    total += 1;
+                }
+                Ok(true)
+            })
+            .map_err(internal)?;
+        return Ok(Page {
+            total: Some(total),
+            resources,
+            next: None,
+        });
+    };
+    // Sorted: only the first startIndex-1+count matches are ever kept, whatever the org size.
+    let keep = skip.saturating_add(p.count);
+    let mut top = scimd_core::list::TopK::new(keep, |a: &Value, b: &Value| sort.compare(rt, a, b));
+    let mut total = 0usize;
+    store
+        .visit(org, rt, &source, None, 0, with_links, &mut |r| {
+            let v = render_owned(ctx, rt, r);
+            if matches(&v) {
+                total += 1;
+                top.push(v);
+            }
+            Ok(true)
+        })
+        .map_err(internal)?;
+    let resources = top
+        .into_sorted()
+        .into_iter()
+        .skip(skip)
+        .take(p.count)
+        .map(finish)
+        .collect();
+    Ok(Page {
+        total: Some(total),
+        resources,
+        next: None,
+    })
+}
+
+/// `POST /.search` at the org root: users then groups, paged together.
+pub(super) fn search_all(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
+    let body = json_body(&req.body)?;
+    let mut all = Vec::new();
+    let mut total = 0;
+    let mut start_index = 1;
+    for rt in ResourceType::ALL {
+        let mut p = ListParams::from_search(rt, &body)?;
+        if p.cursor.is_some() {
+            return Err(ScimError::invalid_value(
+                "Cursor paging works per resource type: search /Users or /Groups.",
+            ));
+        }
+        start_index = p.start_index;
+        let count = p.count;
+        p.start_index = 1;
+        p.count = MAX_RESULTS;
+        let page = collect(ctx, rt, &p)?;
+        total += page.total.unwrap_or(page.resources.len());
+        all.extend(page.resources);
+        all.truncate((start_index - 1) + count);
+    }
+    let page: Vec<Value> = all.into_iter().skip(start_index - 1).collect();
+    Ok(Reply::ok(list_response(page, total, start_index)))
+}
