@@ -19,7 +19,7 @@ use crate::daemon::{Instance, Running, ORG};
 use crate::load::{self, mix, Gen, Plan, Req, Stats, Target};
 use crate::report::{IsoRow, IsolationResult};
 use crate::seed::{self, user_name};
-use crate::{BASE, PATCH_OP};
+use crate::PATCH_OP;
 
 /// The org that sends the expensive requests.
 pub const NOISY: &str = "noisy";
@@ -289,21 +289,7 @@ fn noisy_req(l: &Layout, b: &Bodies, kind: Kind, c: usize, seq: u64) -> Req {
 
 /// Org `bench`'s measured client: POST a new small user.
 fn bench_post(tag: usize) -> Gen {
-    Arc::new(move |_, seq| {
-        let name = format!("iso-{tag}-{seq}");
-        let body = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": format!("{name}@example.com"),
-            "name": {"givenName": "Iso", "familyName": name},
-            "emails": [{"value": format!("{name}@work.example.org"), "type": "work", "primary": true}],
-            "active": true
-        });
-        Some(Req::with_body(
-            Method::POST,
-            format!("{BASE}/Users"),
-            body.to_string(),
-        ))
-    })
+    Arc::new(move |_, seq| Some(crate::post_user(&format!("iso-{tag}-{seq}"), "Iso")))
 }
 
 /// Runs `bench`'s client for `secs` on its own thread and runtime (so the noisy clients'

@@ -87,6 +87,19 @@ enum Part {
 }
 
 const BASE: &str = "/scim/v2/bench";
+/// A POST of a new small user named `name` (unique per request), the durable write every
+/// write scenario measures.
+fn post_user(name: &str, given: &str) -> Req {
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("{name}@example.com"),
+        "name": {"givenName": given, "familyName": name},
+        "emails": [{"value": format!("{name}@work.example.org"), "type": "work", "primary": true}],
+        "active": true
+    });
+    Req::with_body(Method::POST, format!("{BASE}/Users"), body.to_string())
+}
+
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 fn main() -> anyhow::Result<()> {
@@ -453,21 +466,7 @@ fn run_size(
     // Writes.
     let created = Arc::new(Mutex::new(Vec::new()));
     let post = |tag: &'static str| -> Gen {
-        Arc::new(move |cl, seq| {
-            let name = format!("new-{tag}-{cl}-{seq}");
-            let body = serde_json::json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": format!("{name}@example.com"),
-                "name": {"givenName": "New", "familyName": name},
-                "emails": [{"value": format!("{name}@work.example.org"), "type": "work", "primary": true}],
-                "active": true
-            });
-            Some(Req::with_body(
-                Method::POST,
-                format!("{BASE}/Users"),
-                body.to_string(),
-            ))
-        })
+        Arc::new(move |cl, seq| Some(post_user(&format!("new-{tag}-{cl}-{seq}"), "New")))
     };
     r.run(
         "post1",

@@ -56,6 +56,23 @@ fn user(name: &str) -> Map<String, Value> {
 
 const NOW: &str = "2026-12-02T00:00:00Z";
 
+/// Creates user `id` named `name` in org acme.
+fn add_user(
+    store: &Store,
+    id: &str,
+    name: &str,
+) -> crate::store::error::Result<crate::store::Outcome> {
+    store.create(
+        "acme",
+        ResourceType::User,
+        id,
+        NOW,
+        user(name),
+        Vec::new(),
+        Unknown::Skip,
+    )
+}
+
 #[test]
 fn a_panicking_write_fails_alone_and_the_writer_carries_on() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -67,17 +84,7 @@ fn a_panicking_write_fails_alone_and_the_writer_carries_on() {
         "{panicked:?}"
     );
     // Writes still work, and the panic left nothing behind.
-    store
-        .create(
-            "acme",
-            ResourceType::User,
-            "u1",
-            NOW,
-            user("ann@acme.com"),
-            Vec::new(),
-            Unknown::Skip,
-        )
-        .expect("create after the panic");
+    add_user(&store, "u1", "ann@acme.com").expect("create after the panic");
     assert_eq!(store.count("acme", ResourceType::User).unwrap(), 1);
     assert_eq!(store.health(), crate::store::Health::Ok);
 }
@@ -106,16 +113,7 @@ fn a_panic_in_a_batch_does_not_lose_the_other_writes() {
                     });
                     assert!(r.is_err());
                 } else {
-                    store
-                        .create(
-                            "acme",
-                            ResourceType::User,
-                            &format!("u{i}"),
-                            NOW,
-                            user(&format!("u{i}@acme.com")),
-                            Vec::new(),
-                            Unknown::Skip,
-                        )
+                    add_user(&store, &format!("u{i}"), &format!("u{i}@acme.com"))
                         .expect("an innocent write");
                 }
             })
@@ -137,17 +135,7 @@ fn a_panic_in_a_batch_does_not_lose_the_other_writes() {
 fn a_modify_prepared_on_an_old_version_is_prepared_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
-    store
-        .create(
-            "acme",
-            ResourceType::User,
-            "u1",
-            NOW,
-            user("ann@acme.com"),
-            Vec::new(),
-            Unknown::Skip,
-        )
-        .expect("create");
+    add_user(&store, "u1", "ann@acme.com").expect("create");
     // The change runs outside the writer; a concurrent write moves the version under it the
     // first time, so the store prepares it again against the new version.
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
