@@ -413,7 +413,7 @@ async fn route(
         scimd_config::Usernames::Mutable => UserNames::Mutable,
     };
     let pages = state.pages.clone();
-    let point_read = api::is_point_read(&request);
+    let point_read = store.inline_reads() && api::is_point_read(&request);
     let run = move || {
         let ctx = Context {
             org: &org_key,
@@ -430,8 +430,9 @@ async fn route(
         api::handle(&ctx, &request)
     };
     if point_read {
-        // A point read takes microseconds; the two thread hand-offs of the blocking pool
-        // would cost more than the read itself. Scans and writes still go to the pool.
+        // A point read of an embedded store takes microseconds; the two thread hand-offs of
+        // the blocking pool would cost more than the read itself. Scans, writes, and every
+        // read of a networked store still go to the pool.
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
             tracing::error!("handler panicked");
             Err(ScimError::Internal)

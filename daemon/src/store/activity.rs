@@ -4,22 +4,22 @@
 //! applies from the next write on.
 //!
 //! Records are written by one background task ([`persist`]) in batches, one write
-//! transaction per batch and off the async threads. redb allows one writer at a time, so
-//! batching is what keeps the log from queueing behind (or ahead of) SCIM writes one record
-//! at a time; publishing on the bus never waits for the log.
+//! transaction per batch and off the async threads, so the log never queues behind (or ahead
+//! of) SCIM writes one record at a time; publishing on the bus never waits for the log. When
+//! several daemons share the store, the log is followed instead ([`follow`]), so every
+//! daemon's dashboard shows every daemon's writes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redb::{ReadableTable, ReadableTableMetadata};
 use scimd_config::{ActivityConfig, Config};
 use scimd_core::wire::ActivityRecord;
+#[cfg(test)]
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch};
 
-use super::schema::{ACTIVITY, META};
-use super::{Result, Store};
+use super::Store;
 
 /// How much history the log keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,108 +58,6 @@ impl Retention {
 /// transactions rather than one long one that would hold redb's writer lock.
 const MAX_BATCH: usize = 256;
 
-/// The META key holding the highest sequence number appended.
-const LAST_SEQ: &str = "activity_last_seq";
-
-impl Store {
-    /// The highest sequence number ever appended (0 before the first). Kept in META as well
-    /// as in the log, so numbers are never reused after retention empties the log: a
-    /// dashboard that drops duplicates by `seq` would otherwise hide new records.
-    pub fn last_activity_seq(&self) -> Result<u64> {
-        let txn = self.db()?.begin_read()?;
-        let table = txn.open_table(ACTIVITY)?;
-        let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
-        let meta = txn.open_table(META)?;
-        let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
-        Ok(in_log.max(recorded))
-    }
-
-    /// Appends `records` (their `seq` already assigned) in one transaction, then prunes what
-    /// `retention` no longer keeps. Returns how many old records were pruned.
-    pub fn append_activity(
-        &self,
-        records: &[ActivityRecord],
-        retention: &Retention,
-        now: OffsetDateTime,
-    ) -> Result<u64> {
-        let txn = self.db()?.begin_write()?;
-        let pruned = {
-            if let Some(max) = records.iter().map(|r| r.seq).max() {
-                let mut meta = txn.open_table(META)?;
-                let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
-                meta.insert(LAST_SEQ, recorded.max(max))?;
-            }
-            let mut table = txn.open_table(ACTIVITY)?;
-            for rec in records {
-                // Serializing plain strings and numbers cannot fail.
-                let bytes = serde_json::to_vec(rec).unwrap_or_default();
-                table.insert(rec.seq, bytes.as_slice())?;
-            }
-            let mut pruned = 0;
-            while table.len()? > retention.max_records {
-                if table.pop_first()?.is_none() {
-                    break;
-                }
-                pruned += 1;
-            }
-            let cutoff = now - retention.max_age;
-            // Records are appended in time order, so the expired ones are a prefix: stop at
-            // the first one that is young enough.
-            loop {
-                let expired = match table.first()? {
-                    Some((_, v)) => record_time(v.value()).is_some_and(|t| t < cutoff),
-                    None => false,
-                };
-                if !expired {
-                    break;
-                }
-                table.pop_first()?;
-                pruned += 1;
-            }
-            pruned
-        };
-        txn.commit()?;
-        Ok(pruned)
-    }
-
-    /// The newest `limit` records, newest first. A record that no longer decodes is skipped:
-    /// history is a convenience and must not make the dashboard fail.
-    pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
-        let txn = self.db()?.begin_read()?;
-        let table = txn.open_table(ACTIVITY)?;
-        let mut out = Vec::new();
-        for entry in table.iter()?.rev() {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = entry?;
-            match serde_json::from_slice::<ActivityRecord>(v.value()) {
-                Ok(rec) => out.push(rec),
-                Err(err) => {
-                    tracing::warn!(seq = k.value(), cause = %err, "skipping corrupt activity record")
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// How many records the log holds.
-    pub fn activity_len(&self) -> Result<u64> {
-        let txn = self.db()?.begin_read()?;
-        Ok(txn.open_table(ACTIVITY)?.len()?)
-    }
-}
-
-/// The time of a stored record, without decoding all of it twice per prune.
-fn record_time(bytes: &[u8]) -> Option<OffsetDateTime> {
-    #[derive(serde::Deserialize)]
-    struct Time<'a> {
-        time: &'a str,
-    }
-    let t: Time<'_> = serde_json::from_slice(bytes).ok()?;
-    OffsetDateTime::parse(t.time, &Rfc3339).ok()
-}
-
 /// Moves records from the bus into the log until `stop` turns true, then writes what is left
 /// and returns. Each record gets its sequence number here and is re-published on `feed` once
 /// written, so a dashboard that subscribes to `feed` and then reads [`Store::recent_activity`]
@@ -172,6 +70,10 @@ pub async fn persist(
     retention: impl Fn() -> Retention + Send,
     mut stop: watch::Receiver<bool>,
 ) {
+    let shared = store.shared();
+    if shared {
+        tokio::spawn(follow(store.clone(), feed.clone(), stop.clone()));
+    }
     let last = {
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.last_activity_seq()).await
@@ -228,12 +130,13 @@ pub async fn persist(
         let writer = store.clone();
         let retention = retention();
         let written = tokio::task::spawn_blocking(move || {
-            let result = writer.append_activity(&batch, &retention, OffsetDateTime::now_utc());
+            let result = writer.append_activity(&mut batch, &retention, OffsetDateTime::now_utc());
             (batch, result)
         })
         .await;
         match written {
             Ok((batch, result)) => {
+                let result_failed = result.is_err();
                 match result {
                     Ok(pruned) => {
                         tracing::trace!(records = batch.len(), pruned, "activity persisted")
@@ -242,12 +145,66 @@ pub async fn persist(
                         tracing::error!(cause = %err, records = batch.len(), "cannot persist activity")
                     }
                 }
-                // Live viewers see the records even when the disk write failed.
-                for rec in batch {
-                    let _ = feed.send(rec);
+                // Live viewers see the records even when the disk write failed; with a shared
+                // log they come back through `follow`, in the log's order, instead.
+                if !shared || result_failed {
+                    for rec in batch {
+                        let _ = feed.send(rec);
+                    }
                 }
             }
             Err(err) => tracing::error!(cause = %err, "activity log task failed"),
+        }
+    }
+}
+
+/// How often a daemon sharing its store looks for records written by any daemon.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// Publishes on `feed` every record the shared log gains (from this daemon or another),
+/// in sequence order, until `stop` turns true. A record shows at most [`FOLLOW_EVERY`] after
+/// it was written.
+async fn follow(
+    store: Store,
+    feed: broadcast::Sender<ActivityRecord>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let start = store.clone();
+    let mut seen = match tokio::task::spawn_blocking(move || start.last_activity_seq()).await {
+        Ok(Ok(seq)) => seq,
+        _ => 0,
+    };
+    let mut tick = tokio::time::interval(FOLLOW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+        loop {
+            let reader = store.clone();
+            let got =
+                tokio::task::spawn_blocking(move || reader.activity_after(seen, MAX_BATCH)).await;
+            let records = match got {
+                Ok(Ok(records)) => records,
+                Ok(Err(err)) => {
+                    tracing::warn!(cause = %err, "cannot follow the shared activity log");
+                    break;
+                }
+                Err(_) => break,
+            };
+            let full = records.len() >= MAX_BATCH;
+            for rec in records {
+                seen = seen.max(rec.seq);
+                let _ = feed.send(rec);
+            }
+            if !full {
+                break;
+            }
         }
     }
 }
@@ -286,12 +243,12 @@ mod tests {
     #[test]
     fn recent_is_newest_first_and_limited() {
         let (_dir, store) = open();
-        let batch: Vec<_> = (1..=5)
+        let mut batch: Vec<_> = (1..=5)
             .map(|i| rec(i, &format!("2025-01-01T00:00:0{i}Z")))
             .collect();
         let retention = Retention::default();
         store
-            .append_activity(&batch, &retention, at("2025-01-02T00:00:00Z"))
+            .append_activity(&mut batch, &retention, at("2025-01-02T00:00:00Z"))
             .unwrap();
         let recent = store.recent_activity(3).unwrap();
         let seqs: Vec<u64> = recent.iter().map(|r| r.seq).collect();
@@ -310,7 +267,7 @@ mod tests {
         let now = at("2025-01-01T00:10:00Z");
         for i in 1..=5 {
             let pruned = store
-                .append_activity(&[rec(i, "2025-01-01T00:05:00Z")], &retention, now)
+                .append_activity(&mut [rec(i, "2025-01-01T00:05:00Z")], &retention, now)
                 .unwrap();
             assert_eq!(pruned, u64::from(i > 3));
         }
@@ -331,18 +288,18 @@ mod tests {
             max_records: 100,
             max_age: Duration::from_secs(3600),
         };
-        let old = [
+        let mut old = [
             rec(1, "2025-01-01T00:00:00Z"),
             rec(2, "2025-01-01T00:30:00Z"),
         ];
         store
-            .append_activity(&old, &retention, at("2025-01-01T00:45:00Z"))
+            .append_activity(&mut old, &retention, at("2025-01-01T00:45:00Z"))
             .unwrap();
         assert_eq!(store.activity_len().unwrap(), 2);
         // 01:20: record 1 is 80 minutes old, record 2 only 50.
         let pruned = store
             .append_activity(
-                &[rec(3, "2025-01-01T01:20:00Z")],
+                &mut [rec(3, "2025-01-01T01:20:00Z")],
                 &retention,
                 at("2025-01-01T01:20:00Z"),
             )
@@ -366,7 +323,7 @@ mod tests {
         };
         store
             .append_activity(
-                &[rec(9, "2025-01-01T00:00:00Z")],
+                &mut [rec(9, "2025-01-01T00:00:00Z")],
                 &retention,
                 at("2025-06-01T00:00:00Z"),
             )
@@ -383,7 +340,7 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store
                 .append_activity(
-                    &[rec(7, "2025-01-01T00:00:00Z")],
+                    &mut [rec(7, "2025-01-01T00:00:00Z")],
                     &Retention::default(),
                     at("2025-01-01T00:00:01Z"),
                 )
@@ -408,7 +365,7 @@ mod tests {
         let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
         store
             .append_activity(
-                &[rec(41, &now)],
+                &mut [rec(41, &now)],
                 &Retention::default(),
                 OffsetDateTime::now_utc(),
             )
@@ -473,15 +430,15 @@ mod tests {
         let (_dir, store) = open();
         let now = at("2025-01-10T00:00:00Z");
         // Two records older than two days, then five recent ones.
-        let batch = [
+        let mut batch = [
             rec(1, "2025-01-07T00:00:00Z"),
             rec(2, "2025-01-07T23:59:59Z"),
         ];
-        let pruned = store.append_activity(&batch, &retention, now).unwrap();
+        let pruned = store.append_activity(&mut batch, &retention, now).unwrap();
         assert_eq!(pruned, 2, "both are more than 2 days old");
         assert_eq!(store.activity_len().unwrap(), 0);
-        let batch: Vec<_> = (3..=7).map(|i| rec(i, "2025-01-08T00:00:01Z")).collect();
-        let pruned = store.append_activity(&batch, &retention, now).unwrap();
+        let mut batch: Vec<_> = (3..=7).map(|i| rec(i, "2025-01-08T00:00:01Z")).collect();
+        let pruned = store.append_activity(&mut batch, &retention, now).unwrap();
         assert_eq!(pruned, 2, "only the newest 3 are kept");
         let seqs: Vec<u64> = store
             .recent_activity(10)

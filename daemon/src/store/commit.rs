@@ -1,21 +1,20 @@
-//! Group commit: one thread owns writing. Concurrent writes queue up and each batch runs in one
-//! redb write transaction with `Durability::Immediate`, so many requests share one fsync. A
-//! request is answered only after the commit that holds it is durable.
+//! Group commit, for every backend: one thread owns writing. Concurrent writes queue up and
+//! each batch runs in one backend transaction, so many requests share one durable commit
+//! (one fsync). A request is answered only after the commit that holds it is durable.
 //!
 //! Per-request atomicity inside a shared transaction rests on one discipline, kept by every
 //! operation in `super::Tx`: all checks that can refuse a request run before its first write.
 //! A refusal therefore leaves nothing behind. A storage fault aborts the whole batch. A panic in
 //! one job aborts the batch too (its partial writes cannot be trusted): that request fails with
-//! the panic, and the writer runs the batch again without it, so the others never notice.
+//! the panic, and the writer runs the batch again without it, so the others never notice. A
+//! backend with savepoints ([`Batch::run`]) instead undoes a refused or panicked job alone.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
 
-use redb::{Database, WriteTransaction};
-
-use super::error::StoreError;
-use super::{Tx, Writer};
+use super::error::{Result, StoreError};
+use super::rows::Rows;
+use super::Tx;
 
 /// The most requests one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -23,7 +22,7 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// How a batch ended, for the jobs that wrote in it.
 #[derive(Clone, Debug)]
-enum Committed {
+pub(crate) enum Committed {
     Durable,
     /// Aborted because another job hit a storage fault.
     Failed(String),
@@ -33,7 +32,7 @@ enum Committed {
 }
 
 /// What one job did inside the shared transaction.
-enum Step {
+pub(crate) enum Step {
     /// It wrote; call this with the commit's result.
     Wrote(Box<dyn FnOnce(Committed) + Send>),
     /// It refused before writing anything; it already answered.
@@ -46,7 +45,25 @@ enum Step {
 
 /// One queued request. It can run more than once: when another job of its batch panics, the
 /// batch is rolled back and run again without that job.
-type Job = Box<dyn Fn(&WriteTransaction) -> Step + Send>;
+pub(crate) type Job = Box<dyn Fn(&mut dyn Rows) -> Step + Send>;
+
+/// Where batches run: a backend's write transactions.
+pub(crate) trait Batches: Send + 'static {
+    /// Starts one write transaction.
+    fn begin(&mut self) -> Result<Box<dyn Batch + '_>>;
+}
+
+/// One open write transaction of a backend.
+pub(crate) trait Batch {
+    /// Runs one job in the transaction. A backend that can undo one job alone (a savepoint)
+    /// does so for a refused or panicked job and answers `Refused` for both; one that
+    /// cannot passes the step on, and a panic reruns the batch without that job.
+    fn run(&mut self, job: &Job) -> Step;
+    /// Makes every job's writes durable.
+    fn commit(self: Box<Self>) -> Result<()>;
+    /// Drops every job's writes.
+    fn abort(self: Box<Self>);
+}
 
 /// The handle that submits jobs to the writer thread.
 pub struct Committer {
@@ -75,13 +92,13 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl Committer {
-    /// Starts the writer thread over `db`.
-    pub fn start(db: Arc<Database>) -> Committer {
+    /// Starts the writer thread over `batches`.
+    pub(crate) fn start(mut batches: impl Batches) -> Committer {
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         // Spawn failure at startup leaves `tx` unconnected: every submit then reports it.
         let thread = std::thread::Builder::new()
             .name("scimd-writer".into())
-            .spawn(move || run(&db, &rx))
+            .spawn(move || run(&mut batches, &rx))
             .ok();
         Committer {
             tx: Some(tx),
@@ -89,58 +106,69 @@ impl Committer {
         }
     }
 
-    /// Runs `f` in a shared write transaction and waits until its batch is durable. `f` may
-    /// run more than once (when another request of its batch panics); only one run is ever
-    /// committed.
-    pub fn submit<T: Send + 'static>(
-        &self,
-        f: impl Fn(&mut Tx<'_>) -> Result<T, StoreError> + Send + Sync + 'static,
-    ) -> Result<T, StoreError> {
-        let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T, StoreError>>(1);
-        let job: Job = Box::new(move |txn: &WriteTransaction| {
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                Writer::open(txn).and_then(|w| f(&mut Tx { w }))
-            }));
-            let reply = reply_tx.clone();
-            match result {
-                Ok(Ok(v)) => Step::Wrote(Box::new(move |committed| {
-                    let answer = match committed {
-                        Committed::Durable => Ok(v),
-                        Committed::Failed(msg) => Err(StoreError::Batch(msg)),
-                        Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
-                        Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
-                    };
-                    let _ = reply.send(answer);
-                })),
-                Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved))) => {
-                    let _ = reply.send(Err(e));
-                    Step::Refused
-                }
-                Ok(Err(e)) => {
-                    let msg = e.to_string();
-                    let _ = reply.send(Err(e));
-                    Step::Fatal(msg)
-                }
-                Err(payload) => {
-                    let msg = panic_text(payload.as_ref());
-                    tracing::error!(cause = %msg, "a write panicked; its batch runs again without it");
-                    let _ = reply.send(Err(StoreError::Panicked(msg)));
-                    Step::Panicked
-                }
-            }
-        });
+    /// Queues a job for the writer thread.
+    pub(crate) fn enqueue(&self, job: Job) -> Result<()> {
         self.tx
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))?
             .send(job)
-            .map_err(|_| StoreError::Db("the writer thread is gone".into()))?;
-        reply_rx
+            .map_err(|_| StoreError::Db("the writer thread is gone".into()))
+    }
+}
+
+/// The answer to one job, once its batch has committed (or failed).
+pub(crate) struct Reply<T>(mpsc::Receiver<Result<T>>);
+
+impl<T> Reply<T> {
+    /// Waits for the job's answer.
+    pub(crate) fn wait(self) -> Result<T> {
+        self.0
             .recv()
             .map_err(|_| StoreError::Db("the writer thread dropped the request".into()))?
     }
 }
 
-fn run(db: &Database, rx: &Receiver<Job>) {
+/// Wraps `f` as a job for a shared write transaction, with the reply its submitter waits on.
+/// `f` may run more than once (when another request of its batch panics); only one run is
+/// ever committed.
+pub(crate) fn job<T: Send + 'static>(
+    f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
+) -> (Job, Reply<T>) {
+    let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T>>(1);
+    let job: Job = Box::new(move |rows: &mut dyn Rows| {
+        let result = catch_unwind(AssertUnwindSafe(|| f(&mut Tx { rows })));
+        let reply = reply_tx.clone();
+        match result {
+            Ok(Ok(v)) => Step::Wrote(Box::new(move |committed| {
+                let answer = match committed {
+                    Committed::Durable => Ok(v),
+                    Committed::Failed(msg) => Err(StoreError::Batch(msg)),
+                    Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
+                    Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
+                };
+                let _ = reply.send(answer);
+            })),
+            Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved))) => {
+                let _ = reply.send(Err(e));
+                Step::Refused
+            }
+            Ok(Err(e)) => {
+                let msg = e.to_string();
+                let _ = reply.send(Err(e));
+                Step::Fatal(msg)
+            }
+            Err(payload) => {
+                let msg = panic_text(payload.as_ref());
+                tracing::error!(cause = %msg, "a write panicked; its batch runs again without it");
+                let _ = reply.send(Err(StoreError::Panicked(msg)));
+                Step::Panicked
+            }
+        }
+    });
+    (job, Reply(reply_rx))
+}
+
+fn run(batches: &mut dyn Batches, rx: &Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -151,7 +179,7 @@ fn run(db: &Database, rx: &Receiver<Job>) {
         }
         // Each pass either answers every job or drops the one that panicked, so this ends.
         while !batch.is_empty() {
-            match run_batch(db, &batch) {
+            match run_batch(batches, &batch) {
                 Some(answered) => {
                     let mut i = 0;
                     batch.retain(|_| {
@@ -168,11 +196,10 @@ fn run(db: &Database, rx: &Receiver<Job>) {
 /// Runs one batch in one transaction. When a job panics, the batch is rolled back and the
 /// indices of the jobs that already have their answer (the panicked one, and refusals before
 /// it) are returned, so the rest run again; None when every job has its answer.
-fn run_batch(db: &Database, batch: &[Job]) -> Option<Vec<usize>> {
-    let txn = match db.begin_write() {
+fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
+    let mut txn = match batches.begin() {
         Ok(t) => t,
         Err(e) => {
-            let e: StoreError = e.into();
             tracing::error!(cause = %e, "cannot begin a write transaction");
             // The jobs never ran. Their reply senders drop with the batch, which answers each
             // waiting request with an error that marks the store for a reopen.
@@ -183,7 +210,7 @@ fn run_batch(db: &Database, batch: &[Job]) -> Option<Vec<usize>> {
     let mut refused = Vec::new();
     let mut fatal: Option<String> = None;
     for (i, job) in batch.iter().enumerate() {
-        match job(&txn) {
+        match txn.run(job) {
             Step::Wrote(done) => wrote.push(done),
             Step::Refused => refused.push(i),
             Step::Fatal(msg) => {
@@ -191,7 +218,7 @@ fn run_batch(db: &Database, batch: &[Job]) -> Option<Vec<usize>> {
                 break;
             }
             Step::Panicked => {
-                let _ = txn.abort();
+                txn.abort();
                 // The jobs that wrote run again; dropping their callbacks answers nothing.
                 refused.push(i);
                 return Some(refused);
@@ -201,13 +228,12 @@ fn run_batch(db: &Database, batch: &[Job]) -> Option<Vec<usize>> {
     let result = match fatal {
         Some(msg) => {
             tracing::error!(cause = %msg, "write batch aborted");
-            let _ = txn.abort();
+            txn.abort();
             Committed::Failed(msg)
         }
         None => match txn.commit() {
             Ok(()) => Committed::Durable,
             Err(e) => {
-                let e: StoreError = e.into();
                 tracing::error!(cause = %e, "commit failed");
                 match e {
                     StoreError::DiskFull(msg) => Committed::DiskFull(msg),

@@ -1,12 +1,15 @@
 //! Read-only queries for the dashboard: org counts, teams with member counts, a team's
-//! members, users by userName prefix. Each is one read transaction over the indexes and
-//! counters the write path already keeps, so no query scans more than what it returns.
+//! members, users by userName prefix. Each reads one snapshot over the indexes and counters
+//! the write path already keeps, so no query scans more than what it returns.
 
 use scimd_core::wire::{MemberSummary, TeamSummary, UserSummary};
+use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
-use super::schema::{COUNTS, GROUPS, GROUP_BY_NAME, MEMBERS, MEMBER_OF, USERS, USER_BY_NAME};
-use super::{decode, is_active, member_counter, Result, Store, ACTIVE};
+use super::error::Result;
+use super::model::{counter_users, is_active, member_counter, Lookup, ACTIVE};
+use super::read::links;
+use super::Store;
 
 /// An org's counts, read from the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,91 +51,75 @@ fn str_attr(attrs: &Map<String, Value>, key: &str) -> String {
 impl Store {
     /// Users, active users and teams of `org`.
     pub fn org_stats(&self, org: &str) -> Result<OrgStats> {
-        let txn = self.db()?.begin_read()?;
-        let counts = txn.open_table(COUNTS)?;
-        let get = |name: &str| -> Result<u64> {
-            Ok(counts.get((org, name))?.map(|v| v.value()).unwrap_or(0))
-        };
-        Ok(OrgStats {
-            users: get("users")?,
-            active_users: get(ACTIVE)?,
-            teams: get("groups")?,
+        self.view(|v| {
+            Ok(OrgStats {
+                users: v.counter(org, counter_users(ResourceType::User))?,
+                active_users: v.counter(org, ACTIVE)?,
+                teams: v.counter(org, counter_users(ResourceType::Group))?,
+            })
         })
     }
 
     /// Every team of `org` with its member count, by name (case-insensitively).
     pub fn teams(&self, org: &str) -> Result<Vec<TeamSummary>> {
-        let txn = self.db()?.begin_read()?;
-        let groups = txn.open_table(GROUPS)?;
-        let counts = txn.open_table(COUNTS)?;
-        let mut out = Vec::new();
-        for entry in groups.range((org, "")..)? {
-            let (k, v) = entry?;
-            let (o, id) = k.value();
-            if o != org {
-                break;
+        self.view(|v| {
+            let mut out = Vec::new();
+            v.scan(org, ResourceType::Group, None, 0, &mut |id, rec| {
+                out.push(TeamSummary {
+                    id: id.to_string(),
+                    name: str_attr(&rec.attrs, "displayName"),
+                    members: 0,
+                });
+                Ok(true)
+            })?;
+            for team in &mut out {
+                team.members = v.counter(org, &member_counter(&team.id))?;
             }
-            let rec = decode("groups", id, v.value())?;
-            let members = counts
-                .get((org, member_counter(id).as_str()))?
-                .map(|v| v.value())
-                .unwrap_or(0);
-            out.push(TeamSummary {
-                id: id.to_string(),
-                name: str_attr(&rec.attrs, "displayName"),
-                members,
-            });
-        }
-        out.sort_by_cached_key(|t| (t.name.to_lowercase(), t.id.clone()));
-        Ok(out)
+            out.sort_by_cached_key(|t| (t.name.to_lowercase(), t.id.clone()));
+            Ok(out)
+        })
     }
 
     /// The members of team `team` (its id, or else its displayName) with their active state,
     /// by userName. None when the org has no such team.
     pub fn team_members(&self, org: &str, team: &str) -> Result<Option<Vec<MemberSummary>>> {
-        let txn = self.db()?.begin_read()?;
-        let groups = txn.open_table(GROUPS)?;
-        let gid = if groups.get((org, team))?.is_some() {
-            team.to_string()
-        } else {
-            let by_name = txn.open_table(GROUP_BY_NAME)?;
-            match by_name.get((org, team.to_lowercase().as_str()))? {
-                Some(id) => id.value().to_string(),
-                None => return Ok(None),
-            }
-        };
-        let members = txn.open_table(MEMBERS)?;
-        let users = txn.open_table(USERS)?;
-        let mut out = Vec::new();
-        for entry in members.range((org, gid.as_str(), "")..)? {
-            let (k, display) = entry?;
-            let (o, g, uid) = k.value();
-            if o != org || g != gid {
-                break;
-            }
-            let member = match users.get((org, uid))? {
-                Some(v) => {
-                    let rec = decode("users", uid, v.value())?;
-                    MemberSummary {
-                        id: uid.to_string(),
+        self.view(|v| {
+            let gid = if v.record(org, ResourceType::Group, team)?.is_some() {
+                team.to_string()
+            } else {
+                let found = v.lookup(
+                    org,
+                    ResourceType::Group,
+                    &Lookup::DisplayName(team.to_string()),
+                )?;
+                match found.into_iter().next() {
+                    Some(id) => id,
+                    None => return Ok(None),
+                }
+            };
+            let mut out = Vec::new();
+            for link in v.members(org, &gid)? {
+                let member = match v.record(org, ResourceType::User, &link.id)? {
+                    Some(rec) => MemberSummary {
+                        id: link.id,
                         user_name: str_attr(&rec.attrs, "userName"),
                         display_name: display_name(&rec.attrs),
                         active: is_active(&rec.attrs),
-                    }
-                }
-                // Deleting a user removes its memberships in the same transaction, so this
-                // is only reachable with a damaged file; show what the row knows.
-                None => MemberSummary {
-                    id: uid.to_string(),
-                    user_name: display.value().to_string(),
-                    display_name: None,
-                    active: false,
-                },
-            };
-            out.push(member);
-        }
-        out.sort_by_cached_key(|m| (m.user_name.to_lowercase(), m.id.clone()));
-        Ok(Some(out))
+                    },
+                    // Deleting a user removes its memberships in the same transaction, so
+                    // this is only reachable with damaged data; show what the row knows.
+                    None => MemberSummary {
+                        id: link.id,
+                        user_name: link.display,
+                        display_name: None,
+                        active: false,
+                    },
+                };
+                out.push(member);
+            }
+            out.sort_by_cached_key(|m| (m.user_name.to_lowercase(), m.id.clone()));
+            Ok(Some(out))
+        })
     }
 
     /// At most `limit` users of `org` whose userName starts with `prefix` (case-insensitively),
@@ -144,52 +131,27 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<UserSummary>> {
         let prefix = prefix.to_lowercase();
-        let txn = self.db()?.begin_read()?;
-        let by_name = txn.open_table(USER_BY_NAME)?;
-        let users = txn.open_table(USERS)?;
-        let member_of = txn.open_table(MEMBER_OF)?;
-        let groups = txn.open_table(GROUPS)?;
-        let mut out = Vec::new();
-        // The index is keyed by the lowercased userName, so the matches are one contiguous
-        // range starting at the prefix.
-        for entry in by_name.range((org, prefix.as_str())..)? {
-            if out.len() >= limit {
-                break;
+        self.view(|v| {
+            let mut out = Vec::new();
+            for uid in v.users_by_name_prefix(org, &prefix, limit)? {
+                let Some(rec) = v.record(org, ResourceType::User, &uid)? else {
+                    continue;
+                };
+                let mut teams: Vec<String> = links(v, org, ResourceType::User, &uid)?
+                    .into_iter()
+                    .map(|l| l.display)
+                    .collect();
+                teams.sort_by_key(|t| t.to_lowercase());
+                out.push(UserSummary {
+                    id: uid,
+                    user_name: str_attr(&rec.attrs, "userName"),
+                    display_name: display_name(&rec.attrs),
+                    active: is_active(&rec.attrs),
+                    teams,
+                });
             }
-            let (k, id) = entry?;
-            let (o, name) = k.value();
-            if o != org || !name.starts_with(prefix.as_str()) {
-                break;
-            }
-            let uid = id.value();
-            let Some(v) = users.get((org, uid))? else {
-                continue;
-            };
-            let rec = decode("users", uid, v.value())?;
-            let mut teams = Vec::new();
-            for entry in member_of.range((org, uid, "")..)? {
-                let (k, _) = entry?;
-                let (o, u, gid) = k.value();
-                if o != org || u != uid {
-                    break;
-                }
-                if let Some(g) = groups.get((org, gid))? {
-                    teams.push(str_attr(
-                        &decode("groups", gid, g.value())?.attrs,
-                        "displayName",
-                    ));
-                }
-            }
-            teams.sort_by_key(|t| t.to_lowercase());
-            out.push(UserSummary {
-                id: uid.to_string(),
-                user_name: str_attr(&rec.attrs, "userName"),
-                display_name: display_name(&rec.attrs),
-                active: is_active(&rec.attrs),
-                teams,
-            });
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 

@@ -1,40 +1,43 @@
-//! The durable store: SCIM-level operations over one redb file, behind a handle that no redb
-//! type leaves, so a PostgreSQL backend can later implement the same surface.
+//! The durable store: SCIM-level operations behind one handle, over a backend (the embedded
+//! redb file, or PostgreSQL shared by several daemons) that no database type leaves.
 //!
-//! Every changing call is one write transaction with `Durability::Immediate`: when it returns
-//! Ok the change is on disk. Calls block; the HTTP layer runs them off the async threads.
-//! A fault that leaves the database unusable (an I/O error, a full disk, a lost writer
-//! thread) starts a reopen; [`Store::health`] says how that goes.
+//! The SCIM rules live here once (`tx.rs`, `members.rs`, `read.rs`, `dash.rs`) over the
+//! backend's rows (`rows.rs`); a backend implements [`engine::Engine`]. Every changing call
+//! is one durable transaction, shared with concurrent calls by group commit (`commit.rs`):
+//! when it returns Ok the change is durable. Calls block; the HTTP layer runs them off the
+//! async threads. A fault starts the backend's recovery; [`Store::health`] says how it goes.
 
 pub mod activity;
-mod backend;
 mod commit;
 mod dash;
+mod engine;
 mod error;
+mod members;
 mod model;
-mod reader;
-mod schema;
+mod read;
+mod redb;
+mod rows;
 #[cfg(test)]
 mod tests;
 mod tx;
-mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
-pub use backend::Health;
-use backend::Shared;
+use activity::Retention;
+use engine::Engine;
+pub use engine::Health;
 use error::Result;
 pub use error::StoreError;
 use model::*;
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
-use reader::Reader;
-use schema::*;
+use rows::View;
 pub use tx::Tx;
-use writer::Writer;
 
 /// How often a modify prepares its change again when the resource moved meanwhile, before it
 /// lets the writer make the change in place.
@@ -43,35 +46,44 @@ const OPTIMISTIC_TRIES: usize = 8;
 /// The store handle; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    shared: Arc<Shared>,
+    engine: Arc<dyn Engine>,
 }
 
 impl Store {
-    /// Opens (or creates, mode 0600) the store file.
+    /// Opens (or creates, mode 0600) the embedded store file.
     pub fn open(path: &Path) -> Result<Store> {
         Ok(Store {
-            shared: Arc::new(Shared::open(path)?),
+            engine: Arc::new(redb::Redb::open(path)?),
         })
     }
 
     /// Whether the store can serve, for `/healthz`.
     pub fn health(&self) -> Health {
-        self.shared.health()
+        self.engine.health()
     }
 
-    /// Closes the database now (waiting for the writer's last batch), whatever other handles
+    /// Closes the backend now (waiting for the writer's last batch), whatever other handles
     /// remain; later calls answer `Unavailable`.
     pub fn close(&self) {
-        self.shared.close();
+        self.engine.close();
     }
 
-    /// Runs `f` on the open database, and starts a reopen when it hits a fault.
-    fn with<T>(&self, f: impl FnOnce(&backend::Backend) -> Result<T>) -> Result<T> {
-        let b = self.shared.backend()?;
-        let r = f(&b);
-        drop(b);
+    /// Whether a point read is cheap enough to run on an async thread (an embedded file);
+    /// when false, every request belongs on the blocking pool.
+    pub fn inline_reads(&self) -> bool {
+        self.engine.inline_reads()
+    }
+
+    /// Whether other daemons write to the same store.
+    pub fn shared(&self) -> bool {
+        self.engine.shared()
+    }
+
+    /// Runs `f` on the backend, and starts its recovery when it hits a fault.
+    fn with<T>(&self, f: impl FnOnce(&dyn Engine) -> Result<T>) -> Result<T> {
+        let r = f(&*self.engine);
         if let Err(e) = &r {
-            self.shared.observe(e);
+            self.engine.observe(e);
         }
         // A fault is answered as the store being unavailable (503, retry), not as a bug: the
         // database is being reopened, and the same request will succeed after.
@@ -83,21 +95,24 @@ impl Store {
         })
     }
 
-    /// The open database, for the activity log and dashboard queries in this module.
-    fn db(&self) -> Result<Arc<redb::Database>> {
-        Ok(self.shared.backend()?.db.clone())
+    /// Runs `f` over one read snapshot.
+    fn view<T>(&self, f: impl FnOnce(&dyn View) -> Result<T>) -> Result<T> {
+        self.with(|e| {
+            let mut f = Some(f);
+            let mut out = None;
+            e.read(&mut |v| {
+                if let Some(f) = f.take() {
+                    out = Some(f(v)?);
+                }
+                Ok(())
+            })?;
+            out.ok_or_else(|| StoreError::Db("the read snapshot was not taken".into()))
+        })
     }
 
     /// Number of resources of `rt` in `org`.
     pub fn count(&self, org: &str, rt: ResourceType) -> Result<u64> {
-        self.with(|b| {
-            let txn = b.db.begin_read()?;
-            let counts = txn.open_table(COUNTS)?;
-            Ok(counts
-                .get((org, counter_users(rt)))?
-                .map(|v| v.value())
-                .unwrap_or(0))
-        })
+        self.view(|v| v.counter(org, counter_users(rt)))
     }
 
     /// One resource by id, with its links when `with_links`.
@@ -108,11 +123,7 @@ impl Store {
         id: &str,
         with_links: bool,
     ) -> Result<Option<Resource>> {
-        self.with(|b| {
-            let txn = b.db.begin_read()?;
-            let reader = Reader { txn: &txn };
-            reader.get(org, rt, id, with_links)
-        })
+        self.view(|v| read::get(v, org, rt, id, with_links))
     }
 
     /// Visits the resources of `source` in id order inside one read transaction, starting
@@ -127,9 +138,9 @@ impl Store {
         after: Option<&str>,
         skip: usize,
         with_links: bool,
-        visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
+        visit: &mut read::Visit<'_>,
     ) -> Result<()> {
-        self.with(|b| visit_in(&b.db, org, rt, source, after, skip, with_links, visit))
+        self.view(|v| read::visit(v, org, rt, source, after, skip, with_links, visit))
     }
 
     /// Creates a resource with the given id (and, for groups, initial members).
@@ -231,73 +242,45 @@ impl Store {
         &self,
         f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
     ) -> Result<T> {
-        self.with(|b| b.committer.submit(f))
+        self.with(|e| {
+            let (job, reply) = commit::job(f);
+            e.enqueue(job)?;
+            reply.wait()
+        })
     }
-}
 
-/// See [`Store::visit`].
-#[allow(clippy::too_many_arguments)]
-fn visit_in(
-    db: &redb::Database,
-    org: &str,
-    rt: ResourceType,
-    source: &Source,
-    after: Option<&str>,
-    skip: usize,
-    with_links: bool,
-    visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
-) -> Result<()> {
-    use std::ops::Bound;
-    let txn = db.begin_read()?;
-    let reader = Reader { txn: &txn };
-    match source {
-        Source::All => {
-            let table = txn.open_table(rt_table(rt))?;
-            let start = match after {
-                Some(id) => Bound::Excluded((org, id)),
-                None => Bound::Included((org, "")),
-            };
-            for entry in table
-                .range::<(&str, &str)>((start, Bound::Unbounded))?
-                .skip(skip)
-            {
-                let (k, v) = entry?;
-                let (o, id) = k.value();
-                if o != org {
-                    break;
-                }
-                let rec = decode(table_name(rt), id, v.value())?;
-                let links = if with_links {
-                    Some(reader.links(org, rt, id)?)
-                } else {
-                    None
-                };
-                let r = Resource {
-                    id: id.to_string(),
-                    meta: meta_of(&rec),
-                    attrs: rec.attrs,
-                    links,
-                };
-                if !visit(r)? {
-                    break;
-                }
-            }
-        }
-        Source::Lookup(lookup) => {
-            let mut ids = reader.lookup(org, lookup)?;
-            ids.sort_unstable();
-            ids.dedup();
-            let ids = ids
-                .into_iter()
-                .filter(|id| after.is_none_or(|a| id.as_str() > a));
-            for id in ids.skip(skip) {
-                if let Some(r) = reader.get(org, rt, &id, with_links)? {
-                    if !visit(r)? {
-                        break;
-                    }
-                }
-            }
-        }
+    /// The highest activity sequence number ever appended (0 before the first). Numbers are
+    /// never reused after retention empties the log: a dashboard that drops duplicates by
+    /// `seq` would otherwise hide new records.
+    pub fn last_activity_seq(&self) -> Result<u64> {
+        self.with(|e| e.last_activity_seq())
     }
-    Ok(())
+
+    /// Appends `records` in one transaction, then prunes what `retention` no longer keeps;
+    /// returns how many old records were pruned. The `seq` of each record is kept, except by
+    /// a store shared between daemons, which numbers them itself.
+    pub fn append_activity(
+        &self,
+        records: &mut [ActivityRecord],
+        retention: &Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        self.with(|e| e.append_activity(records, retention, now))
+    }
+
+    /// The newest `limit` activity records, newest first. A record that no longer decodes is
+    /// skipped: history is a convenience and must not make the dashboard fail.
+    pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.with(|e| e.recent_activity(limit))
+    }
+
+    /// At most `limit` activity records after `seq`, oldest first.
+    pub fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.with(|e| e.activity_after(seq, limit))
+    }
+
+    /// How many activity records the log holds.
+    pub fn activity_len(&self) -> Result<u64> {
+        self.with(|e| e.activity_len())
+    }
 }

@@ -8,15 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::{Result, StoreError};
-use super::schema::{GROUPS, USERS};
 
 /// The persisted form of a user or group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Record {
-    pub(super) attrs: Map<String, Value>,
-    pub(super) created: String,
-    pub(super) modified: String,
-    pub(super) version: u64,
+pub(crate) struct Record {
+    pub(crate) attrs: Map<String, Value>,
+    pub(crate) created: String,
+    pub(crate) modified: String,
+    pub(crate) version: u64,
 }
 
 /// A member of a team, or a team a user belongs to.
@@ -80,7 +79,7 @@ pub enum Unknown {
     Reject,
 }
 
-pub(super) fn counter_users(rt: ResourceType) -> &'static str {
+pub(crate) fn counter_users(rt: ResourceType) -> &'static str {
     match rt {
         ResourceType::User => "users",
         ResourceType::Group => "groups",
@@ -88,18 +87,18 @@ pub(super) fn counter_users(rt: ResourceType) -> &'static str {
 }
 
 /// The counter of active users.
-pub(super) const ACTIVE: &str = "active";
+pub(crate) const ACTIVE: &str = "active";
 
-pub(super) fn is_active(attrs: &Map<String, Value>) -> bool {
+pub(crate) fn is_active(attrs: &Map<String, Value>) -> bool {
     // RFC 7643 leaves `active` optional; a user without it is treated as active.
     attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
 
-pub(super) fn member_counter(gid: &str) -> String {
+pub(crate) fn member_counter(gid: &str) -> String {
     format!("members:{gid}")
 }
 
-pub(super) fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Record> {
+pub(crate) fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Record> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table,
         key: key.to_string(),
@@ -107,12 +106,12 @@ pub(super) fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Rec
     })
 }
 
-pub(super) fn encode(rec: &Record) -> Vec<u8> {
+pub(crate) fn encode(rec: &Record) -> Vec<u8> {
     // Serializing a Map of JSON values cannot fail.
     serde_json::to_vec(rec).unwrap_or_default()
 }
 
-pub(super) fn meta_of(rec: &Record) -> Meta {
+pub(crate) fn meta_of(rec: &Record) -> Meta {
     Meta {
         created: rec.created.clone(),
         last_modified: rec.modified.clone(),
@@ -120,27 +119,18 @@ pub(super) fn meta_of(rec: &Record) -> Meta {
     }
 }
 
-pub(super) fn table_name(rt: ResourceType) -> &'static str {
+pub(crate) fn table_name(rt: ResourceType) -> &'static str {
     match rt {
         ResourceType::User => "users",
         ResourceType::Group => "groups",
     }
 }
 
-pub(super) fn rt_table(
-    rt: ResourceType,
-) -> redb::TableDefinition<'static, (&'static str, &'static str), &'static [u8]> {
-    match rt {
-        ResourceType::User => USERS,
-        ResourceType::Group => GROUPS,
-    }
-}
-
-pub(super) fn not_found(rt: ResourceType, id: &str) -> ScimError {
+pub(crate) fn not_found(rt: ResourceType, id: &str) -> ScimError {
     ScimError::NotFound(format!("{} {id} not found", rt.name()))
 }
 
-pub(super) fn stale(rt: ResourceType, id: &str) -> ScimError {
+pub(crate) fn stale(rt: ResourceType, id: &str) -> ScimError {
     ScimError::PreconditionFailed(format!(
         "{} {id} has changed since the version in If-Match; fetch it again",
         rt.name()

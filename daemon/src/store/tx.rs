@@ -1,4 +1,6 @@
-//! The SCIM-level write operations of one (shared) transaction.
+//! The SCIM-level write operations of one (shared) transaction, written once over [`Rows`] so
+//! every backend enforces the same rules: uniqueness, If-Match versions, member plans and
+//! counters.
 
 use scimd_core::patch::MemberOp;
 use scimd_core::resource as res;
@@ -6,15 +8,49 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
 
 use super::error::{Result, StoreError};
+use super::members::{self, MemberPlan};
 use super::model::*;
-use super::writer::{MemberPlan, Writer};
+use super::rows::{IndexKeys, Rows};
 use crate::precondition;
 
 /// The write operations of one (shared) transaction. Every operation runs all the checks
 /// that can refuse it before its first write, which is what lets group commit and Bulk share
 /// a transaction between independent requests.
 pub struct Tx<'t> {
-    pub(super) w: Writer<'t>,
+    pub(super) rows: &'t mut dyn Rows,
+}
+
+/// 409 when the unique attribute of `attrs` belongs to another resource.
+fn check_unique(
+    rows: &mut dyn Rows,
+    org: &str,
+    rt: ResourceType,
+    id: &str,
+    attrs: &Map<String, Value>,
+) -> Result<()> {
+    let key = match rt {
+        ResourceType::User => res::user_name_key(attrs),
+        ResourceType::Group => res::display_name_key(attrs),
+    };
+    if let Some(key) = key {
+        if let Some(other) = rows.owner(org, rt, &key)? {
+            if other != id {
+                return Err(conflict(rt, attrs).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The 409 for a unique attribute of `attrs` that another resource holds; also what a backend
+/// answers when its own unique constraint catches a race the check above could not see.
+pub(crate) fn conflict(rt: ResourceType, attrs: &Map<String, Value>) -> ScimError {
+    let attr = match rt {
+        ResourceType::User => "userName",
+        ResourceType::Group => "displayName",
+    };
+    let name = attrs.get(attr).and_then(Value::as_str).unwrap_or_default();
+    ScimError::Conflict(format!("{} with {attr} {name} already exists.", rt.name()))
 }
 
 impl Tx<'_> {
@@ -26,7 +62,7 @@ impl Tx<'_> {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<Record> {
-        let Some(old) = self.w.get(org, rt, id)? else {
+        let Some(old) = self.rows.record(org, rt, id)? else {
             return Err(not_found(rt, id).into());
         };
         if let Some(h) = if_match {
@@ -49,11 +85,11 @@ impl Tx<'_> {
         members: Vec<String>,
         unknown: Unknown,
     ) -> Result<Outcome> {
-        let w = &mut self.w;
+        let w = &mut *self.rows;
         // Checks first: nothing may be written before a refusal.
-        w.check_unique(org, rt, id, &attrs)?;
+        check_unique(w, org, rt, id, &attrs)?;
         let plan = if rt == ResourceType::Group {
-            w.plan_members(org, id, &[MemberOp::Add(members)], unknown)?
+            members::plan(w, org, id, &[MemberOp::Add(members)], unknown)?
         } else {
             MemberPlan::default()
         };
@@ -63,14 +99,13 @@ impl Tx<'_> {
             modified: now.into(),
             version: 1,
         };
-        w.index(org, rt, id, &rec.attrs, true)?;
-        w.put(org, rt, id, &rec)?;
+        w.insert(org, rt, id, &rec, &IndexKeys::of(rt, &rec.attrs))?;
         w.bump(org, counter_users(rt), 1)?;
         if rt == ResourceType::User && is_active(&rec.attrs) {
             w.bump(org, ACTIVE, 1)?;
         }
         let skipped = plan.skipped.clone();
-        let (added, removed) = w.write_members(org, id, plan)?;
+        let (added, removed) = members::write(w, org, id, plan)?;
         let resource = Resource {
             id: id.into(),
             meta: meta_of(&rec),
@@ -123,7 +158,7 @@ impl Tx<'_> {
         unknown: Unknown,
         change: Change,
     ) -> Result<Outcome> {
-        let Some(old) = self.w.get(org, rt, id)? else {
+        let Some(old) = self.rows.record(org, rt, id)? else {
             return Err(not_found(rt, id).into());
         };
         if old.version != expected {
@@ -144,39 +179,45 @@ impl Tx<'_> {
         old: Record,
         change: Change,
     ) -> Result<Outcome> {
-        let w = &mut self.w;
-        let Change { attrs, members } = change;
+        let w = &mut *self.rows;
+        let Change {
+            attrs,
+            members: ops,
+        } = change;
         let attrs_changed = attrs != old.attrs;
         if attrs_changed {
-            w.check_unique(org, rt, id, &attrs)?;
+            check_unique(w, org, rt, id, &attrs)?;
         }
         let plan = if rt == ResourceType::Group {
-            w.plan_members(org, id, &members, unknown)?
+            members::plan(w, org, id, &ops, unknown)?
         } else {
             MemberPlan::default()
         };
         // Every check has passed; from here on only writes.
         let skipped = plan.skipped.clone();
-        let (added, removed) = w.write_members(org, id, plan)?;
+        let (added, removed) = members::write(w, org, id, plan)?;
         let rec = if attrs_changed || added + removed > 0 {
-            if attrs_changed {
+            let old_keys = IndexKeys::of(rt, &old.attrs);
+            let new_keys = if attrs_changed {
                 if rt == ResourceType::User && is_active(&attrs) != is_active(&old.attrs) {
                     w.bump(org, ACTIVE, if is_active(&attrs) { 1 } else { -1 })?;
                 }
-                w.reindex(org, rt, id, &old.attrs, &attrs)?;
                 if rt == ResourceType::User
                     && res::member_display(&attrs) != res::member_display(&old.attrs)
                 {
-                    w.redisplay_member(org, id, &res::member_display(&attrs))?;
+                    members::redisplay(w, org, id, &res::member_display(&attrs))?;
                 }
-            }
+                IndexKeys::of(rt, &attrs)
+            } else {
+                old_keys.clone()
+            };
             let rec = Record {
                 attrs,
                 created: old.created.clone(),
                 modified: now.into(),
                 version: old.version + 1,
             };
-            w.put(org, rt, id, &rec)?;
+            w.update(org, rt, id, &rec, &old_keys, &new_keys)?;
             rec
         } else {
             old.clone()
@@ -206,22 +247,21 @@ impl Tx<'_> {
         if_match: Option<&str>,
     ) -> Result<Outcome> {
         let old = self.current(org, rt, id, if_match)?;
-        let w = &mut self.w;
+        let w = &mut *self.rows;
         let removed = match rt {
-            ResourceType::User => w.leave_all(org, id)?,
+            ResourceType::User => members::leave_all(w, org, id)?,
             ResourceType::Group => {
-                let plan = w.plan_members(org, id, &[MemberOp::Clear], Unknown::Skip)?;
-                w.write_members(org, id, plan)?.1
+                let plan = members::plan(w, org, id, &[MemberOp::Clear], Unknown::Skip)?;
+                members::write(w, org, id, plan)?.1
             }
         };
-        w.index(org, rt, id, &old.attrs, false)?;
-        w.remove(org, rt, id)?;
+        w.remove(org, rt, id, &IndexKeys::of(rt, &old.attrs))?;
         w.bump(org, counter_users(rt), -1)?;
         if rt == ResourceType::User && is_active(&old.attrs) {
             w.bump(org, ACTIVE, -1)?;
         }
         if rt == ResourceType::Group {
-            w.counts.remove((org, member_counter(id).as_str()))?;
+            w.drop_counter(org, &member_counter(id))?;
         }
         let resource = Resource {
             id: id.into(),

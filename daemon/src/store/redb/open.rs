@@ -1,4 +1,4 @@
-//! The open database behind the store handle, and what happens when it fails: a fault marks
+//! The open redb file behind the store handle, and what happens when it fails: a fault marks
 //! the store unusable, a recovery thread reopens the file (redb's I/O failure flag is sticky,
 //! so only a reopen clears it), and [`Health`] says where things stand for `/healthz`.
 
@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable};
 
-use super::commit::Committer;
-use super::error::{Result, StoreError};
 use super::schema::*;
+use super::Batches;
+use crate::store::commit::Committer;
+use crate::store::error::{Result, StoreError};
+use crate::store::Health;
 
 /// redb's in-process page cache.
 const CACHE_BYTES: usize = 64 << 20;
@@ -21,19 +23,6 @@ const CACHE_BYTES: usize = 64 << 20;
 const REOPEN_TRIES: u32 = 5;
 /// How long a reopen waits for requests still holding the old database.
 const DRAIN: Duration = Duration::from_secs(30);
-
-/// Whether the store can serve.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Health {
-    Ok,
-    /// A fault happened and the database is being reopened; requests fail meanwhile.
-    Recovering {
-        reason: String,
-        disk_full: bool,
-    },
-    /// Reopening failed: the process should exit so a supervisor restarts it.
-    Failed(String),
-}
 
 /// One open database and its writer thread.
 pub(super) struct Backend {
@@ -89,7 +78,7 @@ fn open_db(path: &Path) -> Result<Backend> {
     }
     txn.commit()?;
     let db = Arc::new(db);
-    let committer = Committer::start(db.clone());
+    let committer = Committer::start(Batches { db: db.clone() });
     Ok(Backend { db, committer })
 }
 

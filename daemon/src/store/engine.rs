@@ -1,0 +1,73 @@
+//! The storage interface: what a backend (the embedded redb file, a shared PostgreSQL
+//! database) provides to the [`super::Store`] handle. Only the store's own types cross it.
+
+use scimd_core::wire::ActivityRecord;
+use time::OffsetDateTime;
+
+use super::activity::Retention;
+use super::commit::Job;
+use super::error::{Result, StoreError};
+use super::rows::View;
+
+/// Whether the store can serve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// A fault happened and the backend is recovering (reopening the file, reconnecting);
+    /// requests fail meanwhile.
+    Recovering {
+        reason: String,
+        disk_full: bool,
+    },
+    /// Recovery failed: the process should exit so a supervisor restarts it.
+    Failed(String),
+}
+
+/// A storage backend.
+pub(crate) trait Engine: Send + Sync {
+    /// Whether the backend can serve, for `/healthz`.
+    fn health(&self) -> Health;
+
+    /// Closes the backend now (waiting for the writer's last batch); later calls answer
+    /// `Unavailable`.
+    fn close(&self);
+
+    /// Takes note of an error an operation returned: a fault may start a recovery.
+    fn observe(&self, err: &StoreError);
+
+    /// Whether a point read is cheap enough (microseconds, no network) to run on an async
+    /// thread; when false the HTTP layer runs every request on the blocking pool.
+    fn inline_reads(&self) -> bool;
+
+    /// Runs `f` over one consistent read snapshot.
+    fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()>;
+
+    /// Queues a job for the group-commit writer (see `commit.rs`).
+    fn enqueue(&self, job: Job) -> Result<()>;
+
+    /// The highest activity sequence number ever appended (0 before the first).
+    fn last_activity_seq(&self) -> Result<u64>;
+
+    /// Appends activity records in one transaction and prunes what `retention` no longer
+    /// keeps; returns how many were pruned. A backend shared by several daemons numbers the
+    /// records itself (rewriting their `seq`), so numbers are unique across daemons.
+    fn append_activity(
+        &self,
+        records: &mut [ActivityRecord],
+        retention: &Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64>;
+
+    /// The newest `limit` activity records, newest first.
+    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>>;
+
+    /// At most `limit` activity records after `seq`, oldest first.
+    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>>;
+
+    /// How many activity records are kept.
+    fn activity_len(&self) -> Result<u64>;
+
+    /// Whether other processes write to the same store, so the activity log must be
+    /// followed for their records.
+    fn shared(&self) -> bool;
+}

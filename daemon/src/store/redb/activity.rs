@@ -1,0 +1,131 @@
+//! The activity log in the redb file: records keyed by their sequence number, oldest first,
+//! pruned by count and age on every append.
+
+use redb::{Database, ReadableTable, ReadableTableMetadata};
+use scimd_core::wire::ActivityRecord;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::schema::{ACTIVITY, META};
+use crate::store::activity::Retention;
+use crate::store::error::Result;
+
+/// The META key holding the highest sequence number appended.
+const LAST_SEQ: &str = "activity_last_seq";
+
+/// The highest sequence number ever appended (0 before the first). Kept in META as well
+/// as in the log, so numbers are never reused after retention empties the log: a
+/// dashboard that drops duplicates by `seq` would otherwise hide new records.
+pub(super) fn last_seq(db: &Database) -> Result<u64> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(ACTIVITY)?;
+    let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+    let meta = txn.open_table(META)?;
+    let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+    Ok(in_log.max(recorded))
+}
+
+/// Appends `records` (their `seq` already assigned) in one transaction, then prunes what
+/// `retention` no longer keeps. Returns how many old records were pruned.
+pub(super) fn append(
+    db: &Database,
+    records: &[ActivityRecord],
+    retention: &Retention,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let txn = db.begin_write()?;
+    let pruned = {
+        if let Some(max) = records.iter().map(|r| r.seq).max() {
+            let mut meta = txn.open_table(META)?;
+            let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+            meta.insert(LAST_SEQ, recorded.max(max))?;
+        }
+        let mut table = txn.open_table(ACTIVITY)?;
+        for rec in records {
+            // Serializing plain strings and numbers cannot fail.
+            let bytes = serde_json::to_vec(rec).unwrap_or_default();
+            table.insert(rec.seq, bytes.as_slice())?;
+        }
+        let mut pruned = 0;
+        while table.len()? > retention.max_records {
+            if table.pop_first()?.is_none() {
+                break;
+            }
+            pruned += 1;
+        }
+        let cutoff = now - retention.max_age;
+        // Records are appended in time order, so the expired ones are a prefix: stop at
+        // the first one that is young enough.
+        loop {
+            let expired = match table.first()? {
+                Some((_, v)) => record_time(v.value()).is_some_and(|t| t < cutoff),
+                None => false,
+            };
+            if !expired {
+                break;
+            }
+            table.pop_first()?;
+            pruned += 1;
+        }
+        pruned
+    };
+    txn.commit()?;
+    Ok(pruned)
+}
+
+/// The newest `limit` records, newest first. A record that no longer decodes is skipped:
+/// history is a convenience and must not make the dashboard fail.
+pub(super) fn recent(db: &Database, limit: usize) -> Result<Vec<ActivityRecord>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(ACTIVITY)?;
+    let mut out = Vec::new();
+    for entry in table.iter()?.rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = entry?;
+        match serde_json::from_slice::<ActivityRecord>(v.value()) {
+            Ok(rec) => out.push(rec),
+            Err(err) => {
+                tracing::warn!(seq = k.value(), cause = %err, "skipping corrupt activity record")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How many records the log holds.
+pub(super) fn len(db: &Database) -> Result<u64> {
+    let txn = db.begin_read()?;
+    Ok(txn.open_table(ACTIVITY)?.len()?)
+}
+
+/// At most `limit` records after `seq`, oldest first.
+pub(super) fn after(db: &Database, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(ACTIVITY)?;
+    let mut out = Vec::new();
+    for entry in table.range(seq.saturating_add(1)..)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = entry?;
+        match serde_json::from_slice::<ActivityRecord>(v.value()) {
+            Ok(rec) => out.push(rec),
+            Err(err) => {
+                tracing::warn!(seq = k.value(), cause = %err, "skipping corrupt activity record")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The time of a stored record, without decoding all of it twice per prune.
+fn record_time(bytes: &[u8]) -> Option<OffsetDateTime> {
+    #[derive(serde::Deserialize)]
+    struct Time<'a> {
+        time: &'a str,
+    }
+    let t: Time<'_> = serde_json::from_slice(bytes).ok()?;
+    OffsetDateTime::parse(t.time, &Rfc3339).ok()
+}

@@ -1,0 +1,136 @@
+//! The embedded backend: one redb file in the data dir, written by one group-commit thread
+//! with `Durability::Immediate`, and reopened after a fault (see `open.rs`).
+
+mod activity;
+mod error;
+mod open;
+mod rows;
+mod schema;
+mod view;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, WriteTransaction};
+use scimd_core::wire::ActivityRecord;
+use time::OffsetDateTime;
+
+use crate::store::activity::Retention;
+use crate::store::commit::{self, Job, Step};
+use crate::store::engine::{Engine, Health};
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::View;
+use open::Shared;
+use rows::Writer;
+use view::Reader;
+
+/// The redb backend.
+pub(crate) struct Redb {
+    shared: Arc<Shared>,
+}
+
+impl Redb {
+    /// Opens (or creates, mode 0600) the store file.
+    pub(crate) fn open(path: &Path) -> Result<Redb> {
+        Ok(Redb {
+            shared: Arc::new(Shared::open(path)?),
+        })
+    }
+
+    fn db(&self) -> Result<Arc<Database>> {
+        Ok(self.shared.backend()?.db.clone())
+    }
+}
+
+/// Batches for the group-commit writer: one redb write transaction each.
+pub(super) struct Batches {
+    pub(super) db: Arc<Database>,
+}
+
+struct Batch {
+    txn: WriteTransaction,
+}
+
+impl commit::Batches for Batches {
+    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
+        let txn = self.db.begin_write()?;
+        Ok(Box::new(Batch { txn }))
+    }
+}
+
+impl commit::Batch for Batch {
+    fn run(&mut self, job: &Job) -> Step {
+        // redb has no cheap per-job undo: a job's checks all run before its first write, and
+        // a panic makes the writer rerun the batch without the job.
+        match Writer::open(&self.txn) {
+            Ok(mut w) => job(&mut w),
+            Err(e) => Step::Fatal(e.to_string()),
+        }
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.txn.commit()?;
+        Ok(())
+    }
+
+    fn abort(self: Box<Self>) {
+        let _ = self.txn.abort();
+    }
+}
+
+impl Engine for Redb {
+    fn health(&self) -> Health {
+        self.shared.health()
+    }
+
+    fn close(&self) {
+        self.shared.close();
+    }
+
+    fn observe(&self, err: &StoreError) {
+        self.shared.observe(err);
+    }
+
+    fn inline_reads(&self) -> bool {
+        true
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
+        let b = self.shared.backend()?;
+        let txn = b.db.begin_read()?;
+        f(&Reader { txn: &txn })
+    }
+
+    fn enqueue(&self, job: Job) -> Result<()> {
+        self.shared.backend()?.committer.enqueue(job)
+    }
+
+    fn last_activity_seq(&self) -> Result<u64> {
+        activity::last_seq(&*self.db()?)
+    }
+
+    fn append_activity(
+        &self,
+        records: &mut [ActivityRecord],
+        retention: &Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        activity::append(&*self.db()?, records, retention, now)
+    }
+
+    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
+        activity::recent(&*self.db()?, limit)
+    }
+
+    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+        activity::after(&*self.db()?, seq, limit)
+    }
+
+    fn activity_len(&self) -> Result<u64> {
+        activity::len(&*self.db()?)
+    }
+
+    fn shared(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,155 @@
+//! Reads inside one redb read transaction, as [`View`] for the backend-neutral reads.
+
+use std::ops::Bound;
+
+use scimd_core::ResourceType;
+
+use super::schema::*;
+use crate::store::error::Result;
+use crate::store::model::{decode, table_name, Link, Lookup, Record};
+use crate::store::rows::{ScanVisit, View};
+
+/// The records table of `rt`.
+fn rt_table(
+    rt: ResourceType,
+) -> redb::TableDefinition<'static, (&'static str, &'static str), &'static [u8]> {
+    match rt {
+        ResourceType::User => USERS,
+        ResourceType::Group => GROUPS,
+    }
+}
+
+/// Reads within one read transaction.
+pub(super) struct Reader<'a> {
+    pub(super) txn: &'a redb::ReadTransaction,
+}
+
+impl View for Reader<'_> {
+    fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
+        let table = self.txn.open_table(rt_table(rt))?;
+        match table.get((org, id))? {
+            Some(v) => Ok(Some(decode(table_name(rt), id, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        skip: usize,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        let table = self.txn.open_table(rt_table(rt))?;
+        let start = match after {
+            Some(id) => Bound::Excluded((org, id)),
+            None => Bound::Included((org, "")),
+        };
+        for entry in table
+            .range::<(&str, &str)>((start, Bound::Unbounded))?
+            .skip(skip)
+        {
+            let (k, v) = entry?;
+            let (o, id) = k.value();
+            if o != org {
+                break;
+            }
+            let rec = decode(table_name(rt), id, v.value())?;
+            if !visit(id, rec)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        type Multi =
+            redb::MultimapTableDefinition<'static, (&'static str, &'static str), &'static str>;
+        let mut multi = |def: Multi, key: &str| -> Result<()> {
+            let t = self.txn.open_multimap_table(def)?;
+            for v in t.get((org, key))? {
+                ids.push(v?.value().to_string());
+            }
+            Ok(())
+        };
+        match (lookup, rt) {
+            (Lookup::UserName(name), ResourceType::User) => {
+                let t = self.txn.open_table(USER_BY_NAME)?;
+                if let Some(v) = t.get((org, name.to_lowercase().as_str()))? {
+                    ids.push(v.value().to_string());
+                }
+            }
+            (Lookup::DisplayName(name), ResourceType::Group) => {
+                let t = self.txn.open_table(GROUP_BY_NAME)?;
+                if let Some(v) = t.get((org, name.to_lowercase().as_str()))? {
+                    ids.push(v.value().to_string());
+                }
+            }
+            (Lookup::Email(email), ResourceType::User) => {
+                multi(USER_BY_EMAIL, &email.to_lowercase())?;
+            }
+            (Lookup::ExternalId(ext), ResourceType::User) => multi(USER_BY_EXTERNAL_ID, ext)?,
+            (Lookup::ExternalId(ext), ResourceType::Group) => multi(GROUP_BY_EXTERNAL_ID, ext)?,
+            // An index of the other resource type finds nothing of this one.
+            _ => {}
+        }
+        Ok(ids)
+    }
+
+    fn members(&self, org: &str, gid: &str) -> Result<Vec<Link>> {
+        let members = self.txn.open_table(MEMBERS)?;
+        let mut out = Vec::new();
+        for entry in members.range((org, gid, "")..)? {
+            let (k, v) = entry?;
+            let (o, g, u) = k.value();
+            if o != org || g != gid {
+                break;
+            }
+            out.push(Link {
+                id: u.to_string(),
+                display: v.value().to_string(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>> {
+        let member_of = self.txn.open_table(MEMBER_OF)?;
+        let mut out = Vec::new();
+        for entry in member_of.range((org, uid, "")..)? {
+            let (k, _) = entry?;
+            let (o, u, g) = k.value();
+            if o != org || u != uid {
+                break;
+            }
+            out.push(g.to_string());
+        }
+        Ok(out)
+    }
+
+    fn counter(&self, org: &str, name: &str) -> Result<u64> {
+        let counts = self.txn.open_table(COUNTS)?;
+        Ok(counts.get((org, name))?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        let by_name = self.txn.open_table(USER_BY_NAME)?;
+        let mut out = Vec::new();
+        // The index is keyed by the lowercased userName, so the matches are one contiguous
+        // range starting at the prefix.
+        for entry in by_name.range((org, prefix)..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, id) = entry?;
+            let (o, name) = k.value();
+            if o != org || !name.starts_with(prefix) {
+                break;
+            }
+            out.push(id.value().to_string());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,143 @@
+//! What a backend provides to the SCIM rules: the reads of one consistent snapshot ([`View`])
+//! and the row-level writes of one transaction ([`Rows`]). The rules themselves (uniqueness,
+//! versions, member plans, counters) are written once over these traits, in `tx.rs`,
+//! `members.rs`, `read.rs` and `dash.rs`; a backend only stores and finds rows.
+
+use scimd_core::resource as res;
+use scimd_core::ResourceType;
+use serde_json::{Map, Value};
+
+use super::error::Result;
+use super::model::{Link, Lookup, Record};
+
+/// The index keys of one resource: its unique name (userName or team displayName, lowercased),
+/// externalId, and (users) lowercased emails.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct IndexKeys {
+    pub(crate) name: Option<String>,
+    pub(crate) ext: Option<String>,
+    pub(crate) emails: Vec<String>,
+}
+
+impl IndexKeys {
+    pub(crate) fn of(rt: ResourceType, attrs: &Map<String, Value>) -> IndexKeys {
+        let ext = res::external_id(attrs).map(str::to_string);
+        match rt {
+            ResourceType::User => IndexKeys {
+                name: res::user_name_key(attrs),
+                ext,
+                emails: res::email_keys(attrs),
+            },
+            ResourceType::Group => IndexKeys {
+                name: res::display_name_key(attrs),
+                ext,
+                emails: Vec::new(),
+            },
+        }
+    }
+
+    /// The keys of `self` that `other` does not have.
+    pub(crate) fn minus(&self, other: &IndexKeys) -> IndexKeys {
+        IndexKeys {
+            name: self.name.clone().filter(|n| other.name.as_ref() != Some(n)),
+            ext: self.ext.clone().filter(|e| other.ext.as_ref() != Some(e)),
+            emails: self
+                .emails
+                .iter()
+                .filter(|e| !other.emails.contains(e))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// What a scan hands to its visitor for each resource: its id and record. Returning false
+/// stops the scan.
+pub(crate) type ScanVisit<'a> = dyn FnMut(&str, Record) -> Result<bool> + 'a;
+
+/// Reads of one consistent snapshot of the store.
+pub(crate) trait View {
+    /// One stored record.
+    fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>>;
+
+    /// The records of `rt` in `org` in id order, after id `after`, passing over the first
+    /// `skip` of them (without decoding them, where the backend can).
+    fn scan(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        skip: usize,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()>;
+
+    /// The ids of `rt` that an index lookup finds (names compared lowercased).
+    fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>>;
+
+    /// The members of team `gid` (user id and the member's display name), by user id.
+    fn members(&self, org: &str, gid: &str) -> Result<Vec<Link>>;
+
+    /// The ids of the teams user `uid` belongs to, by team id.
+    fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>>;
+
+    /// A counter (see `model::counter_users`, `ACTIVE`, `member_counter`); 0 when unset.
+    fn counter(&self, org: &str, name: &str) -> Result<u64>;
+
+    /// At most `limit` user ids whose lowercased userName starts with `prefix` (lowercased
+    /// already), in lowercased-userName order.
+    fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>>;
+}
+
+/// The row-level writes (and the reads they need) of one write transaction. Each write
+/// keeps the record and its index rows together; the SCIM checks happen before, in `Tx`.
+pub(crate) trait Rows {
+    fn record(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>>;
+
+    /// The id holding the unique name key (userName or displayName, lowercased), if any.
+    fn owner(&mut self, org: &str, rt: ResourceType, name_key: &str) -> Result<Option<String>>;
+
+    /// Writes a new resource with its index rows.
+    fn insert(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        rec: &Record,
+        keys: &IndexKeys,
+    ) -> Result<()>;
+
+    /// Overwrites a resource, moving its index rows from `old` to `new` keys.
+    #[allow(clippy::too_many_arguments)]
+    fn update(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        rec: &Record,
+        old: &IndexKeys,
+        new: &IndexKeys,
+    ) -> Result<()>;
+
+    /// Deletes a resource and its index rows (`keys`).
+    fn remove(&mut self, org: &str, rt: ResourceType, id: &str, keys: &IndexKeys) -> Result<()>;
+
+    /// Adds `delta` to a counter (never below 0).
+    fn bump(&mut self, org: &str, counter: &str, delta: i64) -> Result<()>;
+
+    /// Deletes a counter.
+    fn drop_counter(&mut self, org: &str, counter: &str) -> Result<()>;
+
+    fn is_member(&mut self, org: &str, gid: &str, uid: &str) -> Result<bool>;
+
+    /// The user ids of team `gid`'s members.
+    fn member_ids(&mut self, org: &str, gid: &str) -> Result<Vec<String>>;
+
+    /// The team ids user `uid` belongs to.
+    fn teams_of(&mut self, org: &str, uid: &str) -> Result<Vec<String>>;
+
+    /// Adds one membership row (both directions), or rewrites its display name.
+    fn put_member(&mut self, org: &str, gid: &str, uid: &str, display: &str) -> Result<()>;
+
+    /// Removes one membership row; false when there was none.
+    fn remove_member(&mut self, org: &str, gid: &str, uid: &str) -> Result<bool>;
+}
