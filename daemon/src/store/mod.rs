@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod members;
 mod model;
+mod pg;
 mod read;
 mod redb;
 mod rows;
@@ -55,6 +56,22 @@ impl Store {
         Ok(Store {
             engine: Arc::new(redb::Redb::open(path)?),
         })
+    }
+
+    /// Connects to a PostgreSQL database that several daemons may share, applying the schema
+    /// migrations this binary has. Refuses a database whose schema is newer. Blocks: do not
+    /// call it on an async thread.
+    pub fn open_postgres(url: &str, pool_size: usize) -> Result<Store> {
+        Ok(Store {
+            engine: Arc::new(pg::Postgres::open(url, pool_size)?),
+        })
+    }
+
+    /// Applies the PostgreSQL migrations up to `upto` (all when None) and returns the schema
+    /// version reached; what [`Store::open_postgres`] does first, callable alone for tests
+    /// and upgrades.
+    pub fn migrate_postgres(url: &str, upto: Option<i64>) -> Result<i64> {
+        pg::migrate_to(url, upto)
     }
 
     /// Whether the store can serve, for `/healthz`.

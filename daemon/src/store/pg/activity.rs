@@ -1,0 +1,139 @@
+//! The activity log in PostgreSQL, shared by every daemon on the database. Sequence numbers
+//! come from one counter row that each append locks until it commits, so numbers are unique
+//! across daemons and become visible in order: a follower reading "after seq N" never skips a
+//! record that commits later with a smaller number.
+
+use scimd_core::wire::ActivityRecord;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::rows::Conn;
+use crate::store::activity::Retention;
+use crate::store::error::{Result, StoreError};
+
+pub(super) fn last_seq(conn: &Conn<'_>) -> Result<u64> {
+    let rows = conn.query(
+        "SELECT value FROM scimd_meta WHERE key = 'activity_last_seq'",
+        &[],
+    )?;
+    Ok(rows
+        .first()
+        .map(|r| r.get::<_, i64>(0).max(0) as u64)
+        .unwrap_or(0))
+}
+
+pub(super) fn append(
+    conn: &Conn<'_>,
+    records: &mut [ActivityRecord],
+    retention: &Retention,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    conn.batch("BEGIN")?;
+    let result = append_in(conn, records, retention, now);
+    match result {
+        Ok(pruned) => {
+            conn.batch("COMMIT")?;
+            Ok(pruned)
+        }
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn append_in(
+    conn: &Conn<'_>,
+    records: &mut [ActivityRecord],
+    retention: &Retention,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let n = records.len() as i64;
+    let rows = conn.query(
+        "UPDATE scimd_meta SET value = value + $1 WHERE key = 'activity_last_seq' RETURNING value",
+        &[&n],
+    )?;
+    let last: i64 = rows
+        .first()
+        .map(|r| r.get(0))
+        .ok_or_else(|| StoreError::Db("the activity counter row is missing".into()))?;
+    let first = last - n + 1;
+    let mut seqs = Vec::with_capacity(records.len());
+    let mut times = Vec::with_capacity(records.len());
+    let mut bodies = Vec::with_capacity(records.len());
+    for (i, rec) in records.iter_mut().enumerate() {
+        rec.seq = (first + i as i64) as u64;
+        seqs.push(rec.seq as i64);
+        // A time that does not parse is stored as now rather than losing the record.
+        let at = OffsetDateTime::parse(&rec.time, &Rfc3339)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default();
+        times.push(at);
+        // Serializing plain strings and numbers cannot fail.
+        bodies.push(serde_json::to_string(rec).unwrap_or_default());
+    }
+    conn.execute(
+        "INSERT INTO scimd_activity (seq, at, record) \
+         SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)",
+        &[&seqs, &times, &bodies],
+    )?;
+    let max = i64::try_from(retention.max_records).unwrap_or(i64::MAX);
+    let by_count = conn.execute(
+        "DELETE FROM scimd_activity WHERE seq <= \
+         (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)",
+        &[&max],
+    )?;
+    let cutoff = (now - retention.max_age)
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let by_age = conn.execute(
+        "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz",
+        &[&cutoff],
+    )?;
+    Ok(by_count + by_age)
+}
+
+fn decode(rows: Vec<tokio_postgres::Row>) -> Vec<ActivityRecord> {
+    rows.iter()
+        .filter_map(|r| {
+            let text: String = r.get(1);
+            match serde_json::from_str::<ActivityRecord>(&text) {
+                Ok(rec) => Some(rec),
+                Err(err) => {
+                    let seq: i64 = r.get(0);
+                    tracing::warn!(seq, cause = %err, "skipping corrupt activity record");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+pub(super) fn recent(conn: &Conn<'_>, limit: usize) -> Result<Vec<ActivityRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(decode(conn.query(
+        "SELECT seq, record::text FROM scimd_activity ORDER BY seq DESC LIMIT $1",
+        &[&limit],
+    )?))
+}
+
+pub(super) fn after(conn: &Conn<'_>, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    Ok(decode(conn.query(
+        "SELECT seq, record::text FROM scimd_activity WHERE seq > $1 ORDER BY seq LIMIT $2",
+        &[&seq, &limit],
+    )?))
+}
+
+pub(super) fn len(conn: &Conn<'_>) -> Result<u64> {
+    let rows = conn.query("SELECT count(*) FROM scimd_activity", &[])?;
+    Ok(rows
+        .first()
+        .map(|r| r.get::<_, i64>(0).max(0) as u64)
+        .unwrap_or(0))
+}

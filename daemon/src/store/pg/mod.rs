@@ -1,0 +1,254 @@
+//! The shared backend: the directory in PostgreSQL, so any number of `scimd` processes can
+//! serve it. Uniqueness is enforced by the database's unique indexes, versions by row locks,
+//! membership is one row per (org, team, user), and the activity log is numbered by the
+//! database so every daemon follows one log.
+//!
+//! tokio-postgres is async; the store interface is blocking (it runs on the blocking pool).
+//! The backend owns a small runtime that drives its connections, and each call blocks on it.
+
+mod activity;
+mod error;
+mod migrate;
+mod rows;
+mod schema;
+mod tables;
+mod view;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use scimd_core::wire::ActivityRecord;
+use time::OffsetDateTime;
+use tokio::runtime::{Handle, Runtime};
+
+use crate::store::activity::Retention;
+use crate::store::commit::{Committer, Job};
+use crate::store::engine::{Engine, Health};
+use crate::store::error::{Result, StoreError};
+use crate::store::rows::View;
+use error::{db, pool};
+use rows::{Batches, Conn};
+use view::Reader;
+
+pub(crate) use migrate::migrate_to;
+
+/// How long a request waits for a pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one statement may run before the server cancels it.
+const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+/// How often the health check runs.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
+
+/// The PostgreSQL backend.
+pub(crate) struct Postgres {
+    rt: Option<Runtime>,
+    handle: Handle,
+    pool: Pool,
+    committer: Mutex<Option<Committer>>,
+    health: Arc<Mutex<Health>>,
+}
+
+/// The connection settings and pool for `url`, on the runtime `rt`.
+fn pool_for(url: &str, size: usize, rt: &Handle) -> Result<Pool> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::Db(format!("invalid PostgreSQL url: {e}")))?;
+    config.connect_timeout(CONNECT_TIMEOUT);
+    config.application_name("scimd");
+    config.options(format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"));
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let _enter = rt.enter();
+    Pool::builder(manager)
+        .max_size(size.max(2))
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Db(format!("cannot build the PostgreSQL pool: {e}")))
+}
+
+impl Postgres {
+    /// Connects to `url`, applies the migrations this binary has, and starts the writer.
+    /// Refuses a database whose schema is newer than this binary. Must not be called from an
+    /// async thread (it blocks).
+    pub(crate) fn open(url: &str, pool_size: usize) -> Result<Postgres> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("scimd-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Db(format!("cannot start the PostgreSQL runtime: {e}")))?;
+        let handle = rt.handle().clone();
+        let pool = pool_for(url, pool_size, &handle)?;
+        {
+            let client = handle.block_on(pool.get()).map_err(|e| {
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"))
+            })?;
+            migrate::migrate(
+                &Conn {
+                    client: &client,
+                    rt: &handle,
+                },
+                None,
+            )?;
+        }
+        let committer = Committer::start(Batches {
+            pool: pool.clone(),
+            rt: handle.clone(),
+        });
+        let health = Arc::new(Mutex::new(Health::Ok));
+        handle.spawn(watch_health(pool.clone(), health.clone()));
+        Ok(Postgres {
+            rt: Some(rt),
+            handle,
+            pool,
+            committer: Mutex::new(Some(committer)),
+            health,
+        })
+    }
+
+    fn conn<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
+        let client = self.handle.block_on(self.pool.get()).map_err(pool)?;
+        f(&Conn {
+            client: &client,
+            rt: &self.handle,
+        })
+    }
+}
+
+/// Checks the database once per [`HEALTH_EVERY`], so `/healthz` answers from memory.
+async fn watch_health(pool: Pool, health: Arc<Mutex<Health>>) {
+    let mut tick = tokio::time::interval(HEALTH_EVERY);
+    loop {
+        tick.tick().await;
+        let check = async {
+            let client = pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .simple_query("SELECT 1")
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let now = match tokio::time::timeout(CONNECT_TIMEOUT, check).await {
+            Ok(Ok(_)) => Health::Ok,
+            Ok(Err(e)) => Health::Recovering {
+                reason: format!("PostgreSQL is unreachable: {e}"),
+                disk_full: false,
+            },
+            Err(_) => Health::Recovering {
+                reason: "PostgreSQL does not answer".into(),
+                disk_full: false,
+            },
+        };
+        if let Ok(mut h) = health.lock() {
+            if *h != now {
+                match &now {
+                    Health::Ok => tracing::info!("PostgreSQL answers again"),
+                    other => tracing::warn!(state = ?other, "PostgreSQL health check failed"),
+                }
+            }
+            *h = now;
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.close();
+        // Dropping a runtime blocks, which is not allowed on an async thread; its tasks
+        // (connections, the health check) are only idle I/O at this point.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Engine for Postgres {
+    fn health(&self) -> Health {
+        self.health.lock().map(|h| h.clone()).unwrap_or(Health::Ok)
+    }
+
+    fn close(&self) {
+        let committer = self.committer.lock().ok().and_then(|mut c| c.take());
+        drop(committer);
+        self.pool.close();
+    }
+
+    fn observe(&self, err: &StoreError) {
+        if matches!(err, StoreError::Unavailable(_)) {
+            if let Ok(mut h) = self.health.lock() {
+                if *h == Health::Ok {
+                    *h = Health::Recovering {
+                        reason: err.to_string(),
+                        disk_full: false,
+                    };
+                }
+            }
+        }
+    }
+
+    fn inline_reads(&self) -> bool {
+        false
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
+        let client = self.handle.block_on(self.pool.get()).map_err(pool)?;
+        self.handle
+            .block_on(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            .map_err(db)?;
+        let result = f(&Reader {
+            client: &client,
+            rt: &self.handle,
+        });
+        let end = self.handle.block_on(client.batch_execute("COMMIT"));
+        match (result, end) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(db(e)),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    }
+
+    fn enqueue(&self, job: Job) -> Result<()> {
+        match self.committer.lock().ok().as_ref().and_then(|c| c.as_ref()) {
+            Some(c) => c.enqueue(job),
+            None => Err(StoreError::Unavailable("the store is closing".into())),
+        }
+    }
+
+    fn last_activity_seq(&self) -> Result<u64> {
+        self.conn(activity::last_seq)
+    }
+
+    fn append_activity(
+        &self,
+        records: &mut [ActivityRecord],
+        retention: &Retention,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        self.conn(|c| activity::append(c, records, retention, now))
+    }
+
+    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.conn(|c| activity::recent(c, limit))
+    }
+
+    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.conn(|c| activity::after(c, seq, limit))
+    }
+
+    fn activity_len(&self) -> Result<u64> {
+        self.conn(activity::len)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,87 @@
+//! The PostgreSQL schema as numbered migrations, applied in order at start under an advisory
+//! lock (so daemons starting together never race), each in its own transaction and recorded in
+//! `scimd_schema`. A database whose schema is newer than this binary knows is refused.
+//!
+//! Text columns that scimd orders by use `COLLATE "C"`: byte order, the order of Rust's string
+//! comparison, which cursors and the page-end cache rely on.
+
+/// The migrations, oldest first; migration `n` is `MIGRATIONS[n - 1]`. Never edit a shipped
+/// one: add the next.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the directory.
+    r#"
+    CREATE TABLE scimd_users (
+        org text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name_key text COLLATE "C",
+        external_id text COLLATE "C",
+        attrs json NOT NULL,
+        created text NOT NULL,
+        modified text NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (org, id)
+    );
+    CREATE UNIQUE INDEX scimd_users_name ON scimd_users (org, name_key);
+    CREATE INDEX scimd_users_external_id ON scimd_users (org, external_id);
+    CREATE TABLE scimd_user_emails (
+        org text COLLATE "C" NOT NULL,
+        email text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (org, email, id)
+    );
+    CREATE TABLE scimd_groups (
+        org text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name_key text COLLATE "C",
+        external_id text COLLATE "C",
+        attrs json NOT NULL,
+        created text NOT NULL,
+        modified text NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (org, id)
+    );
+    CREATE UNIQUE INDEX scimd_groups_name ON scimd_groups (org, name_key);
+    CREATE INDEX scimd_groups_external_id ON scimd_groups (org, external_id);
+    CREATE TABLE scimd_members (
+        org text COLLATE "C" NOT NULL,
+        gid text COLLATE "C" NOT NULL,
+        uid text COLLATE "C" NOT NULL,
+        display text NOT NULL,
+        PRIMARY KEY (org, gid, uid)
+    );
+    CREATE INDEX scimd_members_by_user ON scimd_members (org, uid, gid);
+    CREATE TABLE scimd_counts (
+        org text COLLATE "C" NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (org, name)
+    );
+    CREATE TABLE scimd_meta (
+        key text PRIMARY KEY,
+        value bigint NOT NULL
+    );
+    "#,
+    // 2: the activity log the dashboards of every daemon follow.
+    r#"
+    CREATE TABLE scimd_activity (
+        seq bigint PRIMARY KEY,
+        at timestamptz NOT NULL,
+        record json NOT NULL
+    );
+    CREATE INDEX scimd_activity_at ON scimd_activity (at);
+    INSERT INTO scimd_meta (key, value) VALUES ('activity_last_seq', 0)
+        ON CONFLICT (key) DO NOTHING;
+    "#,
+];
+
+/// The schema version this binary writes.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock key migrations hold ("scimd" in ASCII).
+pub(super) const MIGRATION_LOCK: i64 = 0x0073_6369_6d64;
+
+/// The table of applied migrations.
+pub(super) const SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS scimd_schema (
+    version bigint PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)";

@@ -1,0 +1,165 @@
+//! Reads inside one PostgreSQL read-only REPEATABLE READ transaction, as [`View`] for the
+//! backend-neutral reads. Lookups that redb answers from an index use an index here too.
+
+use scimd_core::ResourceType;
+use tokio::runtime::Handle;
+use tokio_postgres::Row;
+
+use super::error::db;
+use super::tables::{record_of, Tables};
+use crate::store::error::Result;
+use crate::store::model::{Link, Lookup, Record};
+use crate::store::rows::{ScanVisit, View};
+
+/// How many records one scan query fetches.
+const SCAN_CHUNK: i64 = 256;
+
+/// Reads over one pooled connection inside a snapshot transaction.
+pub(super) struct Reader<'a> {
+    pub(super) client: &'a deadpool_postgres::Client,
+    pub(super) rt: &'a Handle,
+}
+
+impl Reader<'_> {
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>> {
+        self.rt.block_on(async {
+            let stmt = self.client.prepare_cached(sql).await.map_err(db)?;
+            self.client.query(&stmt, params).await.map_err(db)
+        })
+    }
+
+    fn ids(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<String>> {
+        Ok(self
+            .query(sql, params)?
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect())
+    }
+}
+
+impl View for Reader<'_> {
+    fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
+        let t = Tables::of(rt);
+        let sql = format!(
+            "SELECT attrs::text, created, modified, version FROM {} WHERE org = $1 AND id = $2",
+            t.records
+        );
+        match self.query(&sql, &[&org, &id])?.first() {
+            Some(row) => Ok(Some(record_of(t.records, id, row, 0)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        skip: usize,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        let t = Tables::of(rt);
+        let sql = format!(
+            "SELECT id, attrs::text, created, modified, version FROM {} \
+             WHERE org = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4",
+            t.records
+        );
+        let mut last = after.unwrap_or("").to_string();
+        let mut offset = i64::try_from(skip).unwrap_or(i64::MAX);
+        loop {
+            let rows = self.query(&sql, &[&org, &last, &SCAN_CHUNK, &offset])?;
+            offset = 0;
+            let full = rows.len() as i64 == SCAN_CHUNK;
+            for row in &rows {
+                let id: String = row.get(0);
+                let rec = record_of(t.records, &id, row, 1)?;
+                if !visit(&id, rec)? {
+                    return Ok(());
+                }
+                last = id;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>> {
+        let t = Tables::of(rt);
+        match (lookup, rt) {
+            (Lookup::UserName(name), ResourceType::User)
+            | (Lookup::DisplayName(name), ResourceType::Group) => {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE org = $1 AND name_key = $2",
+                    t.records
+                );
+                self.ids(&sql, &[&org, &name.to_lowercase()])
+            }
+            (Lookup::Email(email), ResourceType::User) => self.ids(
+                "SELECT id FROM scimd_user_emails WHERE org = $1 AND email = $2",
+                &[&org, &email.to_lowercase()],
+            ),
+            (Lookup::ExternalId(ext), _) => {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE org = $1 AND external_id = $2",
+                    t.records
+                );
+                self.ids(&sql, &[&org, ext])
+            }
+            // An index of the other resource type finds nothing of this one.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn members(&self, org: &str, gid: &str) -> Result<Vec<Link>> {
+        Ok(self
+            .query(
+                "SELECT uid, display FROM scimd_members WHERE org = $1 AND gid = $2 ORDER BY uid",
+                &[&org, &gid],
+            )?
+            .iter()
+            .map(|r| Link {
+                id: r.get(0),
+                display: r.get(1),
+            })
+            .collect())
+    }
+
+    fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>> {
+        self.ids(
+            "SELECT gid FROM scimd_members WHERE org = $1 AND uid = $2 ORDER BY gid",
+            &[&org, &uid],
+        )
+    }
+
+    fn counter(&self, org: &str, name: &str) -> Result<u64> {
+        let rows = self.query(
+            "SELECT n FROM scimd_counts WHERE org = $1 AND name = $2",
+            &[&org, &name],
+        )?;
+        Ok(rows
+            .first()
+            .map(|r| r.get::<_, i64>(0).max(0) as u64)
+            .unwrap_or(0))
+    }
+
+    fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        // Under byte order every name with the prefix sorts below prefix + U+10FFFF, so the
+        // index range is bounded on both sides.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.ids(
+            "SELECT id FROM scimd_users WHERE org = $1 AND name_key >= $2 AND name_key < $3 \
+             AND starts_with(name_key, $2) ORDER BY name_key LIMIT $4",
+            &[&org, &prefix, &upper, &limit],
+        )
+    }
+}
