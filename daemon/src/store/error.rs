@@ -26,6 +26,9 @@ pub enum StoreError {
     /// The resource changed between the read and the write of an optimistic update.
     #[error("the resource changed while the write was prepared")]
     Moved,
+    /// The operation cannot be done as asked (say, copying into a store that holds data).
+    #[error("{0}")]
+    Refused(String),
     /// The database's schema cannot be used by this binary (newer, or a migration failed).
     #[error("{0}")]
     Schema(String),

@@ -9,6 +9,7 @@
 
 pub mod activity;
 mod commit;
+mod copy;
 mod dash;
 mod engine;
 mod error;
@@ -32,6 +33,7 @@ use time::OffsetDateTime;
 
 use activity::Retention;
 use engine::Engine;
+pub use copy::CopyReport;
 pub use engine::Health;
 use error::Result;
 pub use error::StoreError;

@@ -83,6 +83,9 @@ pub(crate) trait View {
     /// A counter (see `model::counter_users`, `ACTIVE`, `member_counter`); 0 when unset.
     fn counter(&self, org: &str, name: &str) -> Result<u64>;
 
+    /// Every org that holds a resource or a counter.
+    fn orgs(&self) -> Result<Vec<String>>;
+
     /// At most `limit` user ids whose lowercased userName starts with `prefix` (lowercased
     /// already), in lowercased-userName order.
     fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>>;

@@ -7,6 +7,7 @@ use scimd_core::resource as res;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
 
+use super::copy::Copied;
 use super::error::{Result, StoreError};
 use super::members::{self, MemberPlan};
 use super::model::*;
@@ -236,6 +237,25 @@ impl Tx<'_> {
             skipped,
             previous,
         })
+    }
+
+    /// Writes a resource exactly as another store held it (id, version, timestamps, a team's
+    /// members with their display names), for `scimd store copy`; uniqueness still holds.
+    pub(crate) fn import(&mut self, org: &str, rt: ResourceType, c: Copied) -> Result<()> {
+        let w = &mut *self.rows;
+        check_unique(w, org, rt, &c.id, &c.record.attrs)?;
+        w.insert(org, rt, &c.id, &c.record, &IndexKeys::of(rt, &c.record.attrs))?;
+        w.bump(org, counter_users(rt), 1)?;
+        if rt == ResourceType::User && is_active(&c.record.attrs) {
+            w.bump(org, ACTIVE, 1)?;
+        }
+        for link in &c.members {
+            w.put_member(org, &c.id, &link.id, &link.display)?;
+        }
+        if !c.members.is_empty() {
+            w.bump(org, &member_counter(&c.id), c.members.len() as i64)?;
+        }
+        Ok(())
     }
 
     /// See [`Store::delete`].

@@ -151,6 +151,14 @@ impl View for Reader<'_> {
             .unwrap_or(0))
     }
 
+    fn orgs(&self) -> Result<Vec<String>> {
+        self.ids(
+            "SELECT org FROM scimd_users UNION SELECT org FROM scimd_groups \
+             UNION SELECT org FROM scimd_counts ORDER BY 1",
+            &[],
+        )
+    }
+
     fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>> {
         // Under byte order every name with the prefix sorts below prefix + U+10FFFF, so the
         // index range is bounded on both sides.

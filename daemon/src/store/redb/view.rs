@@ -134,6 +134,30 @@ impl View for Reader<'_> {
         Ok(counts.get((org, name))?.map(|v| v.value()).unwrap_or(0))
     }
 
+    fn orgs(&self) -> Result<Vec<String>> {
+        // Every resource bumps its org's counters, so the counters name every org.
+        let counts = self.txn.open_table(COUNTS)?;
+        let mut out: Vec<String> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let range = match &next {
+                Some(org) => counts.range((org.as_str(), "\u{10FFFF}")..)?,
+                None => counts.range::<(&str, &str)>(..)?,
+            };
+            let Some(entry) = range.into_iter().next() else {
+                break;
+            };
+            let (k, _) = entry?;
+            let org = k.value().0.to_string();
+            if next.as_ref() == Some(&org) {
+                break;
+            }
+            out.push(org.clone());
+            next = Some(org);
+        }
+        Ok(out)
+    }
+
     fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>> {
         let by_name = self.txn.open_table(USER_BY_NAME)?;
         let mut out = Vec::new();
