@@ -19,8 +19,9 @@ pub struct ConfigDiff {
     /// `unknown_members`, `usernames`, `rate_limit` or `rate_burst`.
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
-    /// `log.level`, `log.format`, and `tls` when it is switched on or off. The daemon drops
-    /// any entry it learns to apply live.
+    /// `log.level`, `log.format`, `tls` when it is switched on or off, and `store` for any
+    /// change of `[store]` (backend, URL or pool size). The daemon drops any entry it learns to
+    /// apply live.
     pub restart_needed: Vec<String>,
     /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`,
     /// `activity.max_records`, `activity.max_age_days`, and `limits` for any key of `[limits]`
@@ -76,6 +77,7 @@ impl Config {
         restart(self.log.level != newer.log.level, "log.level");
         restart(self.log.format != newer.log.format, "log.format");
         restart(self.tls.is_some() != newer.tls.is_some(), "tls");
+        restart(self.store != newer.store, "store");
 
         let mut live = |changed: bool, key: &str| {
             if changed {

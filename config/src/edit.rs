@@ -162,9 +162,10 @@ fn starter_text(hash: &str) -> String {
     format!(
         r#"# scimd configuration.
 #
-# The running daemon watches this file: edits apply live, except `listen`, `data_dir` and
-# `socket`, which need a restart. A file that does not parse is rejected with its line
-# number, and the daemon keeps running on the last good version.
+# The running daemon watches this file: edits apply live, except `listen`, `data_dir`,
+# `socket`, [log], [store] and switching [tls] on or off, which need a restart. A file that
+# does not parse is rejected with its line number, and the daemon keeps running on the last
+# good version.
 # Relative paths are resolved against the folder of this file.
 
 # Address and port the SCIM server listens on.
@@ -174,7 +175,7 @@ listen = "127.0.0.1:8080"
 # for `meta.location` in responses; when unset, it is derived from each request's Host header.
 # public_url = "https://scim.example.com"
 
-# Where scimd keeps its database.
+# Where scimd keeps its database (with the default redb store) and its control socket.
 data_dir = "data"
 
 # The control socket the dashboard connects to. Default: <data_dir>/scimd.sock
@@ -196,6 +197,14 @@ data_dir = "data"
 # [activity]
 # max_records = 10000
 # max_age_days = 30
+
+# The database: without this section, a redb file in data_dir, for a single daemon. The
+# backend "postgres" lets several daemons share one database; give its URL here or, better
+# for the password, in the SCIMD_DATABASE_URL environment variable.
+# [store]
+# backend = "postgres"
+# url = "postgres://scimd@db.internal:5432/scimd"
+# pool_size = 16             # connections per daemon, 1 to 256
 
 # One [orgs.NAME] table per organization. NAME is the org's login name and appears in the
 # SCIM base URL: https://HOST/scim/v2/NAME. Names follow GitHub login rules (letters, digits

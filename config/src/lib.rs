@@ -4,6 +4,8 @@
 //! - `raw`: stage one, the file as serde reads it (`deny_unknown_fields`).
 //! - `model`: stage two, the validated [`Config`] and the checks producing it.
 //! - `span`: key paths and line:col positions, so every error points into the file.
+//! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
+//!   logs.
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
 //! - [`token`]: minting tokens and hashing them for the file.
 //! - `edit`: [`rotate_token`], [`revoke_tokens`], [`write_starter`], all atomic writes.
@@ -22,6 +24,7 @@ mod error;
 mod model;
 mod raw;
 mod span;
+mod store;
 pub mod token;
 mod watch;
 
@@ -40,5 +43,8 @@ pub use model::{
     DEFAULT_TEAM_NAME_MAX, MAX_ACTIVITY_MAX_AGE_DAYS, MAX_ACTIVITY_MAX_RECORDS,
     MAX_MAX_CONNECTIONS, MAX_MAX_VALUES_PER_ATTRIBUTE, MAX_ORG_NAME_LEN, MAX_RATE_BURST,
     MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX, MAX_TIMEOUT_SECS,
+};
+pub use store::{
+    PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV, DEFAULT_POOL_SIZE, MAX_POOL_SIZE,
 };
 pub use watch::Watcher;

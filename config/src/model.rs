@@ -2,6 +2,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use toml_edit::ImDocument;
 use crate::error::{one_line, ConfigError};
 use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawOrg, RawTls};
 use crate::span::{self, KeyPath};
+use crate::store::{StoreConfig, DATABASE_URL_ENV};
 use crate::token;
 
 /// Default for `listen`: loopback only, so a fresh install is not exposed by accident.
@@ -71,7 +73,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Base URL clients reach the server at, without a trailing slash.
     pub public_url: Option<String>,
-    /// Folder of the database, resolved against the config file's folder.
+    /// Folder of the redb database, resolved against the config file's folder; also the
+    /// default folder of the control socket, whatever the store.
     pub data_dir: PathBuf,
     /// Control socket path, resolved; defaults to `<data_dir>/scimd.sock`.
     pub socket: PathBuf,
@@ -83,6 +86,8 @@ pub struct Config {
     pub activity: ActivityConfig,
     /// Connection and request limits.
     pub limits: LimitsConfig,
+    /// The database backend (`[store]`); redb by default.
+    pub store: StoreConfig,
     /// The orgs, keyed by lowercase name.
     pub orgs: BTreeMap<String, OrgConfig>,
 }
@@ -268,8 +273,20 @@ impl Config {
     }
 
     /// Parses and validates `text`; `path` is where the file lives (relative paths in it resolve
-    /// against its folder, and errors name it). Touches no file.
+    /// against its folder, and errors name it). Touches no file, but reads the
+    /// `SCIMD_DATABASE_URL` environment variable for a Postgres `[store]` without `url`.
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let database_url = std::env::var_os(DATABASE_URL_ENV);
+        Config::from_toml_str_env(text, path, database_url.as_deref())
+    }
+
+    /// [`Config::from_toml_str`] with the value of `SCIMD_DATABASE_URL` given instead of read,
+    /// so tests need not change the process environment.
+    pub(crate) fn from_toml_str_env(
+        text: &str,
+        path: &Path,
+        database_url: Option<&OsStr>,
+    ) -> Result<Config, ConfigError> {
         let doc = ImDocument::parse(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             line_col: e.span().map(|s| span::line_col(text, s.start)),
@@ -287,7 +304,13 @@ impl Config {
                 message: one_line(e.message()),
             }
         })?;
-        Validator { text, doc, path }.config(raw)
+        Validator {
+            text,
+            doc,
+            path,
+            database_url,
+        }
+        .config(raw)
     }
 
     /// The org called `name`, whatever its case.
@@ -296,22 +319,25 @@ impl Config {
     }
 }
 
-struct Validator<'a> {
+/// The checks of stage two, with what they need to point into the file.
+pub(crate) struct Validator<'a> {
     text: &'a str,
-    doc: ImDocument<&'a str>,
+    pub(crate) doc: ImDocument<&'a str>,
     path: &'a Path,
+    /// The value of `SCIMD_DATABASE_URL`, for `[store]`.
+    pub(crate) database_url: Option<&'a OsStr>,
 }
 
 impl Validator<'_> {
-    fn invalid(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
         self.error_at(key, span::value_span(&self.doc, key), message)
     }
 
-    fn invalid_name(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid_name(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
         self.error_at(key, span::key_span(&self.doc, key), message)
     }
 
-    fn error_at(
+    pub(crate) fn error_at(
         &self,
         key: &KeyPath,
         at: Option<std::ops::Range<usize>>,
@@ -362,6 +388,7 @@ impl Validator<'_> {
         let tls = raw.tls.map(|tls| self.tls(tls)).transpose()?;
         let activity = self.activity(raw.activity)?;
         let limits = self.limits(raw.limits)?;
+        let store = self.store(raw.store)?;
         let orgs = self.orgs(raw.orgs)?;
 
         Ok(Config {
@@ -374,6 +401,7 @@ impl Validator<'_> {
             log,
             activity,
             limits,
+            store,
             orgs,
         })
     }
@@ -470,7 +498,12 @@ impl Validator<'_> {
     }
 
     /// `n` when it is within `range`, else an error naming `key`.
-    fn in_range<T>(&self, key: &KeyPath, n: i64, range: RangeInclusive<T>) -> Result<T, ConfigError>
+    pub(crate) fn in_range<T>(
+        &self,
+        key: &KeyPath,
+        n: i64,
+        range: RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
     where
         T: TryFrom<i64> + PartialOrd + fmt::Display,
     {

@@ -5,6 +5,7 @@
 //! can reject them with a message that names the key.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ pub(crate) struct RawConfig {
     pub(crate) tls: Option<RawTls>,
     pub(crate) activity: Option<RawActivity>,
     pub(crate) limits: Option<RawLimits>,
+    pub(crate) store: Option<RawStore>,
     #[serde(default)]
     pub(crate) orgs: BTreeMap<String, RawOrg>,
 }
@@ -53,6 +55,25 @@ pub(crate) struct RawLimits {
     pub(crate) body_read_timeout_secs: Option<i64>,
     pub(crate) shutdown_timeout_secs: Option<i64>,
     pub(crate) max_values_per_attribute: Option<i64>,
+}
+
+/// `Debug` by hand, unlike the others: `url` may hold a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [store] table")]
+pub(crate) struct RawStore {
+    pub(crate) backend: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) pool_size: Option<i64>,
+}
+
+impl fmt::Debug for RawStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawStore")
+            .field("backend", &self.backend)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]

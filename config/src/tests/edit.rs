@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{
     revoke_tokens, rotate_token, token, write_starter, ActivityConfig, Config, ConfigError,
+    StoreBackend, StoreConfig, DEFAULT_POOL_SIZE,
 };
 
 const COMMENTED: &str = r#"# top comment
@@ -214,6 +215,8 @@ fn starter_config_loads_and_its_token_matches() {
         "# [log]",
         "# [tls]",
         "# [activity]",
+        "# [store]",
+        "SCIMD_DATABASE_URL",
         "scimd token rotate",
     ] {
         assert!(text.contains(documented), "starter lacks {documented:?}");
@@ -246,6 +249,16 @@ fn starter_config_loads_and_its_token_matches() {
     );
     assert_eq!(full.org("example").unwrap(), example);
     assert_eq!(full.activity, ActivityConfig::default());
+    assert_eq!(
+        config.store,
+        StoreConfig::default(),
+        "the starter keeps redb"
+    );
+    let StoreBackend::Postgres(postgres) = &full.store.backend else {
+        panic!("{:?}", full.store);
+    };
+    assert_eq!(postgres.url, "postgres://scimd@db.internal:5432/scimd");
+    assert_eq!(postgres.pool_size, DEFAULT_POOL_SIZE);
 
     let again = write_starter(&path).unwrap_err();
     assert!(

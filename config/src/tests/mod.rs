@@ -1,6 +1,8 @@
-//! Tests across the crate's public API: parsing, tokens, file edits and the watcher.
+//! Tests across the crate's public API: parsing, the store table, tokens, file edits and the
+//! watcher.
 
 mod edit;
 mod parse;
+mod store;
 mod tokens;
 mod watch;

@@ -49,6 +49,7 @@ fn diff_names_what_changed() {
     let new = config(&format!(
         "listen = \"127.0.0.1:2\"\ndata_dir = \"elsewhere\"\npublic_url = \"https://x\"\n\
          [tls]\ncert = \"c\"\nkey = \"k\"\n[log]\nlevel = \"warn\"\n\
+         [store]\nbackend = \"postgres\"\nurl = \"postgres://db/scimd\"\n\
          [orgs.keep]\n[orgs.new]\n[orgs.rot]\ntokens = [{a:?}]\n\
          [orgs.set]\nenabled = false\n[orgs.same]\ntokens = [{b:?}, {a:?}]\n"
     ));
@@ -59,7 +60,7 @@ fn diff_names_what_changed() {
     assert_eq!(diff.orgs_changed, ["set"]);
     assert_eq!(
         diff.restart_needed,
-        ["listen", "data_dir", "socket", "log.level", "tls"]
+        ["listen", "data_dir", "socket", "log.level", "tls", "store"]
     );
     assert_eq!(diff.settings_changed, ["public_url"]);
     assert!(!diff.is_empty());
