@@ -47,6 +47,24 @@ enum Command {
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
+    /// Manage the store itself.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy the config's redb store (users, teams, memberships, ids, versions, timestamps,
+    /// activity history) into an empty PostgreSQL database. Stop the daemon first.
+    Copy {
+        /// The PostgreSQL database: `postgres://user:password@host:port/db`.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +128,51 @@ async fn shutdown_signal() {
     });
 }
 
+/// `scimd store copy`: the config's redb store into an empty PostgreSQL database.
+fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
+    let loaded = scimd_config::Config::load(config)?;
+    if !matches!(loaded.store.backend, scimd_config::StoreBackend::Redb) {
+        anyhow::bail!(
+            "{} already uses PostgreSQL; store copy reads a redb store",
+            config.display()
+        );
+    }
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        anyhow::bail!("--to must be a postgres:// URL");
+    }
+    let path = scimd::serve::store_path(&loaded);
+    if !path.exists() {
+        anyhow::bail!("there is no store at {}", path.display());
+    }
+    let source = scimd::store::Store::open(&path).with_context(|| {
+        format!(
+            "opening {} (stop the daemon first: it holds the file)",
+            path.display()
+        )
+    })?;
+    let shown = scimd_config::PostgresConfig {
+        url: to.to_string(),
+        pool_size: 2,
+    }
+    .redacted_url();
+    let dest = scimd::store::Store::open_postgres(to, 2)
+        .with_context(|| format!("opening the PostgreSQL store {shown}"))?;
+    let report = source
+        .copy_into(&dest)
+        .with_context(|| format!("copying {} into {shown}", path.display()))?;
+    dest.close();
+    source.close();
+    println!(
+        "Copied {} org(s): {} users, {} teams, {} memberships, {} activity records into {shown}.",
+        report.orgs, report.users, report.teams, report.memberships, report.activity
+    );
+    println!(
+        "Set [store] backend = \"postgres\" with this url (or SCIMD_DATABASE_URL) in {} and restart.",
+        config.display()
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -163,6 +226,14 @@ fn main() -> anyhow::Result<()> {
                 println!("{}: ok", config.display());
                 println!("listen: {}", c.listen);
                 println!("data_dir: {}", c.data_dir.display());
+                match &c.store.backend {
+                    scimd_config::StoreBackend::Redb => println!("store: redb"),
+                    scimd_config::StoreBackend::Postgres(pg) => println!(
+                        "store: postgres {} (pool {})",
+                        pg.redacted_url(),
+                        pg.pool_size
+                    ),
+                }
                 println!("tls: {}", if c.tls.is_some() { "on" } else { "off" });
                 for org in c.orgs.values() {
                     println!(
@@ -178,6 +249,9 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Store {
+            command: StoreCommand::Copy { to, config },
+        } => store_copy(&config, &to)?,
     }
     Ok(())
 }

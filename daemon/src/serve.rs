@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use scimd_config::{Config, ConfigError, Watcher};
+use scimd_config::{Config, ConfigError, StoreBackend, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -25,6 +25,9 @@ pub enum ServeError {
     },
     #[error("cannot open the store {path}: {source}")]
     Store { path: PathBuf, source: StoreError },
+    /// The PostgreSQL store cannot be used: unreachable, or its schema is newer than scimd.
+    #[error("cannot open the PostgreSQL store {url}: {source}")]
+    Database { url: String, source: StoreError },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
@@ -176,9 +179,7 @@ pub async fn run(
         path: config.data_dir.clone(),
         source,
     })?;
-    let path = store_path(&config);
-    warn_if_shared(&path);
-    let store = Store::open(&path).map_err(|source| ServeError::Store { path, source })?;
+    let store = open_store(&config).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -276,6 +277,30 @@ pub async fn run(
     }
     tracing::info!("scimd stopped");
     Ok(())
+}
+
+/// Opens the store the config names: the redb file in `data_dir`, or PostgreSQL.
+pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
+    match &config.store.backend {
+        StoreBackend::Redb => {
+            let path = store_path(config);
+            warn_if_shared(&path);
+            Store::open(&path).map_err(|source| ServeError::Store { path, source })
+        }
+        StoreBackend::Postgres(pg) => {
+            let url = pg.redacted_url();
+            tracing::info!(url = %url, pool_size = pg.pool_size, "opening the PostgreSQL store");
+            let (full, size) = (pg.url.clone(), pg.pool_size);
+            // Connecting and migrating block; the async threads must not.
+            let opened = tokio::task::spawn_blocking(move || Store::open_postgres(&full, size))
+                .await
+                .map_err(|e| ServeError::Database {
+                    url: url.clone(),
+                    source: StoreError::Db(format!("the opening task failed: {e}")),
+                })?;
+            opened.map_err(|source| ServeError::Database { url, source })
+        }
+    }
 }
 
 /// Resolves with the reason once the store has given up reopening.
