@@ -148,7 +148,9 @@ pub(crate) fn job<T: Send + 'static>(
                 };
                 let _ = reply.send(answer);
             })),
-            Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved))) => {
+            // Unavailable from inside a job is a conflict with another writer of a shared
+            // store (a deadlock): this request is refused, the batch goes on.
+            Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved | StoreError::Unavailable(_)))) => {
                 let _ = reply.send(Err(e));
                 Step::Refused
             }

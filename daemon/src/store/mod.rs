@@ -32,8 +32,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use activity::Retention;
-use engine::Engine;
 pub use copy::CopyReport;
+use engine::Engine;
 pub use engine::Health;
 use error::Result;
 pub use error::StoreError;

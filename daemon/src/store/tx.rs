@@ -244,7 +244,13 @@ impl Tx<'_> {
     pub(crate) fn import(&mut self, org: &str, rt: ResourceType, c: Copied) -> Result<()> {
         let w = &mut *self.rows;
         check_unique(w, org, rt, &c.id, &c.record.attrs)?;
-        w.insert(org, rt, &c.id, &c.record, &IndexKeys::of(rt, &c.record.attrs))?;
+        w.insert(
+            org,
+            rt,
+            &c.id,
+            &c.record,
+            &IndexKeys::of(rt, &c.record.attrs),
+        )?;
         w.bump(org, counter_users(rt), 1)?;
         if rt == ResourceType::User && is_active(&c.record.attrs) {
             w.bump(org, ACTIVE, 1)?;
