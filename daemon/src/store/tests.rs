@@ -185,3 +185,26 @@ fn a_modify_prepared_on_an_old_version_is_prepared_again() {
     assert_eq!(out.resource.attrs["title"], "Boss");
     assert_eq!(out.resource.meta.version, 3);
 }
+
+#[test]
+fn a_store_written_by_a_newer_layout_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scimd.redb");
+    drop(Store::open(&path).expect("create"));
+    {
+        let db = redb::Database::create(&path).expect("raw open");
+        let txn = db.begin_write().expect("write");
+        {
+            let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(meta).expect("meta");
+            meta.insert("schema_version", 99).expect("bump");
+        }
+        txn.commit().expect("commit");
+    }
+    let refused = Store::open(&path);
+    assert!(
+        matches!(&refused, Err(crate::store::StoreError::Schema(m)) if m.contains("newer scimd") && m.contains("99")),
+        "{:?}",
+        refused.err()
+    );
+}

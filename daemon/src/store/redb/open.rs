@@ -72,8 +72,20 @@ fn open_db(path: &Path) -> Result<Backend> {
         txn.open_table(COUNTS)?;
         txn.open_table(ACTIVITY)?;
         let mut meta = txn.open_table(META)?;
-        if meta.get("schema_version")?.is_none() {
-            meta.insert("schema_version", SCHEMA_VERSION)?;
+        let found = meta.get("schema_version")?.map(|v| v.value());
+        match found {
+            None => {
+                meta.insert("schema_version", SCHEMA_VERSION)?;
+            }
+            // An older binary must not read (and write) a layout it does not know.
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Schema(format!(
+                    "{} was written by a newer scimd (store layout {v}; this binary knows \
+                     {SCHEMA_VERSION}): run that scimd or a newer one",
+                    path.display()
+                )));
+            }
+            Some(_) => {}
         }
     }
     txn.commit()?;
