@@ -37,6 +37,39 @@ pub fn scimd_bin() -> PathBuf {
     profile_dir.join("scimd")
 }
 
+/// Which store backend a test binary's daemons use (`e2e` runs on redb, `e2e-postgres` on
+/// PostgreSQL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Redb,
+    Postgres,
+}
+
+/// The backend of this test binary.
+pub fn backend() -> Backend {
+    crate::BACKEND
+}
+
+/// Whether this binary's daemons use PostgreSQL; tests about the redb file itself skip then.
+pub fn on_postgres() -> bool {
+    backend() == Backend::Postgres
+}
+
+/// The `[store]` table for a daemon of this binary: none on redb, a fresh database of the
+/// shared throwaway cluster on PostgreSQL. Without PostgreSQL here the whole binary stops
+/// as skipped (with the reason printed), except under `CI=true`, where that fails.
+pub fn store_table() -> String {
+    if !on_postgres() {
+        return String::new();
+    }
+    let Some(cluster) = scimd_tests::pg::require() else {
+        std::process::exit(0);
+    };
+    let url = cluster.create_database().expect("create a database");
+    // Small pools: many daemons share the cluster at once.
+    format!("\n[store]\nbackend = \"postgres\"\nurl = \"{url}\"\npool_size = 4\n")
+}
+
 /// A running daemon with its own temp dir, config and tokens.
 pub struct Daemon {
     pub child: Child,
@@ -63,7 +96,8 @@ pub fn write_config_with(
     tables: &str,
     orgs: &[(&str, &str)],
 ) -> (PathBuf, BTreeMap<String, String>) {
-    let mut text = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{tables}\n");
+    let store = store_table();
+    let mut text = format!("listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{tables}\n{store}\n");
     let mut tokens = BTreeMap::new();
     for (org, extra) in orgs {
         let token = scimd_config::token::generate();

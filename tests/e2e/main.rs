@@ -1,28 +1,7 @@
-//! The one end-to-end test binary: the real `scimd` over HTTP, step by step as IdPs play it.
+//! The end-to-end suite on the embedded redb store: the real `scimd` over HTTP, step by step
+//! as IdPs play it. `postgres.rs` runs the same modules on PostgreSQL.
 
-mod abuse;
-mod bulk;
-mod conformance;
-mod crash;
-mod cursor;
-mod dashboard;
-mod diskfull;
-mod edge;
-mod entra;
-mod errors;
-mod harness;
-mod heavy;
-mod isolation;
-mod lists;
-mod load;
-mod okta;
-mod paging;
-mod permissions;
-mod persistence;
-mod races;
-mod reload;
-mod reload_hardening;
-mod shutdown;
-mod smoke;
-mod tls;
-mod usernames;
+/// The store backend every daemon of this binary uses.
+pub const BACKEND: harness::Backend = harness::Backend::Redb;
+
+include!("suite.rs");

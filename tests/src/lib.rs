@@ -1,5 +1,7 @@
 //! What the end-to-end tests (`e2e/`) and the benchmark harness (`bench/`) share: building the
-//! real `scimd` binary they both run.
+//! real `scimd` binary they both run, and a throwaway PostgreSQL cluster ([`pg`]).
+
+pub mod pg;
 
 use std::path::Path;
 use std::process::{Command, ExitStatus};

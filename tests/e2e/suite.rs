@@ -1,0 +1,29 @@
+// The modules of the end-to-end suite, included by both test roots (`main.rs` on redb,
+// `postgres.rs` on PostgreSQL), so the same tests run once per store backend.
+
+mod abuse;
+mod bulk;
+mod conformance;
+mod crash;
+mod cursor;
+mod dashboard;
+mod diskfull;
+mod edge;
+mod entra;
+mod errors;
+mod harness;
+mod heavy;
+mod isolation;
+mod lists;
+mod load;
+mod okta;
+mod paging;
+mod permissions;
+mod persistence;
+mod races;
+mod reload;
+mod reload_hardening;
+mod shutdown;
+mod smoke;
+mod tls;
+mod usernames;
