@@ -23,6 +23,7 @@ mod persistence;
 mod races;
 mod reload;
 mod reload_hardening;
+mod scaleout;
 mod shutdown;
 mod smoke;
 mod tls;

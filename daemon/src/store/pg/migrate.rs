@@ -52,7 +52,10 @@ fn apply(conn: &Conn<'_>, target: i64) -> Result<i64> {
 /// Connects to `url` and applies migrations up to `upto` (all when None), returning the
 /// version reached: what `scimd serve` does at start, callable alone for upgrade tests.
 pub(crate) fn migrate_to(url: &str, upto: Option<i64>) -> Result<i64> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // A worker thread drives the connection: blocking on a current-thread runtime's handle
+    // would not.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| StoreError::Db(format!("cannot start a runtime: {e}")))?;
@@ -68,5 +71,6 @@ pub(crate) fn migrate_to(url: &str, upto: Option<i64>) -> Result<i64> {
     );
     drop(client);
     pool.close();
+    rt.shutdown_background();
     version
 }

@@ -1,0 +1,328 @@
+//! Several daemons on one PostgreSQL database, the schema's migrations, and moving a redb
+//! install with `scimd store copy`. Only the `e2e-postgres` binary runs these: on redb each
+//! daemon owns its file.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{
+    eventually, on_postgres, patch_body, scimd_bin, socket_path, write_config, Ctl, Daemon,
+};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+/// Two daemons serving org acme from one database (the second a copy of the first's config
+/// in a dir of its own, so each has its own control socket).
+fn pair() -> Option<(Daemon, Daemon)> {
+    if !on_postgres() {
+        println!("skipped: several daemons share a store only on PostgreSQL");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let config2 = dir2.path().join("scimd.toml");
+    std::fs::copy(&config, &config2).expect("copy config");
+    let a = Daemon::start_in(dir, config, tokens.clone());
+    let b = Daemon::start_in(dir2, config2, tokens);
+    Some((a, b))
+}
+
+/// The `[store] url` line of a daemon's config.
+fn store_url(config: &PathBuf) -> String {
+    let text = std::fs::read_to_string(config).expect("config");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("url = "))
+        .expect("a [store] url");
+    line.trim_start_matches("url = ").trim_matches('"').to_string()
+}
+
+#[test]
+fn racing_creates_of_one_user_name_through_two_daemons_give_exactly_one_201() {
+    let Some((a, b)) = pair() else { return };
+    let (ca, cb) = (a.client("acme"), b.client("acme"));
+    for round in 0..20 {
+        let body = json!({"schemas": [USER], "userName": format!("race{round}@acme.com")});
+        let (ba, bb) = (body.clone(), body);
+        let (ca2, cb2) = (ca.clone(), cb.clone());
+        let ta = std::thread::spawn(move || ca2.post("/Users", &ba));
+        let tb = std::thread::spawn(move || cb2.post("/Users", &bb));
+        let (ra, rb) = (ta.join().expect("a"), tb.join().expect("b"));
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "round {round}: {:?} {:?}", ra.body, rb.body);
+        let loser = if ra.status == 409 { &ra } else { &rb };
+        assert_eq!(loser.body["scimType"], "uniqueness", "{:?}", loser.body);
+    }
+    assert_eq!(ca.get("/Users").total(), 20);
+    assert_eq!(cb.get("/Users").total(), 20);
+}
+
+#[test]
+fn a_write_through_one_daemon_is_read_through_the_other_at_once() {
+    let Some((a, b)) = pair() else { return };
+    let (ca, cb) = (a.client("acme"), b.client("acme"));
+    let ann = ca.create_user("ann@acme.com");
+    let got = cb.get(&format!("/Users/{ann}"));
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    assert_eq!(got.body["userName"], "ann@acme.com");
+
+    let team = cb.create_group("Eng", &[&ann]);
+    let seen = ca.get(&format!("/Groups/{team}"));
+    assert_eq!(seen.body["members"][0]["value"], ann.as_str());
+    let mine = ca.get(&format!("/Users/{ann}"));
+    assert_eq!(mine.body["groups"][0]["value"], team.as_str());
+
+    // Deleting the user through one daemon removes the membership the other one reads.
+    assert_eq!(ca.delete(&format!("/Users/{ann}")).status, 204);
+    let left = cb.get(&format!("/Groups/{team}"));
+    assert!(
+        left.body["members"]
+            .as_array()
+            .is_none_or(|m| m.is_empty()),
+        "{:?}",
+        left.body
+    );
+}
+
+#[test]
+fn if_match_holds_across_daemons() {
+    let Some((a, b)) = pair() else { return };
+    let (ca, cb) = (a.client("acme"), b.client("acme"));
+    let ann = ca.create_user("ann@acme.com");
+    let etag = ca
+        .get(&format!("/Users/{ann}"))
+        .etag
+        .expect("an ETag");
+    let change = |title: &str| {
+        patch_body(json!([{"op": "replace", "path": "title", "value": title}]))
+    };
+    let first = ca.send(
+        "PATCH",
+        &format!("/Users/{ann}"),
+        Some(&change("one")),
+        &[("If-Match", &etag)],
+    );
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    // The same version through the other daemon is stale now.
+    let second = cb.send(
+        "PATCH",
+        &format!("/Users/{ann}"),
+        Some(&change("two")),
+        &[("If-Match", &etag)],
+    );
+    assert_eq!(second.status, 412, "{:?}", second.body);
+    assert_eq!(cb.get(&format!("/Users/{ann}")).body["title"], "one");
+}
+
+#[test]
+fn killing_one_daemon_leaves_the_other_serving() {
+    let Some((a, b)) = pair() else { return };
+    let ca = a.client("acme");
+    let cb = b.client("acme");
+    let ann = ca.create_user("ann@acme.com");
+    let _ = a.kill();
+    let bob = cb.create_user("bob@acme.com");
+    assert_eq!(cb.get(&format!("/Users/{ann}")).status, 200);
+    assert_eq!(cb.get(&format!("/Users/{bob}")).status, 200);
+    assert_eq!(cb.get("/Users").total(), 2);
+}
+
+#[test]
+fn the_dashboard_of_one_daemon_shows_a_write_made_through_the_other() {
+    let Some((a, b)) = pair() else { return };
+    let mut ctl = Ctl::connect(&socket_path(&b));
+    ctl.send(&json!({"type": "subscribe"}));
+    let ann = a.client("acme").create_user("ann@acme.com");
+    let record: Value = eventually("the record of a's write on b's feed", Duration::from_secs(20), || {
+        let msg = ctl.recv(Duration::from_millis(200))?;
+        (msg["type"] == "activity" && msg["record"]["id"] == ann.as_str())
+            .then(|| msg["record"].clone())
+    });
+    assert_eq!(record["summary"], "created", "{record}");
+    // And its history holds it too.
+    let recent = ctl.recent(100);
+    assert!(
+        recent.iter().any(|r| r["id"] == ann.as_str()),
+        "{recent:?}"
+    );
+}
+
+#[test]
+fn a_database_upgraded_from_the_first_migration_serves() {
+    if !on_postgres() {
+        println!("skipped: PostgreSQL migrations");
+        return;
+    }
+    let cluster = scimd_tests::pg::require().expect("the cluster");
+    let url = cluster.create_database().expect("database");
+    let db = url.rsplit('/').next().expect("db name").to_string();
+    assert_eq!(
+        scimd::store::Store::migrate_postgres(&url, Some(1)).expect("migration 1"),
+        1
+    );
+    // A user written by a scimd that knew only the first migration.
+    cluster
+        .psql(
+            &db,
+            "INSERT INTO scimd_users (org, id, name_key, external_id, attrs, created, modified, version) \
+             VALUES ('acme', 'u-old', 'old@acme.com', NULL, \
+             '{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"old@acme.com\"}', \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 3); \
+             INSERT INTO scimd_counts VALUES ('acme', 'users', 1), ('acme', 'active', 1)",
+        )
+        .expect("seed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let fresh = store_url(&config);
+    std::fs::write(&config, text.replace(&fresh, &url)).expect("point at the old database");
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    let old = c.get("/Users/u-old");
+    assert_eq!(old.status, 200, "{:?}", old.body);
+    assert_eq!(old.etag.as_deref(), Some("W/\"3\""));
+    // The activity log came with the second migration.
+    let bob = c.create_user("bob@acme.com");
+    let mut ctl = Ctl::connect(&socket_path(&d));
+    let recent: Vec<Value> = eventually("the activity record", Duration::from_secs(10), || {
+        let r = ctl.recent(10);
+        r.iter().any(|r| r["id"] == bob.as_str()).then_some(r)
+    });
+    assert!(!recent.is_empty());
+    assert_eq!(
+        cluster
+            .psql(&db, "SELECT max(version) FROM scimd_schema")
+            .expect("version"),
+        "2"
+    );
+}
+
+#[test]
+fn a_database_with_a_newer_schema_or_out_of_reach_is_refused_at_start() {
+    if !on_postgres() {
+        println!("skipped: PostgreSQL schema versions");
+        return;
+    }
+    let cluster = scimd_tests::pg::require().expect("the cluster");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, _tokens) = write_config(dir.path(), &["acme"]);
+    let url = store_url(&config);
+    let db = url.rsplit('/').next().expect("db name").to_string();
+    scimd::store::Store::migrate_postgres(&url, None).expect("migrate");
+    cluster
+        .psql(&db, "INSERT INTO scimd_schema (version) VALUES (99)")
+        .expect("a newer scimd's migration");
+    let out = Command::new(scimd_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run scimd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("version 99") && err.contains("newer"), "{err}");
+
+    // Nothing listens on this port: the daemon says so and exits instead of serving 503s.
+    let text = std::fs::read_to_string(&config).expect("config");
+    let port = cluster.port();
+    std::fs::write(&config, text.replace(&format!(":{port}/"), ":1/")).expect("bad port");
+    let out = Command::new(scimd_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run scimd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+}
+
+#[test]
+fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
+    if !on_postgres() {
+        println!("skipped: store copy needs PostgreSQL");
+        return;
+    }
+    let cluster = scimd_tests::pg::require().expect("the cluster");
+    // An install on redb: the config without its [store] table.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme", "beta"]);
+    let url = store_url(&config);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let start = text.find("\n[store]").expect("[store]");
+    let end = start + text[start..].find("pool_size").expect("pool_size");
+    let end = end + text[end..].find('\n').expect("line end");
+    let redb_text = format!("{}{}", &text[..start], &text[end..]);
+    std::fs::write(&config, &redb_text).expect("redb config");
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    let ann = c.create_user("ann@acme.com");
+    let bob = c.create_user("bob@acme.com");
+    let team = c.create_group("Eng", &[&ann, &bob]);
+    let patched = c.patch(
+        &format!("/Users/{bob}"),
+        &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+    );
+    assert_eq!(patched.status, 200);
+    d.client("beta").create_user("cat@beta.com");
+    let before_bob = c.get(&format!("/Users/{bob}"));
+    let before_team = c.get(&format!("/Groups/{team}"));
+    let (dir, config, tokens) = d.stop();
+
+    let copied = Command::new(scimd_bin())
+        .args(["store", "copy", "--to", &url, "--config"])
+        .arg(&config)
+        .output()
+        .expect("run store copy");
+    let said = String::from_utf8_lossy(&copied.stdout);
+    assert!(
+        copied.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(said.contains("2 org(s): 3 users, 1 teams, 2 memberships"), "{said}");
+    // A second copy into the same database is refused: it holds data now.
+    let again = Command::new(scimd_bin())
+        .args(["store", "copy", "--to", &url, "--config"])
+        .arg(&config)
+        .output()
+        .expect("run store copy");
+    assert!(!again.status.success());
+
+    // The same config, now on PostgreSQL.
+    std::fs::write(&config, &text).expect("postgres config");
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    // Everything but the URLs, which name the new daemon's port.
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| *k != "location" && *k != "$ref")
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    let same = |before: &Value, after: &Value| assert_eq!(strip(after), strip(before));
+    let after_bob = c.get(&format!("/Users/{bob}"));
+    same(&before_bob.body, &after_bob.body);
+    assert_eq!(after_bob.etag, before_bob.etag);
+    same(&before_team.body, &c.get(&format!("/Groups/{team}")).body);
+    assert_eq!(c.get("/Users").total(), 2);
+    assert_eq!(d.client("beta").get("/Users").total(), 1);
+    let mut ctl = Ctl::connect(&socket_path(&d));
+    let history = ctl.recent(100);
+    assert!(
+        history.iter().any(|r| r["id"] == ann.as_str() && r["summary"] == "created"),
+        "{history:?}"
+    );
+    let _ = cluster;
+}
