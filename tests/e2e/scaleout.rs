@@ -326,3 +326,57 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
     );
     let _ = cluster;
 }
+
+#[test]
+fn a_database_outage_is_503_and_the_daemon_recovers_by_itself() {
+    if !on_postgres() {
+        println!("skipped: a PostgreSQL outage");
+        return;
+    }
+    // A cluster of its own: the shared one serves every other test.
+    let cluster = match scimd_tests::pg::PgCluster::start() {
+        Ok(c) => c,
+        Err(why) => panic!("a second cluster: {why}"),
+    };
+    let url = cluster.create_database().expect("database");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace(&store_url(&config), &url)).expect("own database");
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    let ann = c.create_user("ann@acme.com");
+    let health = || {
+        let health = crate::harness::Client {
+            base: d.origin.clone(),
+            token: None,
+        };
+        health.get("/healthz").status
+    };
+    assert_eq!(health(), 200);
+
+    cluster.stop_now();
+    eventually("/healthz to say 503", Duration::from_secs(20), || {
+        (health() == 503).then_some(())
+    });
+    let refused = c.post(
+        "/Users",
+        &json!({"schemas": [USER], "userName": "bob@acme.com"}),
+    );
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert!(refused.retry_after.is_some());
+
+    cluster.restart().expect("restart");
+    eventually("/healthz to say 200 again", Duration::from_secs(20), || {
+        (health() == 200).then_some(())
+    });
+    let bob = eventually("a write to succeed again", Duration::from_secs(20), || {
+        let r = c.post(
+            "/Users",
+            &json!({"schemas": [USER], "userName": "bob@acme.com"}),
+        );
+        (r.status == 201).then(|| r.id())
+    });
+    assert_eq!(c.get(&format!("/Users/{ann}")).status, 200);
+    assert_eq!(c.get(&format!("/Users/{bob}")).status, 200);
+}

@@ -19,6 +19,7 @@ const READY: Duration = Duration::from_secs(60);
 pub struct PgCluster {
     bin: PathBuf,
     dir: PathBuf,
+    user: Option<&'static str>,
     port: u16,
     child: Mutex<Option<Child>>,
     next_db: AtomicUsize,
@@ -151,51 +152,72 @@ impl PgCluster {
         }
         let mut last = String::new();
         for _ in 0..5 {
-            let port = free_port()?;
-            let log = dir.join("server.log");
-            let log_file = std::fs::File::create(&log).map_err(|e| format!("log file: {e}"))?;
-            if let Some(u) = user {
-                let _ = Command::new("chown").arg(u).arg(&log).status();
-            }
-            let child = command(&bin.join("postgres"), user)
-                .arg("-D")
-                .arg(&data)
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-                .arg(&dir)
-                // Many daemons with small pools run at once; fsync stays on (durability is
-                // what the tests check), the rest is sized for a test box.
-                .args(["-c", "max_connections=500", "-c", "shared_buffers=32MB"])
-                .args([
-                    "-c",
-                    "synchronous_commit=on",
-                    "-c",
-                    "log_min_messages=warning",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log_file)
-                .spawn()
-                .map_err(|e| format!("starting postgres: {e}"))?;
-            let pid = child.id();
             let cluster = PgCluster {
                 bin: bin.clone(),
                 dir: dir.clone(),
-                port,
-                child: Mutex::new(Some(child)),
+                user,
+                port: free_port()?,
+                child: Mutex::new(None),
                 next_db: AtomicUsize::new(0),
             };
-            watchdog(pid, &dir);
-            match cluster.wait_ready() {
+            let started = cluster.spawn().and_then(|()| cluster.wait_ready());
+            match started {
                 Ok(()) => return Ok(cluster),
                 Err(e) => {
-                    last = format!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                    last = format!("{e}\n{log}");
                     cluster.kill_server();
+                    // Its dir is reused by the next try.
                     std::mem::forget(cluster);
                 }
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
         Err(format!("postgres did not start: {last}"))
+    }
+
+    /// Starts the server process on this cluster's port and data, with its watchdog.
+    fn spawn(&self) -> Result<(), String> {
+        let log = self.dir.join("server.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("log file: {e}"))?;
+        if let Some(u) = self.user {
+            let _ = Command::new("chown").arg(u).arg(&log).status();
+        }
+        let child = command(&self.bin.join("postgres"), self.user)
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            // Many daemons with small pools run at once; fsync stays on (durability is what
+            // the tests check), the rest is sized for a test box.
+            .args(["-c", "max_connections=500", "-c", "shared_buffers=32MB"])
+            .args([
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "log_min_messages=warning",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("starting postgres: {e}"))?;
+        watchdog(child.id(), &self.dir);
+        if let Ok(mut guard) = self.child.lock() {
+            *guard = Some(child);
+        }
+        Ok(())
+    }
+
+    /// Stops the server now, as a crash or an outage would (its data stays).
+    pub fn stop_now(&self) {
+        self.kill_server();
+    }
+
+    /// Starts the server again on the same port and data, after [`PgCluster::stop_now`].
+    pub fn restart(&self) -> Result<(), String> {
+        self.spawn()?;
+        self.wait_ready()
     }
 
     /// Polls until the server accepts a query, or fails with why.
@@ -303,12 +325,15 @@ impl Drop for PgCluster {
 /// `dir`: what cleans up the shared cluster, which no destructor reaches.
 fn watchdog(pid: u32, dir: &Path) {
     let me = std::process::id();
+    // The pid is signalled only while it is still this cluster's server (its command line
+    // names the dir), never a process that reused the number.
+    let dir = dir.display();
     let script = format!(
         "while kill -0 {me} 2>/dev/null; do sleep 1; done; \
-         kill -INT {pid} 2>/dev/null; i=0; \
-         while kill -0 {pid} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done; \
-         kill -9 {pid} 2>/dev/null; rm -rf '{}'",
-        dir.display()
+         ours() {{ tr '\\0' ' ' < /proc/{pid}/cmdline 2>/dev/null | grep -qF '{dir}'; }}; \
+         ours && kill -INT {pid} 2>/dev/null; i=0; \
+         while ours && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done; \
+         ours && kill -9 {pid} 2>/dev/null; rm -rf '{dir}'"
     );
     let _ = Command::new("sh")
         .arg("-c")

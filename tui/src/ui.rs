@@ -1013,16 +1013,38 @@ mod tests {
         assert!(lines[4].contains("Entra ID"));
     }
 
+    /// docs/dashboard.md above its captures.
+    const DOCS_HEADER: &str = r#"# The dashboard
+
+`scimd tui` is a terminal dashboard for a running `scimd serve`: it connects to the daemon's control socket and shows provisioning as it happens.
+
+## Starting it
+
+```sh
+scimd tui [--socket PATH] [--config PATH]
+```
+
+- Without `--socket`, it reads the config file (`./scimd.toml`, or the `--config PATH` you give) only to find the socket: the `socket` key, by default `scimd.sock` in `data_dir`. Give it the same `--config` as the daemon, for example `scimd tui --config /etc/scimd/scimd.toml`.
+- With `--socket PATH` it connects to that socket and reads no config.
+- It does not start the daemon. When nothing answers on the socket, the header says "disconnected, retrying", and the dashboard connects by itself once the daemon is up, after a restart too.
+- `q` quits, `?` lists every key.
+
+## Who may connect
+
+The daemon creates the socket with mode 0600, owned by the user the daemon runs as, so only that user and root can connect; there is no other check and no network listener. Under the systemd unit in `contrib/` ([operations.md](operations.md#running-as-a-service)) that user is `scimd`: run `sudo -u scimd scimd tui --config /etc/scimd/scimd.toml`, or run it as root. To watch a daemon on another machine, run `scimd tui` there (over SSH, for example).
+
+Whoever connects sees every org's activity, users and teams. The dashboard only reads: it cannot change a user or a team. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+
+## Captures
+
+These captures are rendered by the UI code itself (`tui/src/ui.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
+"#;
+
     /// The text capture of the dashboard in docs/dashboard.md is this rendering; run with
     /// `SCIMD_UPDATE_DOCS=1` to rewrite it after changing the UI.
     #[test]
     fn docs_capture_is_current() {
-        let mut out = String::from(
-            "# The dashboard\n\n`scimd tui` connects to the daemon's control socket and shows \
-             provisioning as it happens. These captures are rendered by the UI code itself \
-             (`tui/src/ui.rs`, test `docs_capture_is_current`) at 80x24, so they match what \
-             the program draws.\n",
-        );
+        let mut out = String::from(DOCS_HEADER);
         let mut app = sample();
         let mut shot = |title: &str, app: &App| {
             out.push_str(&format!("\n## {title}\n\n```text\n"));
