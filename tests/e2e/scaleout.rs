@@ -41,6 +41,29 @@ fn store_url(config: &PathBuf) -> String {
     line.trim_start_matches("url = ").trim_matches('"').to_string()
 }
 
+/// The shared cluster, or None (with a note) on the redb binary.
+fn postgres_only(what: &str) -> Option<&'static scimd_tests::pg::PgCluster> {
+    if !on_postgres() {
+        println!("skipped: {what} (PostgreSQL only)");
+        return None;
+    }
+    Some(scimd_tests::pg::require().expect("the cluster"))
+}
+
+/// The database name at the end of a URL.
+fn db_name(url: &str) -> String {
+    url.rsplit('/').next().expect("db name").to_string()
+}
+
+/// A daemon serving org acme from the database at `url`.
+fn daemon_on(url: &str) -> Daemon {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace(&store_url(&config), url)).expect("point at url");
+    Daemon::start_in(dir, config, tokens)
+}
+
 #[test]
 fn racing_creates_of_one_user_name_through_two_daemons_give_exactly_one_201() {
     let Some((a, b)) = pair() else { return };
@@ -154,13 +177,11 @@ fn the_dashboard_of_one_daemon_shows_a_write_made_through_the_other() {
 
 #[test]
 fn a_database_upgraded_from_the_first_migration_serves() {
-    if !on_postgres() {
-        println!("skipped: PostgreSQL migrations");
+    let Some(cluster) = postgres_only("migrations") else {
         return;
-    }
-    let cluster = scimd_tests::pg::require().expect("the cluster");
+    };
     let url = cluster.create_database().expect("database");
-    let db = url.rsplit('/').next().expect("db name").to_string();
+    let db = db_name(&url);
     assert_eq!(
         scimd::store::Store::migrate_postgres(&url, Some(1)).expect("migration 1"),
         1
@@ -176,12 +197,7 @@ fn a_database_upgraded_from_the_first_migration_serves() {
              INSERT INTO scimd_counts VALUES ('acme', 'users', 1), ('acme', 'active', 1)",
         )
         .expect("seed");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, tokens) = write_config(dir.path(), &["acme"]);
-    let text = std::fs::read_to_string(&config).expect("config");
-    let fresh = store_url(&config);
-    std::fs::write(&config, text.replace(&fresh, &url)).expect("point at the old database");
-    let d = Daemon::start_in(dir, config, tokens);
+    let d = daemon_on(&url);
     let c = d.client("acme");
     let old = c.get("/Users/u-old");
     assert_eq!(old.status, 200, "{:?}", old.body);
@@ -204,51 +220,44 @@ fn a_database_upgraded_from_the_first_migration_serves() {
 
 #[test]
 fn a_database_with_a_newer_schema_or_out_of_reach_is_refused_at_start() {
-    if !on_postgres() {
-        println!("skipped: PostgreSQL schema versions");
+    let Some(cluster) = postgres_only("schema versions") else {
         return;
-    }
-    let cluster = scimd_tests::pg::require().expect("the cluster");
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, _tokens) = write_config(dir.path(), &["acme"]);
     let url = store_url(&config);
-    let db = url.rsplit('/').next().expect("db name").to_string();
+    let db = db_name(&url);
     scimd::store::Store::migrate_postgres(&url, None).expect("migrate");
     cluster
         .psql(&db, "INSERT INTO scimd_schema (version) VALUES (99)")
         .expect("a newer scimd's migration");
-    let out = Command::new(scimd_bin())
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run scimd");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // `scimd serve` must refuse to start; what it said on stderr.
+    let refused = |config: &PathBuf| {
+        let out = Command::new(scimd_bin())
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .output()
+            .expect("run scimd");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let err = refused(&config);
     assert!(err.contains("version 99") && err.contains("newer"), "{err}");
 
     // Nothing listens on this port: the daemon says so and exits instead of serving 503s.
     let text = std::fs::read_to_string(&config).expect("config");
     let port = cluster.port();
     std::fs::write(&config, text.replace(&format!(":{port}/"), ":1/")).expect("bad port");
-    let out = Command::new(scimd_bin())
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .expect("run scimd");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&config);
     assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
 }
 
 #[test]
 fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
-    if !on_postgres() {
-        println!("skipped: store copy needs PostgreSQL");
+    if postgres_only("store copy").is_none() {
         return;
     }
-    let cluster = scimd_tests::pg::require().expect("the cluster");
     // An install on redb: the config without its [store] table.
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, tokens) = write_config(dir.path(), &["acme", "beta"]);
@@ -324,13 +333,11 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
         history.iter().any(|r| r["id"] == ann.as_str() && r["summary"] == "created"),
         "{history:?}"
     );
-    let _ = cluster;
 }
 
 #[test]
 fn a_database_outage_is_503_and_the_daemon_recovers_by_itself() {
-    if !on_postgres() {
-        println!("skipped: a PostgreSQL outage");
+    if postgres_only("an outage").is_none() {
         return;
     }
     // A cluster of its own: the shared one serves every other test.
@@ -338,12 +345,7 @@ fn a_database_outage_is_503_and_the_daemon_recovers_by_itself() {
         Ok(c) => c,
         Err(why) => panic!("a second cluster: {why}"),
     };
-    let url = cluster.create_database().expect("database");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, tokens) = write_config(dir.path(), &["acme"]);
-    let text = std::fs::read_to_string(&config).expect("config");
-    std::fs::write(&config, text.replace(&store_url(&config), &url)).expect("own database");
-    let d = Daemon::start_in(dir, config, tokens);
+    let d = daemon_on(&cluster.create_database().expect("database"));
     let c = d.client("acme");
     let ann = c.create_user("ann@acme.com");
     let health = || {
