@@ -158,7 +158,7 @@ impl Walk {
     }
 }
 
-/// Pages at each end of a walk whose median is shown beside the single first and last page.
+/// Pages at each end of a walk whose medians the last / first page target compares.
 const EDGE_PAGES: usize = 10;
 
 fn median_ms(lat_us: &[u32]) -> f64 {
@@ -544,21 +544,26 @@ fn import_targets(out: &mut Vec<Target>, r: &ImportResult) {
         goal: "< 2".into(),
         met: Some(whole < 2.0),
     });
-    let last = ratio(a.last_ms(), a.first_ms());
+    // Judged on the median of the pages at each end, as the other page targets are on p50s:
+    // the single first and last page are one sample each, and on a shared machine one sample
+    // alone flips the verdict from run to run.
     let (edge_last, edge_first) = (a.edge_ms(true), a.edge_ms(false));
+    let edge = ratio(edge_last, edge_first);
     out.push(Target {
-        what: format!("import of {n} users by `startIndex`: last page / first page"),
+        what: format!(
+            "import of {n} users by `startIndex`: last page / first page (median of the last \
+             {EDGE_PAGES} / first {EDGE_PAGES} pages)"
+        ),
         measured: format!(
-            "{last:.1} ({} ms / {} ms); median of the last {EDGE_PAGES} / first {EDGE_PAGES} \
-             pages: {:.1} ({} ms / {} ms)",
+            "{edge:.1} ({} ms / {} ms); the single last / first page: {:.1} ({} ms / {} ms)",
+            ms(edge_last),
+            ms(edge_first),
+            ratio(a.last_ms(), a.first_ms()),
             ms(a.last_ms()),
             ms(a.first_ms()),
-            ratio(edge_last, edge_first),
-            ms(edge_last),
-            ms(edge_first)
         ),
         goal: "≤ 2".into(),
-        met: Some(last <= 2.0),
+        met: Some(edge <= 2.0),
     });
     let seen = |w: &Walk| {
         format!(
