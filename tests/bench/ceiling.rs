@@ -1,6 +1,7 @@
 //! The two ceilings that make results ratios: a bare hyper server in this process answering a
 //! fixed SCIM user body (the HTTP ceiling, driven by the same client at the same concurrency),
-//! and plain redb single-insert commits with `Durability::Immediate` (the disk ceiling).
+//! and plain redb single-insert commits with `Durability::Immediate` (the disk ceiling). With
+//! `--postgres`, the PostgreSQL server's own commit ceiling comes from `pg.rs` (pgbench).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -115,8 +116,8 @@ impl Drop for BareServer {
 
 const T: TableDefinition<u64, &[u8]> = TableDefinition::new("t");
 
-/// redb's durable single-insert commit rate: one key (with a user-sized value) per write
-/// transaction, `Durability::Immediate`, in a fresh temp file, for `duration`.
+/// A durable single-insert commit rate: one key (with a user-sized value) per transaction,
+/// for `duration`. For redb, `Durability::Immediate` in a fresh temp file.
 pub struct DiskCeiling {
     pub commits: u64,
     pub elapsed: Duration,
@@ -131,6 +132,12 @@ impl DiskCeiling {
     pub fn p50_ms(&self) -> f64 {
         self.lat_us
             .get(self.lat_us.len() / 2)
+            .map_or(f64::NAN, |v| f64::from(*v) / 1000.0)
+    }
+
+    pub fn p99_ms(&self) -> f64 {
+        self.lat_us
+            .get(self.lat_us.len() * 99 / 100)
             .map_or(f64::NAN, |v| f64::from(*v) / 1000.0)
     }
 }

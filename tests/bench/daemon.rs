@@ -34,7 +34,7 @@ pub fn scimd_bin(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 /// A temp dir holding a config (the org [`ORG`] and any extra orgs, each with its own fresh
-/// token) and the data dir the store goes in.
+/// token, and with `--postgres` the `[store]` table) and the data dir the store goes in.
 pub struct Instance {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -86,10 +86,39 @@ impl Instance {
             .map(|(_, t)| t.as_str())
     }
 
-    /// The store file, as `scimd serve` names it.
+    /// The store file, as `scimd serve` names it. On PostgreSQL it holds only the seed, until
+    /// [`Instance::use_postgres`].
     pub fn store_path(&self) -> PathBuf {
         self.dir.path().join("data").join("scimd.redb")
     }
+
+    /// Points the config at a PostgreSQL database: a `[store]` table after the orgs. The
+    /// control socket stays in `data_dir`.
+    pub fn use_postgres(&self, url: &str, pool_size: usize) -> anyhow::Result<()> {
+        let mut text = std::fs::read_to_string(&self.config)?;
+        text.push_str(&format!(
+            "\n[store]\nbackend = \"postgres\"\nurl = {}\npool_size = {pool_size}\n",
+            toml_string(url)
+        ));
+        std::fs::write(&self.config, text)?;
+        Ok(())
+    }
+}
+
+/// `s` as a TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A running daemon.

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::daemon::{Instance, Running, ORG};
 use crate::load::{self, mix, Gen, Plan, Req, Stats, Target};
+use crate::pg;
 use crate::report::{IsoRow, IsolationResult};
 use crate::seed::{self, user_name};
 use crate::PATCH_OP;
@@ -348,10 +349,12 @@ fn probe(rt: &tokio::runtime::Runtime, t: &Target, req: Req, kind: Kind) -> anyh
     Ok(())
 }
 
-/// Seeds a fresh instance with orgs `bench` and `noisy`, starts the daemon, and measures.
+/// Seeds a fresh instance with orgs `bench` and `noisy` (on `pg`, then copies it into a fresh
+/// database), starts the daemon, and measures.
 pub fn run(
     rt: &tokio::runtime::Runtime,
     bin: &std::path::Path,
+    pg: Option<&pg::Server>,
     s: &Settings,
 ) -> anyhow::Result<IsolationResult> {
     let k = s.noisy_clients.iter().copied().max().unwrap_or(1).max(1);
@@ -361,8 +364,12 @@ pub fn run(
         s.users
     );
     let inst = Instance::with_orgs(&[NOISY])?;
+    let db = pg.map(|p| p.fresh("isolation")).transpose()?;
     seed::users(&inst.store_path(), ORG, s.users, s.seed_batch)?;
     let ids = seed::users(&inst.store_path(), NOISY, noisy_users, s.seed_batch)?;
+    if let Some(db) = &db {
+        db.load(&inst)?;
+    }
     let layout = Layout {
         k,
         ids: Arc::new(ids),

@@ -170,6 +170,26 @@ pub async fn once(target: &Target, req: Req) -> anyhow::Result<Answer> {
     send(&mut sender, target, req).await
 }
 
+/// One keep-alive connection for requests that each depend on the answer before (a paged
+/// walk, which needs the last page's cursor).
+pub struct Conn {
+    sender: Sender,
+    target: Target,
+}
+
+impl Conn {
+    pub async fn open(target: &Target) -> anyhow::Result<Conn> {
+        Ok(Conn {
+            sender: connect(target.addr).await?,
+            target: target.clone(),
+        })
+    }
+
+    pub async fn send(&mut self, req: Req) -> anyhow::Result<Answer> {
+        send(&mut self.sender, &self.target, req).await
+    }
+}
+
 #[derive(Default)]
 struct ClientResult {
     ok: u64,

@@ -2,20 +2,27 @@
 //! fresh store through the library, starts the real release `scimd serve` on 127.0.0.1, and
 //! drives it with concurrent keep-alive clients, printing per-scenario throughput and p50/p99
 //! latency as markdown, beside two ceilings measured in the same run (a bare hyper server and
-//! redb's durable single-insert commits) and the issue's targets as ratios of them. The
+//! redb's durable single-insert commits, and with `--postgres` the server's own single-row
+//! commits) and the issue's targets as ratios of them. The
 //! `isolation` scenario then measures one org's write latency beside another org's expensive
-//! requests. `--only` picks some of `ceilings`, `sizes` and `isolation`.
+//! requests, and the `import` scenario walks whole orgs by `startIndex` and by cursor pages.
+//! `--only` picks some of `ceilings`, `sizes`, `isolation` and `import`. With
+//! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb.
 //!
 //! ```sh
 //! cargo run --release -p scimd-tests --bin scimd-bench -- \
 //!     --users 1000,100000 --team-sizes 100,10000 --clients 32 --seconds 5
 //! cargo run --release -p scimd-tests --bin scimd-bench -- --only isolation --users 1000
+//! cargo run --release -p scimd-tests --bin scimd-bench -- --only import --users 100000 \
+//!     --postgres postgres://scimd@127.0.0.1:5432/postgres
 //! ```
 
 mod ceiling;
 mod daemon;
+mod import;
 mod isolation;
 mod load;
+mod pg;
 mod report;
 mod seed;
 
@@ -72,18 +79,37 @@ struct Args {
     /// noisy loads per count.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     noisy_clients: Vec<usize>,
+    /// Run every daemon on PostgreSQL: this URL's role must create databases; each instance
+    /// gets a fresh database `bench_scimd_<what>` on the same server, seeded through redb and
+    /// copied in, and dropped when the instance is done.
+    #[arg(long, value_name = "ADMIN_URL")]
+    postgres: Option<String>,
+    /// `pool_size` of the daemons' `[store]` with `--postgres`.
+    #[arg(long, default_value_t = scimd_config::DEFAULT_POOL_SIZE)]
+    pg_pool_size: usize,
+    /// Keep the instance databases of `--postgres` instead of dropping them.
+    #[arg(long)]
+    keep_databases: bool,
+    /// The largest org size the `import` scenario walks: a daemon from before sequential
+    /// `startIndex` pages continued from the last page's end (3b41244) walks in O(n²), hours
+    /// at 1M users.
+    #[arg(long, default_value_t = 1_000_000)]
+    import_max_users: usize,
 }
 
 /// The parts of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Part {
-    /// The bare hyper server and redb commit ceilings.
+    /// The bare hyper server and redb commit ceilings (and PostgreSQL's, with `--postgres`).
     Ceilings,
     /// The scenarios per org size (`--users`).
     Sizes,
     /// Org `bench`'s POST latency beside org `noisy`'s expensive requests, at the smallest
     /// `--users` size.
     Isolation,
+    /// A whole-org walk by `startIndex` pages of 100 and by cursor, per `--users` size from
+    /// 1,000 to `--import-max-users`.
+    Import,
 }
 
 const BASE: &str = "/scim/v2/bench";
@@ -113,11 +139,22 @@ fn main() -> anyhow::Result<()> {
     args.users.sort_unstable();
     args.team_sizes.sort_unstable();
     let part = |p: Part| args.only.is_empty() || args.only.contains(&p);
+    // Before the build and any seeding: a server that cannot be reached fails the run at once.
+    let pg = args
+        .postgres
+        .as_deref()
+        .map(|url| pg::Server::connect(url, args.pg_pool_size, args.keep_databases))
+        .transpose()?;
     let bin = daemon::scimd_bin(args.scimd.clone())?;
     let rt = tokio::runtime::Runtime::new().context("starting tokio")?;
     let secs = Duration::from_secs_f64(args.seconds);
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut command = std::env::args().collect::<Vec<_>>().join(" ");
+    if let Some(url) = &args.postgres {
+        // The report is for sharing; the URL may carry a password.
+        command = command.replace(url.as_str(), &pg::redacted(url));
+    }
     let mut machine = report::machine();
+    machine.push(("store backend".into(), backend(pg.as_ref(), &args)));
     if let Some(path) = &args.scimd {
         // The checkout describes the harness, not a binary given from elsewhere.
         for (k, v) in &mut machine {
@@ -129,14 +166,14 @@ fn main() -> anyhow::Result<()> {
     let load_before = report::loadavg();
 
     let ceilings = if part(Part::Ceilings) {
-        Some(ceilings(&rt, &args, secs)?)
+        Some(ceilings(&rt, &args, pg.as_ref(), secs)?)
     } else {
         None
     };
     let mut sizes = Vec::new();
     if part(Part::Sizes) {
         for &n in &args.users {
-            sizes.push(run_size(&rt, &bin, &args, n, secs)?);
+            sizes.push(run_size(&rt, &bin, &args, pg.as_ref(), n, secs)?);
         }
     }
     let iso = if part(Part::Isolation) {
@@ -146,7 +183,17 @@ fn main() -> anyhow::Result<()> {
             secs,
             seed_batch: args.seed_batch,
         };
-        Some(isolation::run(&rt, &bin, &settings)?)
+        Some(isolation::run(&rt, &bin, pg.as_ref(), &settings)?)
+    } else {
+        None
+    };
+    let imports = if part(Part::Import) {
+        let settings = import::Settings {
+            users: args.users.clone(),
+            max_users: args.import_max_users,
+            seed_batch: args.seed_batch,
+        };
+        Some(import::run(&rt, &bin, pg.as_ref(), &settings)?)
     } else {
         None
     };
@@ -161,6 +208,7 @@ fn main() -> anyhow::Result<()> {
         ceilings.as_ref(),
         &sizes,
         iso.as_ref(),
+        imports.as_ref(),
     );
     println!("{text}");
     if let Some(path) = &args.out {
@@ -169,8 +217,29 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The bare hyper server and redb durable commit ceilings.
-fn ceilings(rt: &tokio::runtime::Runtime, args: &Args, secs: Duration) -> anyhow::Result<Ceilings> {
+/// The store backend line of the report's machine table.
+fn backend(pg: Option<&pg::Server>, args: &Args) -> String {
+    match (pg, &args.postgres) {
+        (Some(pg), Some(url)) => format!(
+            "PostgreSQL {} at `{}` ({}); one fresh database per instance, seeded into redb \
+             and copied in with `Store::copy_into`, daemon `pool_size` {}. Daemon RSS figures \
+             are scimd's own, without the server's processes",
+            pg.version,
+            pg::redacted(url),
+            pg.settings,
+            pg.pool_size
+        ),
+        _ => "redb (`data_dir/scimd.redb`)".into(),
+    }
+}
+
+/// The bare hyper server and redb durable commit ceilings, and with `--postgres` the server's.
+fn ceilings(
+    rt: &tokio::runtime::Runtime,
+    args: &Args,
+    pg: Option<&pg::Server>,
+    secs: Duration,
+) -> anyhow::Result<Ceilings> {
     eprintln!("ceilings: bare hyper server, {} clients", args.clients);
     let bare = ceiling::BareServer::start()?;
     let bare_target = Target {
@@ -193,13 +262,26 @@ fn ceilings(rt: &tokio::runtime::Runtime, args: &Args, secs: Duration) -> anyhow
     eprintln!("ceilings: redb single-insert durable commits");
     let disk = ceiling::redb_commits(secs)?;
     eprintln!("  {:.0} commits/s", disk.per_sec());
-    Ok(Ceilings { hyper, disk })
+    let pg = match pg {
+        None => None,
+        Some(server) => {
+            eprintln!("ceilings: PostgreSQL single-row commits (pgbench, 1 connection)");
+            Some(match server.commit_ceiling(secs)? {
+                Some(c) => {
+                    eprintln!("  {:.0} commits/s", c.per_sec());
+                    Ok(c)
+                }
+                None => Err("no pgbench on PATH or in /usr/lib/postgresql/*/bin".to_string()),
+            })
+        }
+    };
+    Ok(Ceilings { hyper, disk, pg })
 }
 
 fn args_line(a: &Args) -> String {
     format!(
         "users {:?}, team sizes {:?}, {} clients, {} s per scenario, PUT team {}, list clients {}, \
-         noisy clients {:?}, parts {}",
+         noisy clients {:?}, import up to {} users, backend {}, parts {}",
         a.users,
         a.team_sizes,
         a.clients,
@@ -207,6 +289,12 @@ fn args_line(a: &Args) -> String {
         a.put_team,
         a.list_clients,
         a.noisy_clients,
+        a.import_max_users,
+        if a.postgres.is_some() {
+            format!("postgres (pool_size {})", a.pg_pool_size)
+        } else {
+            "redb".into()
+        },
         if a.only.is_empty() {
             "all".to_string()
         } else {
@@ -289,7 +377,8 @@ fn patch_body(op: &str, path: &str, value: Option<serde_json::Value>) -> String 
     serde_json::json!({"schemas": [PATCH_OP], "Operations": [o]}).to_string()
 }
 
-/// Adds (even `seq`) and removes (odd) user `uid` of team `gid`.
+/// Adds (even `seq`) and removes (odd) user `uid` of team `gid`. Answered 204 with no body (a
+/// team PATCH without `attributes=`, as Entra expects it).
 fn member_toggle(gid: &str, uid: &str, seq: u64) -> Req {
     let body = if seq & 1 == 0 {
         patch_body(
@@ -307,6 +396,7 @@ fn run_size(
     rt: &tokio::runtime::Runtime,
     bin: &std::path::Path,
     args: &Args,
+    pg: Option<&pg::Server>,
     n: usize,
     secs: Duration,
 ) -> anyhow::Result<SizeResult> {
@@ -323,6 +413,8 @@ fn run_size(
     let put_size = args.put_team.min(fits);
     eprintln!("size {n} users: seeding (teams {team_sizes:?}, PUT team {put_size})");
     let inst = Instance::new()?;
+    // Declared before the daemons, so it is dropped after them even on an error.
+    let db = pg.map(|p| p.fresh(&format!("users_{n}"))).transpose()?;
     let seeded = seed::seed(
         &inst.store_path(),
         ORG,
@@ -335,6 +427,7 @@ fn run_size(
         "  users {:.1?}, teams {:.1?}, {} bytes",
         seeded.users_time, seeded.teams_time, seeded.file_bytes
     );
+    let loaded = db.as_ref().map(|db| db.load(&inst)).transpose()?;
     let daemon = Running::start(bin, &inst)?;
     let mem_start = daemon.memory();
     eprintln!(
@@ -514,7 +607,7 @@ fn run_size(
                 report::count(team.size as u64)
             ),
             1,
-            200,
+            204,
             Arc::new(move |_, seq| Some(member_toggle(&gid, &uid, seq))),
             None,
         )?;
@@ -527,7 +620,7 @@ fn run_size(
                 report::count(team.size as u64)
             ),
             c,
-            200,
+            204,
             Arc::new(move |cl, seq| Some(member_toggle(&gid, &g[slice - cl], seq))),
             None,
         )?;
@@ -606,9 +699,7 @@ fn run_size(
         mem_restart.rss >> 20
     );
     let stopped_again = again.stop()?;
-    let file_after = std::fs::metadata(inst.store_path())
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let file_after = pg::store_bytes(&inst, db.as_ref());
     Ok(SizeResult {
         users: n,
         teams: seeded.teams.iter().map(|t| t.size).collect(),
@@ -618,6 +709,7 @@ fn run_size(
         teams_time: seeded.teams_time,
         file_bytes: seeded.file_bytes,
         file_after,
+        loaded,
         to_listening,
         to_healthy,
         restart,
