@@ -16,6 +16,7 @@ mod heavy;
 mod isolation;
 mod lists;
 mod load;
+mod logs;
 mod okta;
 mod paging;
 mod permissions;

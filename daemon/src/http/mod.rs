@@ -248,6 +248,8 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
         Err(err) => {
             if err.status() >= 500 {
                 tracing::error!(%method, %path, status = err.status(), "request failed");
+            } else {
+                log_refusal(&method, &path, &err);
             }
             error_response(&err)
         }
@@ -257,6 +259,29 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
     }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp
+}
+
+/// Logs a refused SCIM request at info: org, method, path, status and scimType, never the
+/// token or the body. 401s are left to the failed-login counter (`auth_failures.rs`), which
+/// bounds what an unauthenticated flood can make scimd write; so are refusals outside the
+/// SCIM API.
+fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
+    let Some(rest) = path.strip_prefix("/scim/v2/") else {
+        return;
+    };
+    if err.status() == 401 {
+        return;
+    }
+    let org = crate::activity::clip(rest.split('/').next().unwrap_or_default(), 64);
+    let path = crate::activity::clip(path, 256);
+    tracing::info!(
+        org = %org,
+        %method,
+        path = %path,
+        status = err.status(),
+        scim_type = %err.scim_type().map(|t| t.as_str()).unwrap_or("-"),
+        "request refused"
+    );
 }
 
 fn percent_decode(s: &str) -> String {

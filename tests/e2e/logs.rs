@@ -1,0 +1,57 @@
+//! What the daemon writes to its log: refused SCIM requests at info with their org, method,
+//! path, status and scimType, never a token or a body; plain text when stderr is not a
+//! terminal.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::{eventually, scimd_bin, write_config, Client};
+
+#[test]
+fn a_refused_request_is_logged_without_its_token_or_body_and_without_colour() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let log = dir.path().join("stderr.log");
+    let mut child = Command::new(scimd_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("spawn scimd");
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    let origin = out
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("scimd listening on ").map(str::to_string))
+        .expect("the listening line");
+    let c = Client {
+        base: format!("{origin}/scim/v2/acme"),
+        token: Some(tokens["acme"].clone()),
+    };
+    let secret = "body-secret-4711";
+    let user = json!({"userName": "ann@acme.com", "title": secret});
+    assert_eq!(c.post("/Users", &user).status, 201);
+    assert_eq!(c.post("/Users", &user).status, 409);
+    let text = eventually("the refusal in the log", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("request refused").then_some(text)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = text
+        .lines()
+        .find(|l| l.contains("request refused"))
+        .expect("the line");
+    for field in ["org=acme", "method=POST", "path=/scim/v2/acme/Users", "status=409", "scim_type=uniqueness"] {
+        assert!(line.contains(field), "{field} missing: {line}");
+    }
+    assert!(!text.contains(secret), "the body leaked into the log");
+    assert!(!text.contains(&tokens["acme"]), "the token leaked into the log");
+    assert!(!text.contains('\u{1b}'), "colour escapes in a log file");
+}
