@@ -24,12 +24,14 @@ fn a_refused_request_is_logged_without_its_token_or_body_and_without_colour() {
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn scimd");
-    let out = BufReader::new(child.stdout.take().expect("stdout"));
-    let origin = out
-        .lines()
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let origin = lines
+        .by_ref()
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("scimd listening on ").map(str::to_string))
         .expect("the listening line");
+    // Keep reading: a closed stdout would fail the daemon's next print.
+    std::thread::spawn(move || lines.for_each(drop));
     let c = Client {
         base: format!("{origin}/scim/v2/acme"),
         token: Some(tokens["acme"].clone()),

@@ -27,7 +27,7 @@ use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::rows::View;
-use error::{db, pool};
+use error::pool;
 use rows::{Batches, Conn};
 use view::Reader;
 
@@ -201,19 +201,23 @@ impl Engine for Postgres {
 
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
         let client = self.handle.block_on(self.pool.get()).map_err(pool)?;
-        self.handle
-            .block_on(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            .map_err(db)?;
-        let result = f(&Reader {
+        let view = Reader {
             client: &client,
             rt: &self.handle,
-        });
-        let end = self.handle.block_on(client.batch_execute("COMMIT"));
-        match (result, end) {
-            (Err(e), _) => Err(e),
-            (Ok(()), Err(e)) => Err(db(e)),
-            (Ok(()), Ok(())) => Ok(()),
+            begun: std::cell::Cell::new(false),
+        };
+        let result = f(&view);
+        if view.begun.get() {
+            // The snapshot ends off the request's path: the connection goes back to the pool
+            // once its COMMIT is through, so no later user sees the open transaction.
+            self.handle.spawn(async move {
+                if let Err(e) = client.batch_execute("COMMIT").await {
+                    tracing::debug!(cause = %e, "ending a read snapshot failed");
+                    let _ = deadpool_postgres::Object::take(client);
+                }
+            });
         }
+        result
     }
 
     fn enqueue(&self, job: Job) -> Result<()> {

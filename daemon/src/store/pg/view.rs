@@ -14,10 +14,16 @@ use crate::store::rows::{ScanVisit, View};
 /// How many records one scan query fetches.
 const SCAN_CHUNK: i64 = 256;
 
-/// Reads over one pooled connection inside a snapshot transaction.
+/// What opens a read's snapshot.
+const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// Reads over one pooled connection inside a snapshot transaction. The transaction opens with
+/// the first query, in the same round trip (tokio-postgres pipelines the two).
 pub(super) struct Reader<'a> {
     pub(super) client: &'a deadpool_postgres::Client,
     pub(super) rt: &'a Handle,
+    /// Whether the snapshot's BEGIN has been sent.
+    pub(super) begun: std::cell::Cell<bool>,
 }
 
 impl Reader<'_> {
@@ -28,7 +34,15 @@ impl Reader<'_> {
     ) -> Result<Vec<Row>> {
         self.rt.block_on(async {
             let stmt = self.client.prepare_cached(sql).await.map_err(db)?;
-            self.client.query(&stmt, params).await.map_err(db)
+            if self.begun.replace(true) {
+                return self.client.query(&stmt, params).await.map_err(db);
+            }
+            let (begin, rows) = tokio::join!(
+                self.client.batch_execute(BEGIN),
+                self.client.query(&stmt, params)
+            );
+            begin.map_err(db)?;
+            rows.map_err(db)
         })
     }
 
