@@ -78,8 +78,24 @@ pub(super) fn append(
 pub(super) fn recent(db: &Database, limit: usize) -> Result<Vec<ActivityRecord>> {
     let txn = db.begin_read()?;
     let table = txn.open_table(ACTIVITY)?;
+    decode_up_to(table.iter()?.rev(), limit)
+}
+
+/// Decodes at most `limit` entries, skipping (with a warning) any that no longer decode.
+fn decode_up_to<'a>(
+    entries: impl Iterator<
+        Item = std::result::Result<
+            (
+                redb::AccessGuard<'a, u64>,
+                redb::AccessGuard<'a, &'static [u8]>,
+            ),
+            redb::StorageError,
+        >,
+    >,
+    limit: usize,
+) -> Result<Vec<ActivityRecord>> {
     let mut out = Vec::new();
-    for entry in table.iter()?.rev() {
+    for entry in entries {
         if out.len() >= limit {
             break;
         }
@@ -104,20 +120,7 @@ pub(super) fn len(db: &Database) -> Result<u64> {
 pub(super) fn after(db: &Database, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
     let txn = db.begin_read()?;
     let table = txn.open_table(ACTIVITY)?;
-    let mut out = Vec::new();
-    for entry in table.range(seq.saturating_add(1)..)? {
-        if out.len() >= limit {
-            break;
-        }
-        let (k, v) = entry?;
-        match serde_json::from_slice::<ActivityRecord>(v.value()) {
-            Ok(rec) => out.push(rec),
-            Err(err) => {
-                tracing::warn!(seq = k.value(), cause = %err, "skipping corrupt activity record")
-            }
-        }
-    }
-    Ok(out)
+    decode_up_to(table.range(seq.saturating_add(1)..)?, limit)
 }
 
 /// The time of a stored record, without decoding all of it twice per prune.
