@@ -1,0 +1,412 @@
+//! Renders of every view against fixed state, and the docs capture they keep current.
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use scimd_core::wire::{MemberSummary, ServerMsg, TeamSummary, UserSummary};
+use unicode_width::UnicodeWidthStr;
+
+use super::*;
+use crate::app::tests::{chr, info, key, org, record};
+use crate::app::Msg;
+use crossterm::event::KeyCode;
+
+/// The buffer as text lines, one per row, trailing spaces trimmed; the blank cell after a
+/// wide character is skipped so lines read as they look.
+pub fn screen_text(buffer: &Buffer) -> Vec<String> {
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            let mut line = String::new();
+            let mut skip = 0;
+            for x in 0..area.width {
+                let sym = buffer[(x, y)].symbol();
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                line.push_str(sym);
+                skip = sym.width().saturating_sub(1);
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| render(app, f)).unwrap();
+    screen_text(terminal.backend().buffer())
+}
+
+/// A dashboard with a little of everything, used by the tests and the docs capture.
+pub fn sample() -> App {
+    let mut app = App::new("/var/lib/scimd/scimd.sock");
+    app.update(Msg::Connected(info()));
+    app.update(Msg::Server(ServerMsg::Snapshot {
+        orgs: vec![org("acme", 42, 40, 5), org("globex", 7, 7, 1)],
+    }));
+    let mut requests = 100;
+    for (i, n) in [0u64, 3, 8, 12, 6, 2, 9, 14, 11, 4, 1, 7]
+        .iter()
+        .enumerate()
+    {
+        requests += n;
+        app.update(Msg::Server(ServerMsg::Counters {
+            requests,
+            errors: if i > 8 { 2 } else { 0 },
+            uptime_secs: 3725,
+            orgs: vec![org("acme", 42, 40, 5), org("globex", 7, 7, 1)],
+        }));
+    }
+    let mut rows = vec![
+        record(101, "acme", "ann@acme.com", "created", 201),
+        record(102, "acme", "bob@acme.com", "updated", 200),
+        record(103, "globex", "zoe@globex.com", "created", 201),
+        record(104, "acme", "carl@acme.com", "deactivated", 200),
+        record(
+            105,
+            "acme",
+            "Engineering",
+            "created, added 2 members, skipped 1 unknown member id",
+            201,
+        ),
+        record(
+            106,
+            "acme",
+            "dan@acme.com",
+            "failed: User with userName dan@acme.com already exists.",
+            409,
+        ),
+        record(107, "acme", "", "authentication failed", 401),
+        record(108, "acme", "Eng", "renamed Eng to Platform", 200),
+    ];
+    rows[1].method = "PATCH".into();
+    rows[3].method = "PATCH".into();
+    rows[4].resource = "Group".into();
+    rows[5].scim_type = Some("uniqueness".into());
+    rows[6].resource = "auth".into();
+    rows[6].name = None;
+    rows[6].id = None;
+    rows[6].client = "curl/8.5.0".into();
+    rows[6].method = "GET".into();
+    rows[7].resource = "Group".into();
+    rows[7].method = "PATCH".into();
+    rows[7].client = "Entra ID".into();
+    for r in rows {
+        app.update(Msg::Server(ServerMsg::Activity { record: r }));
+    }
+    app.update(Msg::Server(ServerMsg::Teams {
+        org: "acme".into(),
+        teams: vec![
+            TeamSummary {
+                id: "t1".into(),
+                name: "Design".into(),
+                members: 4,
+            },
+            TeamSummary {
+                id: "t2".into(),
+                name: "Platform".into(),
+                members: 2,
+            },
+        ],
+    }));
+    app.update(Msg::Server(ServerMsg::Users {
+        org: "acme".into(),
+        users: vec![
+            UserSummary {
+                id: "u1".into(),
+                user_name: "ann@acme.com".into(),
+                display_name: Some("Ann Lee".into()),
+                active: true,
+                teams: vec!["Design".into(), "Platform".into()],
+            },
+            UserSummary {
+                id: "u2".into(),
+                user_name: "carl@acme.com".into(),
+                display_name: None,
+                active: false,
+                teams: vec![],
+            },
+        ],
+    }));
+    app
+}
+
+#[test]
+fn activity_screen_at_80x24() {
+    let lines = draw(&sample(), 80, 24);
+    assert_eq!(lines.len(), 24);
+    assert!(lines[0].starts_with(" scimd ● connected  http://127.0.0.1:8080  up 1h 02m"));
+    assert!(lines[0].contains("2 orgs · 49 users"), "{}", lines[0]);
+    assert!(lines[1].starts_with(" req/s "));
+    assert!(lines[1].contains("errors"), "{}", lines[1]);
+    assert!(
+        lines[2].contains("Activity  │  Teams  │  Users"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[2].contains("org all orgs"), "{}", lines[2]);
+    assert!(lines[3].starts_with("Time     Org      Request      Name"));
+    // Newest first, summaries clipped to the screen with a visible cut.
+    assert!(lines[4].contains("PATCH Group  Eng"), "{}", lines[4]);
+    assert!(lines[4].contains("renamed Eng to Platform"));
+    assert!(lines[5].contains("authentication failed"));
+    assert!(lines[5].contains("401"));
+    assert!(
+        lines[7].contains("created, added 2 members,…"),
+        "{}",
+        lines[7]
+    );
+    assert!(lines.iter().all(|l| l.width() <= 80));
+    assert!(lines[23].contains("Tab view"), "{}", lines[23]);
+    assert!(lines[23].contains("q quit"), "{}", lines[23]);
+}
+
+#[test]
+fn rows_are_colored_by_outcome() {
+    let app = sample();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| render(&app, f)).unwrap();
+    let buf = terminal.backend().buffer();
+    // Row 4 is the newest record (selected: reversed, green), 5 the 401, 6 the 409.
+    assert_eq!(buf[(70, 5)].fg, Color::Magenta);
+    assert_eq!(buf[(70, 6)].fg, Color::Yellow);
+    assert_eq!(buf[(70, 8)].fg, Color::Green);
+    assert!(buf[(0, 4)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn control_characters_from_the_idp_are_escaped_on_screen() {
+    let mut app = App::new("/s");
+    app.update(Msg::Connected(info()));
+    let mut r = record(1, "acme", "evil\u{1b}[2J\nname", "created", 201);
+    r.summary = "created\r".into();
+    app.update(Msg::Server(ServerMsg::Activity { record: r }));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[4].contains("evil^[[2J^Jname"), "{}", lines[4]);
+    assert!(lines[4].contains("created^M"), "{}", lines[4]);
+    let text = lines.join("\n");
+    assert!(!text.contains('\u{1b}'));
+    // The detail view escapes too.
+    app.update(key(KeyCode::Enter));
+    let lines = draw(&app, 80, 24);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("Name      evil^[[2J^Jname")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn long_names_are_truncated_with_a_marker() {
+    let mut app = App::new("/s");
+    app.update(Msg::Connected(info()));
+    let long = "a-very-long-user-name-that-goes-on@example.com";
+    app.update(Msg::Server(ServerMsg::Activity {
+        record: record(1, "acme", long, "created", 201),
+    }));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[4].contains("a-very-long-user-…"), "{}", lines[4]);
+}
+
+#[test]
+fn detail_view_shows_every_field() {
+    let mut app = sample();
+    for _ in 0..2 {
+        app.update(key(KeyCode::Down));
+    }
+    app.update(key(KeyCode::Enter));
+    let lines = draw(&app, 80, 24);
+    let text = lines.join("\n");
+    assert!(text.contains("Record (Esc back)"));
+    assert!(text.contains("Status    409 (uniqueness)"), "{text}");
+    assert!(text.contains("already exists."));
+    assert!(text.contains("Latency   2.5 ms"));
+}
+
+#[test]
+fn teams_view_marks_scim_and_says_it_is_read_only() {
+    let mut app = sample();
+    app.update(key(KeyCode::Tab));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[3].contains("Teams of acme (2)"), "{}", lines[3]);
+    assert!(lines[4].contains("Team"));
+    assert!(lines[5].starts_with("Design"), "{}", lines[5]);
+    assert!(lines[5].ends_with("4 managed by SCIM"), "{}", lines[5]);
+    assert_eq!(lines[22], READ_ONLY_NOTE);
+    // Open Platform and show its members.
+    app.update(chr('j'));
+    app.update(key(KeyCode::Enter));
+    app.update(Msg::Server(ServerMsg::TeamMembers {
+        org: "acme".into(),
+        team: "t2".into(),
+        members: vec![
+            MemberSummary {
+                id: "u1".into(),
+                user_name: "ann@acme.com".into(),
+                display_name: Some("Ann Lee".into()),
+                active: true,
+            },
+            MemberSummary {
+                id: "u2".into(),
+                user_name: "carl@acme.com".into(),
+                display_name: None,
+                active: false,
+            },
+        ],
+    }));
+    let lines = draw(&app, 80, 24);
+    assert!(
+        lines[3].contains("Platform · 2 members · managed by SCIM"),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[4].starts_with("userName"));
+    assert!(lines[5].starts_with("ann@acme.com") && lines[5].contains("Ann Lee"));
+    assert!(lines[5].ends_with("active"));
+    assert!(lines[6].ends_with("deactivated"), "{}", lines[6]);
+    assert_eq!(lines[22], READ_ONLY_NOTE);
+}
+
+#[test]
+fn users_view_shows_state_and_teams() {
+    let mut app = sample();
+    app.update(key(KeyCode::BackTab));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[3].contains("acme · all users"), "{}", lines[3]);
+    assert!(lines[5].starts_with("ann@acme.com") && lines[5].contains("active"));
+    assert!(lines[6].contains("deactivated"));
+    let text = lines.join("\n");
+    assert!(text.contains("Teams: Design, Platform"), "{text}");
+}
+
+#[test]
+fn help_and_picker_overlays() {
+    let mut app = sample();
+    app.update(chr('?'));
+    let text = draw(&app, 80, 24).join("\n");
+    assert!(text.contains(" Help "));
+    assert!(text.contains("pick the org"));
+    app.update(key(KeyCode::Esc));
+    app.update(chr('o'));
+    let text = draw(&app, 80, 24).join("\n");
+    assert!(text.contains("Pick an org"));
+    assert!(text.contains("acme  42 users, 5 teams"), "{text}");
+}
+
+#[test]
+fn disconnected_is_shown_in_the_header() {
+    let mut app = sample();
+    app.update(Msg::Disconnected("connection refused".into()));
+    let lines = draw(&app, 80, 24);
+    assert!(
+        lines[0].contains("✕ disconnected, retrying"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with("scimd.sock: connection refused"),
+        "{}",
+        lines[0]
+    );
+    app.update(Msg::Disconnected("x".repeat(100)));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[0].ends_with("xx…"), "{}", lines[0]);
+    assert!(lines[0].width() <= 80);
+}
+
+#[test]
+fn tiny_and_odd_sizes_do_not_panic() {
+    let mut app = sample();
+    for view in 0..3 {
+        for (w, h) in [
+            (0, 0),
+            (1, 1),
+            (10, 3),
+            (20, 5),
+            (80, 4),
+            (200, 60),
+            (33, 24),
+        ] {
+            draw(&app, w, h);
+            app.update(chr('?'));
+            draw(&app, w, h);
+            app.update(key(KeyCode::Esc));
+            app.update(chr('o'));
+            draw(&app, w, h);
+            app.update(key(KeyCode::Esc));
+        }
+        app.update(key(KeyCode::Enter));
+        draw(&app, 12, 6);
+        app.update(key(KeyCode::Esc));
+        let _ = view;
+        app.update(key(KeyCode::Tab));
+    }
+}
+
+#[test]
+fn wide_terminals_get_client_and_latency_columns() {
+    let lines = draw(&sample(), 120, 30);
+    assert!(lines[3].contains("Client"), "{}", lines[3]);
+    assert!(lines[3].contains("Latency"));
+    assert!(lines[4].contains("Entra ID"));
+}
+
+/// docs/dashboard.md above its captures.
+const DOCS_HEADER: &str = r#"# The dashboard
+
+`scimd tui` is a terminal dashboard for a running `scimd serve`: it connects to the daemon's control socket and shows provisioning as it happens.
+
+## Starting it
+
+```sh
+scimd tui [--socket PATH] [--config PATH]
+```
+
+- Without `--socket`, it reads the config file (`./scimd.toml`, or the `--config PATH` you give) only to find the socket: the `socket` key, by default `scimd.sock` in `data_dir`. Give it the same `--config` as the daemon, for example `scimd tui --config /etc/scimd/scimd.toml`.
+- With `--socket PATH` it connects to that socket and reads no config.
+- It does not start the daemon. When nothing answers on the socket, the header says "disconnected, retrying", and the dashboard connects by itself once the daemon is up, after a restart too.
+- `q` quits, `?` lists every key.
+
+## Who may connect
+
+The daemon creates the socket with mode 0600, owned by the user the daemon runs as, so only that user and root can connect; there is no other check and no network listener. Under the systemd unit in `contrib/` ([operations.md](operations.md#running-as-a-service)) that user is `scimd`: run `sudo -u scimd scimd tui --config /etc/scimd/scimd.toml`, or run it as root. To watch a daemon on another machine, run `scimd tui` there (over SSH, for example).
+
+Whoever connects sees every org's activity, users and teams. The dashboard only reads: it cannot change a user or a team. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+
+## Captures
+
+These captures are rendered by the UI code itself (`tui/src/ui.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
+"#;
+
+/// The text capture of the dashboard in docs/dashboard.md is this rendering; run with
+/// `SCIMD_UPDATE_DOCS=1` to rewrite it after changing the UI.
+#[test]
+fn docs_capture_is_current() {
+    let mut out = String::from(DOCS_HEADER);
+    let mut app = sample();
+    let mut shot = |title: &str, app: &App| {
+        out.push_str(&format!("\n## {title}\n\n```text\n"));
+        for line in draw(app, 80, 24) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out.push_str("```\n");
+    };
+    shot("Activity: the live feed, newest first", &app);
+    app.update(key(KeyCode::Tab));
+    shot("Teams: managed by SCIM, read-only", &app);
+    app.update(key(KeyCode::Tab));
+    shot("Users: search by userName prefix", &app);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/dashboard.md");
+    if std::env::var_os("SCIMD_UPDATE_DOCS").is_some() {
+        std::fs::write(path, &out).unwrap();
+    }
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        current == out,
+        "docs/dashboard.md is out of date: run SCIMD_UPDATE_DOCS=1 cargo test -p scimd-tui"
+    );
+}
