@@ -19,8 +19,8 @@ pub struct ConfigDiff {
     /// `unknown_members`, `usernames`, `rate_limit` or `rate_burst`.
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
-    /// `log.level`, `log.format`, `tls` when it is switched on or off, and `store` for any
-    /// change of `[store]` (backend, URL or pool size). The daemon drops any entry it learns to
+    /// `log.level`, `log.format`, `tls` when it is switched on or off, `metrics.listen`, and
+    /// `store` for any change of `[store]` (backend, URL or pool size). The daemon drops any entry it learns to
     /// apply live.
     pub restart_needed: Vec<String>,
     /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`,
@@ -78,6 +78,7 @@ impl Config {
         restart(self.log.format != newer.log.format, "log.format");
         restart(self.tls.is_some() != newer.tls.is_some(), "tls");
         restart(self.store != newer.store, "store");
+        restart(self.metrics != newer.metrics, "metrics.listen");
 
         let mut live = |changed: bool, key: &str| {
             if changed {

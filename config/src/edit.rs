@@ -163,7 +163,7 @@ fn starter_text(hash: &str) -> String {
         r#"# scimd configuration.
 #
 # The running daemon watches this file: edits apply live, except `listen`, `data_dir`,
-# `socket`, [log], [store] and switching [tls] on or off, which need a restart. A file that
+# `socket`, [log], [store], [metrics] and switching [tls] on or off, which need a restart. A file that
 # does not parse is rejected with its line number, and the daemon keeps running on the last
 # good version.
 # Relative paths are resolved against the folder of this file.
@@ -205,6 +205,11 @@ data_dir = "data"
 # backend = "postgres"
 # url = "postgres://scimd@db.internal:5432/scimd"
 # pool_size = 16             # connections per daemon, 1 to 256
+
+# Prometheus metrics at GET /metrics on a listener of their own (never the SCIM port); off
+# without this section. Keep it on localhost or a private network: it names every org.
+# [metrics]
+# listen = "127.0.0.1:9464"
 
 # One [orgs.NAME] table per organization. NAME is the org's login name and appears in the
 # SCIM base URL: https://HOST/scim/v2/NAME. Names follow GitHub login rules (letters, digits

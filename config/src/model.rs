@@ -14,7 +14,7 @@ use subtle::{Choice, ConstantTimeEq};
 use toml_edit::ImDocument;
 
 use crate::error::{one_line, ConfigError};
-use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawOrg, RawTls};
+use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawMetrics, RawOrg, RawTls};
 use crate::span::{self, KeyPath};
 use crate::store::{StoreConfig, DATABASE_URL_ENV};
 use crate::token;
@@ -88,6 +88,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The database backend (`[store]`); redb by default.
     pub store: StoreConfig,
+    /// Where Prometheus scrapes `GET /metrics` (`[metrics] listen`); `None` serves no metrics.
+    pub metrics: Option<SocketAddr>,
     /// The orgs, keyed by lowercase name.
     pub orgs: BTreeMap<String, OrgConfig>,
 }
@@ -389,6 +391,7 @@ impl Validator<'_> {
         let activity = self.activity(raw.activity)?;
         let limits = self.limits(raw.limits)?;
         let store = self.store(raw.store)?;
+        let metrics = self.metrics(raw.metrics, listen)?;
         let orgs = self.orgs(raw.orgs)?;
 
         Ok(Config {
@@ -402,8 +405,38 @@ impl Validator<'_> {
             activity,
             limits,
             store,
+            metrics,
             orgs,
         })
+    }
+
+    /// `[metrics] listen`: its own address, never the SCIM port, so the metrics (org names,
+    /// request counts) are not served to the internet along with the API.
+    fn metrics(
+        &self,
+        raw: Option<RawMetrics>,
+        scim: SocketAddr,
+    ) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(text) = raw.and_then(|m| m.listen) else {
+            return Ok(None);
+        };
+        let key = KeyPath::default().key("metrics").key("listen");
+        let addr = text.parse::<SocketAddr>().map_err(|_| {
+            self.invalid(
+                &key,
+                format!("expected an IP address and port such as \"127.0.0.1:9464\", got {text:?}"),
+            )
+        })?;
+        if addr.port() != 0
+            && addr.port() == scim.port()
+            && (addr.ip() == scim.ip() || addr.ip().is_unspecified() || scim.ip().is_unspecified())
+        {
+            return Err(self.invalid(
+                &key,
+                format!("{addr} is the SCIM listener's address; metrics need a port of their own"),
+            ));
+        }
+        Ok(Some(addr))
     }
 
     fn path_value(&self, key: &KeyPath, value: &str) -> Result<PathBuf, ConfigError> {

@@ -21,6 +21,7 @@ pub(crate) struct RawConfig {
     pub(crate) activity: Option<RawActivity>,
     pub(crate) limits: Option<RawLimits>,
     pub(crate) store: Option<RawStore>,
+    pub(crate) metrics: Option<RawMetrics>,
     #[serde(default)]
     pub(crate) orgs: BTreeMap<String, RawOrg>,
 }
@@ -30,6 +31,12 @@ pub(crate) struct RawConfig {
 pub(crate) struct RawLog {
     pub(crate) level: Option<String>,
     pub(crate) format: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [metrics] table")]
+pub(crate) struct RawMetrics {
+    pub(crate) listen: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

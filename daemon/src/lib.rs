@@ -5,6 +5,7 @@ pub mod activity;
 pub mod api;
 pub mod control;
 pub mod http;
+pub mod metrics;
 pub mod precondition;
 pub mod serve;
 pub mod store;

@@ -149,10 +149,12 @@ impl Reloader {
                     diff.orgs_added, diff.orgs_removed, diff.orgs_changed, diff.tokens_rotated
                 );
                 self.tx.send_replace(Arc::new(new));
+                crate::metrics::get().reload(true);
                 self.bus.publish(config_event(summary, 200));
             }
             Err(err) => {
                 tracing::error!(cause = %err, "config rejected; keeping the running config");
+                crate::metrics::get().reload(false);
                 self.bus
                     .publish(config_event(format!("config rejected: {err}"), 400));
             }
@@ -200,6 +202,19 @@ pub async fn run(
             None
         }
     };
+    let metrics_listener = match config.metrics {
+        Some(maddr) => {
+            Some(
+                crate::metrics::bind(maddr)
+                    .await
+                    .map_err(|source| ServeError::Bind {
+                        addr: maddr,
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let banner: Vec<String> = std::iter::once(format!("scimd listening on {scheme}://{addr}"))
         .chain(config.orgs.values().map(|org| {
@@ -208,6 +223,11 @@ pub async fn run(
                 org.name,
                 base_url(&config, scheme, addr, &org.name)
             )
+        }))
+        .chain(metrics_listener.as_ref().and_then(|l| {
+            l.local_addr()
+                .ok()
+                .map(|a| format!("  metrics: http://{a}/metrics"))
         }))
         .collect();
 
@@ -256,6 +276,16 @@ pub async fn run(
 
     let store_for_state = store.clone();
     let state = Arc::new(AppState::new(rx, store_for_state, bus, scheme));
+    let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_task = metrics_listener.map(|listener| {
+        let scrape = Arc::new(crate::metrics::Scrape {
+            gate: state.gate.clone(),
+            store: store.clone(),
+        });
+        tokio::spawn(crate::metrics::serve(listener, scrape, async {
+            let _ = metrics_stopped.await;
+        }))
+    });
     let failed = store_failed(store.clone());
     tokio::pin!(failed);
     let mut gave_up = None;
@@ -266,6 +296,10 @@ pub async fn run(
         }
     };
     http::serve(listener, state, tls, stop).await;
+    let _ = metrics_stop.send(());
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     hup.abort();
     // Writes the last activity records and removes the control socket file.
     dashboard.stop().await;

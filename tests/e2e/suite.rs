@@ -17,6 +17,7 @@ mod isolation;
 mod lists;
 mod load;
 mod logs;
+mod metrics;
 mod okta;
 mod paging;
 mod permissions;

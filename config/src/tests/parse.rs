@@ -44,6 +44,31 @@ fn empty_file_gets_every_default() {
     assert_eq!(limits.max_values_per_attribute, 100);
     assert_eq!(limits, LimitsConfig::default());
     assert!(config.orgs.is_empty());
+    assert_eq!(config.metrics, None, "no metrics listener unless asked");
+}
+
+#[test]
+fn metrics_listen_is_an_address_of_its_own() {
+    let config = parse("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+    assert_eq!(config.metrics, Some("127.0.0.1:9464".parse().unwrap()));
+    let err = parse("[metrics]\nlisten = \"localhost\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("metrics.listen"), "{err}");
+    let err = parse("listen = \"0.0.0.0:8080\"\n[metrics]\nlisten = \"127.0.0.1:8080\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("port of their own"), "{err}");
+    let err = parse("[metrics]\nport = 9464\n").unwrap_err().to_string();
+    assert!(err.contains("port"), "{err}");
+    let (a, b) = (
+        parse("").unwrap(),
+        parse("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap(),
+    );
+    assert_eq!(
+        a.diff(&b).restart_needed,
+        vec!["metrics.listen".to_string()]
+    );
 }
 
 #[test]

@@ -257,6 +257,14 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
     if path != "/healthz" {
         state.bus.count_request(resp.status().as_u16());
     }
+    let config = state.config.borrow().clone();
+    crate::metrics::get().request(
+        org_of(&config, &path),
+        &method,
+        &path,
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp
 }
@@ -282,6 +290,13 @@ fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
         scim_type = %err.scim_type().map(|t| t.as_str()).unwrap_or("-"),
         "request refused"
     );
+}
+
+/// The configured org a SCIM path names, by its canonical name; None for any other path, so
+/// metric labels never carry what a client made up.
+fn org_of<'c>(config: &'c Config, path: &str) -> Option<&'c str> {
+    let name = path.strip_prefix("/scim/v2/")?.split('/').next()?;
+    config.org(name).map(|o| o.name.as_str())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -342,9 +357,9 @@ async fn route(
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
-                let bucket = config
-                    .org(&org_name)
-                    .map_or(auth_failures::UNKNOWN, |o| o.name.as_str());
+                let known = config.org(&org_name).map(|o| o.name.as_str());
+                crate::metrics::get().auth_failure(known);
+                let bucket = known.unwrap_or(auth_failures::UNKNOWN);
                 let client = client_name(user_agent.as_deref());
                 let method = parts.method.to_string();
                 if let Some(record) = state.auth_failures.fail(bucket, client, method, started) {

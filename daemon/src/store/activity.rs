@@ -98,6 +98,7 @@ pub async fn persist(
                     Ok(rec) => batch.push(rec),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "activity log fell behind; records not persisted");
+                        crate::metrics::get().activity(0, missed, rx.len());
                     }
                     Err(broadcast::error::RecvError::Closed) => stopping = true,
                 },
@@ -113,6 +114,7 @@ pub async fn persist(
                 Ok(rec) => batch.push(rec),
                 Err(broadcast::error::TryRecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "activity log fell behind; records not persisted");
+                    crate::metrics::get().activity(0, missed, rx.len());
                 }
                 Err(_) => break,
             }
@@ -139,6 +141,7 @@ pub async fn persist(
                 let result_failed = result.is_err();
                 match result {
                     Ok(pruned) => {
+                        crate::metrics::get().activity(batch.len() as u64, 0, rx.len());
                         tracing::trace!(records = batch.len(), pruned, "activity persisted")
                     }
                     Err(err) => {

@@ -199,6 +199,7 @@ fn run(batches: &mut dyn Batches, rx: &Receiver<Job>) {
 /// indices of the jobs that already have their answer (the panicked one, and refusals before
 /// it) are returned, so the rest run again; None when every job has its answer.
 fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
+    let started = std::time::Instant::now();
     let mut txn = match batches.begin() {
         Ok(t) => t,
         Err(e) => {
@@ -244,6 +245,7 @@ fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
             }
         },
     };
+    crate::metrics::get().commit(wrote.len(), started.elapsed());
     for done in wrote {
         done(result.clone());
     }

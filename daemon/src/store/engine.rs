@@ -70,4 +70,9 @@ pub(crate) trait Engine: Send + Sync {
     /// Whether other processes write to the same store, so the activity log must be
     /// followed for their records.
     fn shared(&self) -> bool;
+
+    /// The store's size on disk, where the backend has one file to measure.
+    fn size_bytes(&self) -> Option<u64> {
+        None
+    }
 }

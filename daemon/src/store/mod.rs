@@ -93,6 +93,11 @@ impl Store {
         self.engine.inline_reads()
     }
 
+    /// The store's size on disk, for a backend that is one file (redb).
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.engine.size_bytes()
+    }
+
     /// Whether other daemons write to the same store.
     pub fn shared(&self) -> bool {
         self.engine.shared()

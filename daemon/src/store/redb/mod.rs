@@ -133,4 +133,8 @@ impl Engine for Redb {
     fn shared(&self) -> bool {
         false
     }
+
+    fn size_bytes(&self) -> Option<u64> {
+        std::fs::metadata(self.shared.path()).ok().map(|m| m.len())
+    }
 }

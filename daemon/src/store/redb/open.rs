@@ -95,6 +95,11 @@ fn open_db(path: &Path) -> Result<Backend> {
 }
 
 impl Shared {
+    /// The store file.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub(super) fn open(path: &Path) -> Result<Shared> {
         let backend = open_db(path)?;
         Ok(Shared {
