@@ -108,6 +108,11 @@ pub enum ClientMsg {
     },
     /// Stream activity records and counter updates from now on.
     Subscribe,
+    /// Write a consistent copy of the store to `path` (absolute, not existing yet): what
+    /// `scimd backup` asks a running daemon, which holds the file.
+    Backup {
+        path: String,
+    },
 }
 
 /// Daemon to client.
@@ -148,6 +153,11 @@ pub enum ServerMsg {
         #[serde(default)]
         uptime_secs: u64,
         orgs: Vec<OrgSummary>,
+    },
+    /// The backup asked for is written and durable.
+    Backup {
+        path: String,
+        bytes: u64,
     },
     /// The subscriber fell behind and `missed` records were dropped for it.
     Lagged {

@@ -504,6 +504,21 @@ async fn answer(state: &Arc<ControlState>, req: ClientMsg) -> ServerMsg {
             })
             .await
         }
+        ClientMsg::Backup { path } => {
+            let out = PathBuf::from(&path);
+            if !out.is_absolute() {
+                return ServerMsg::Error {
+                    message: format!("the backup path {path} must be absolute"),
+                };
+            }
+            tracing::info!(path = %out.display(), "writing a backup");
+            blocking(move || {
+                let bytes = store.backup(&out)?;
+                tracing::info!(path = %out.display(), bytes, "backup written");
+                Ok(ServerMsg::Backup { path, bytes })
+            })
+            .await
+        }
         ClientMsg::Recent { limit } => {
             blocking(move || {
                 let records = store.recent_activity(limit.min(MAX_RECENT))?;

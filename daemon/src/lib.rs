@@ -2,6 +2,7 @@
 //! The `scimd` binary in `main.rs` is a thin command-line shell over [`serve::run`].
 
 pub mod activity;
+pub mod admin;
 pub mod api;
 pub mod control;
 pub mod http;

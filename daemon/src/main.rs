@@ -47,6 +47,34 @@ enum Command {
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
+    /// Write a consistent copy of the redb store to a new file, while the daemon serves.
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Replace the redb store with a backup (the daemon must be stopped).
+    Restore {
+        /// A file written by `scimd backup`.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Write an org's users and teams to stdout as SCIM JSON, one resource per line.
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Shrink the redb file after deletes (the daemon must be stopped).
+    Compact {
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
     /// Manage the store itself.
     Store {
         #[command(subcommand)]
@@ -176,6 +204,15 @@ fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn print_counts(counts: &scimd::admin::Counts) {
+    if counts.is_empty() {
+        println!("  no orgs");
+    }
+    for (org, users, teams) in counts {
+        println!("  org {org}: {users} users, {teams} teams");
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -255,6 +292,50 @@ fn main() -> anyhow::Result<()> {
         Command::Store {
             command: StoreCommand::Copy { to, config },
         } => store_copy(&config, &to)?,
+        Command::Backup { out, config } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            let done = scimd::admin::backup(&loaded, &out)?;
+            let how = if done.live {
+                "from the running daemon's snapshot"
+            } else {
+                "from the store file (no daemon was running)"
+            };
+            println!(
+                "Wrote {} ({} bytes) {how}; it opens and holds:",
+                done.path.display(),
+                done.bytes
+            );
+            print_counts(&done.counts);
+        }
+        Command::Restore { from, config } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            let done = scimd::admin::restore(&loaded, &from)?;
+            println!(
+                "Restored {} to {}; it holds:",
+                from.display(),
+                done.path.display()
+            );
+            print_counts(&done.counts);
+            if let Some(previous) = done.previous {
+                println!("The store it replaced is kept as {}.", previous.display());
+            }
+        }
+        Command::Export { org, config } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let done = scimd::admin::export(&loaded, &org, &mut out)?;
+            drop(out);
+            eprintln!(
+                "Exported {} users and {} teams of org {org}.",
+                done.users, done.teams
+            );
+        }
+        Command::Compact { config } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            let (path, before, after) = scimd::admin::compact(&loaded)?;
+            println!("Compacted {}: {before} -> {after} bytes.", path.display());
+        }
     }
     Ok(())
 }

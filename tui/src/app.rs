@@ -400,6 +400,8 @@ impl App {
                 self.notice = Some(message);
                 Vec::new()
             }
+            // The dashboard never asks for a backup.
+            ServerMsg::Backup { .. } => Vec::new(),
         }
     }
 

@@ -275,7 +275,7 @@ fn links_attr(rt: ResourceType) -> &'static str {
     }
 }
 
-fn links_json(ctx: &Context<'_>, rt: ResourceType, links: &[Link]) -> Vec<Value> {
+fn links_json(base: &str, rt: ResourceType, links: &[Link]) -> Vec<Value> {
     let (path, kind) = match rt {
         ResourceType::User => ("Groups", "direct"),
         ResourceType::Group => ("Users", "User"),
@@ -286,7 +286,7 @@ fn links_json(ctx: &Context<'_>, rt: ResourceType, links: &[Link]) -> Vec<Value>
             serde_json::json!({
                 "value": l.id,
                 "display": l.display,
-                "$ref": format!("{}/{path}/{}", ctx.base, l.id),
+                "$ref": format!("{base}/{path}/{}", l.id),
                 "type": kind,
             })
         })
@@ -295,8 +295,14 @@ fn links_json(ctx: &Context<'_>, rt: ResourceType, links: &[Link]) -> Vec<Value>
 
 /// A resource as clients read it; its attributes move into the answer, not copied.
 fn render_owned(ctx: &Context<'_>, rt: ResourceType, r: Resource) -> Value {
-    let computed = r.links.as_deref().map(|l| links_json(ctx, rt, l));
-    res::render_owned(rt, &r.id, r.attrs, &r.meta, ctx.base, computed)
+    render(ctx.base, rt, r)
+}
+
+/// A resource as clients read it under the org's SCIM base URL `base`: what the API
+/// answers, and what `scimd export` writes.
+pub fn render(base: &str, rt: ResourceType, r: Resource) -> Value {
+    let computed = r.links.as_deref().map(|l| links_json(base, rt, l));
+    res::render_owned(rt, &r.id, r.attrs, &r.meta, base, computed)
 }
 
 fn projection(rt: ResourceType, q: &HashMap<String, String>) -> Result<Projection> {

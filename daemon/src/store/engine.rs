@@ -71,6 +71,15 @@ pub(crate) trait Engine: Send + Sync {
     /// followed for their records.
     fn shared(&self) -> bool;
 
+    /// Writes a consistent copy of the store (one read snapshot) to the new file `out`;
+    /// returns its size. A database server has its own tools for this.
+    fn backup(&self, out: &std::path::Path) -> Result<u64> {
+        let _ = out;
+        Err(StoreError::Refused(
+            "scimd backs up its redb store only; back PostgreSQL up with pg_dump".into(),
+        ))
+    }
+
     /// The store's size on disk, where the backend has one file to measure.
     fn size_bytes(&self) -> Option<u64> {
         None

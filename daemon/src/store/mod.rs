@@ -93,6 +93,18 @@ impl Store {
         self.engine.inline_reads()
     }
 
+    /// Writes a consistent copy of the store, taken from one read snapshot while writes go
+    /// on, to the new file `out` (redb only); returns its size.
+    pub fn backup(&self, out: &Path) -> Result<u64> {
+        self.engine.backup(out)
+    }
+
+    /// Shrinks the redb file at `path`, which no daemon may hold open; returns its size
+    /// before and after.
+    pub fn compact(path: &Path) -> Result<(u64, u64)> {
+        redb::compact(path)
+    }
+
     /// The store's size on disk, for a backend that is one file (redb).
     pub fn size_bytes(&self) -> Option<u64> {
         self.engine.size_bytes()

@@ -2,6 +2,7 @@
 //! with `Durability::Immediate`, and reopened after a fault (see `open.rs`).
 
 mod activity;
+mod backup;
 mod error;
 mod open;
 mod rows;
@@ -28,6 +29,8 @@ use view::Reader;
 pub(crate) struct Redb {
     shared: Arc<Shared>,
 }
+
+pub(crate) use backup::compact;
 
 impl Redb {
     /// Opens (or creates, mode 0600) the store file.
@@ -132,6 +135,10 @@ impl Engine for Redb {
 
     fn shared(&self) -> bool {
         false
+    }
+
+    fn backup(&self, out: &Path) -> Result<u64> {
+        backup::backup(&*self.db()?, out)
     }
 
     fn size_bytes(&self) -> Option<u64> {
