@@ -208,3 +208,50 @@ fn a_store_written_by_a_newer_layout_is_refused() {
         refused.err()
     );
 }
+
+/// A file of the first layout (no activity log table) opens, keeps its users, and gains
+/// what the current layout has.
+#[test]
+fn a_store_written_by_an_older_layout_is_migrated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scimd.redb");
+    {
+        let store = Store::open(&path).expect("create");
+        add_user(&store, "u1", "ann@acme.com").expect("create");
+        store.close();
+    }
+    {
+        // Back to the first layout: its files had no activity table.
+        let db = redb::Database::create(&path).expect("raw open");
+        let txn = db.begin_write().expect("write");
+        let activity: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("activity");
+        assert!(txn.delete_table(activity).expect("drop activity"));
+        txn.commit().expect("commit");
+        let read = db.begin_read().expect("read");
+        use redb::TableHandle;
+        assert!(!read
+            .list_tables()
+            .expect("tables")
+            .any(|t| t.name() == "activity"));
+    }
+    let store = Store::open(&path).expect("an older layout opens");
+    assert!(store
+        .get("acme", ResourceType::User, "u1", false)
+        .expect("get")
+        .is_some());
+    assert_eq!(
+        store.activity_len().expect("the activity log exists again"),
+        0
+    );
+    store.close();
+    let db = redb::Database::create(&path).expect("raw open");
+    let txn = db.begin_read().expect("read");
+    let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+    let version = txn
+        .open_table(meta)
+        .expect("meta")
+        .get("schema_version")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(version, Some(crate::store::redb::SCHEMA_VERSION));
+}

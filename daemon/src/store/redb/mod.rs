@@ -31,6 +31,8 @@ pub(crate) struct Redb {
 }
 
 pub(crate) use backup::compact;
+#[cfg(test)]
+pub(crate) use schema::SCHEMA_VERSION;
 
 impl Redb {
     /// Opens (or creates, mode 0600) the store file.

@@ -60,6 +60,22 @@ fn open_db(path: &Path) -> Result<Backend> {
         .create(path)?;
     let txn = db.begin_write()?;
     {
+        // Checked first: tables a newer layout dropped or reshaped must not be created here.
+        let found = txn
+            .open_table(META)?
+            .get("schema_version")?
+            .map(|v| v.value());
+        if let Some(v) = found.filter(|v| *v > SCHEMA_VERSION) {
+            // An older binary must not read (and write) a layout it does not know.
+            return Err(StoreError::Schema(format!(
+                "{} was written by a newer scimd (store layout {v}; this binary knows \
+                 {SCHEMA_VERSION}): run that scimd or a newer one",
+                path.display()
+            )));
+        }
+        // Every change of layout so far added tables, so migrating an older file is opening
+        // the tables it lacks (the first files had no activity log) and recording the
+        // version. A change that reshapes rows gets its own step here, keyed by `found`.
         txn.open_table(USERS)?;
         txn.open_table(GROUPS)?;
         txn.open_table(USER_BY_NAME)?;
@@ -71,21 +87,12 @@ fn open_db(path: &Path) -> Result<Backend> {
         txn.open_table(MEMBER_OF)?;
         txn.open_table(COUNTS)?;
         txn.open_table(ACTIVITY)?;
-        let mut meta = txn.open_table(META)?;
-        let found = meta.get("schema_version")?.map(|v| v.value());
-        match found {
-            None => {
-                meta.insert("schema_version", SCHEMA_VERSION)?;
+        if found != Some(SCHEMA_VERSION) {
+            if let Some(from) = found {
+                tracing::info!(path = %path.display(), from, to = SCHEMA_VERSION, "migrated the store's layout");
             }
-            // An older binary must not read (and write) a layout it does not know.
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::Schema(format!(
-                    "{} was written by a newer scimd (store layout {v}; this binary knows \
-                     {SCHEMA_VERSION}): run that scimd or a newer one",
-                    path.display()
-                )));
-            }
-            Some(_) => {}
+            txn.open_table(META)?
+                .insert("schema_version", SCHEMA_VERSION)?;
         }
     }
     txn.commit()?;
