@@ -123,7 +123,15 @@ fn init_tracing(level: &str, json: bool) {
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
-        builder.json().init();
+        // Flat objects (`timestamp`, `level`, `target`, `message`, then the event's own
+        // fields) are what log pipelines index without a mapping; docs/operations.md lists
+        // the names, which are part of the contract.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }
