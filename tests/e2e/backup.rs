@@ -244,3 +244,33 @@ fn compact_refuses_while_serving_and_shrinks_offline() {
     let d = Daemon::start_in(dir, config, tokens);
     d.client("acme").create_user("after@acme.com");
 }
+
+#[test]
+fn a_store_file_of_a_newer_layout_is_refused_at_start() {
+    if on_postgres() {
+        return; // scaleout.rs covers the database's schema table
+    }
+    let d = Daemon::start(&["acme"]);
+    d.client("acme").create_user("ann@acme.com");
+    let (dir, config, _tokens) = d.stop();
+    let file = dir.path().join("data").join("scimd.redb");
+    {
+        let db = redb::Database::create(&file).expect("open the stopped store");
+        let txn = db.begin_write().expect("write");
+        {
+            let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+            let mut meta = txn.open_table(meta).expect("meta");
+            meta.insert("schema_version", 99).expect("a newer scimd's layout");
+        }
+        txn.commit().expect("commit");
+    }
+    let out = Command::new(scimd_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run scimd");
+    assert!(!out.status.success(), "served a newer layout");
+    let said = text(&out);
+    assert!(said.contains("newer scimd") && said.contains("layout 99"), "{said}");
+}
