@@ -4,23 +4,13 @@
 //! while a daemon serves.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::harness::{on_postgres, scimd_bin, Client, Daemon};
-
-fn scimd(args: &[&str], config: &Path) -> Output {
-    Command::new(scimd_bin())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run scimd")
-}
+use crate::harness::{on_postgres, scimd, scimd_bin, Client, Daemon};
 
 fn text(out: &Output) -> String {
     format!(

@@ -86,6 +86,16 @@ pub struct Daemon {
     pub stdout: mpsc::Receiver<String>,
 }
 
+/// Runs a `scimd` subcommand with `--config config` to completion.
+pub fn scimd(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new(scimd_bin())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run scimd")
+}
+
 /// Writes a config with `orgs` (each with a fresh token) into `dir`.
 pub fn write_config(dir: &Path, orgs: &[&str]) -> (PathBuf, BTreeMap<String, String>) {
     let orgs: Vec<(&str, &str)> = orgs.iter().map(|o| (*o, "")).collect();

@@ -10,18 +10,22 @@ use serde_json::json;
 
 use crate::harness::{eventually, scimd_bin, write_config, Client};
 
-#[test]
-fn a_refused_request_is_logged_without_its_token_or_body_and_without_colour() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, tokens) = write_config(dir.path(), &["acme"]);
-    let log = dir.path().join("stderr.log");
-    let mut child = Command::new(scimd_bin())
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "info")
+/// Starts `scimd serve` with stderr into the file `log` (a pipe's reader, not a terminal) and
+/// `RUST_LOG` set to `rust_log` or unset; returns the child and its origin.
+fn serve_logging_to(
+    config: &std::path::Path,
+    log: &std::path::Path,
+    rust_log: Option<&str>,
+) -> (std::process::Child, String) {
+    let mut cmd = Command::new(scimd_bin());
+    cmd.arg("serve").arg("--config").arg(config);
+    match rust_log {
+        Some(level) => cmd.env("RUST_LOG", level),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log file"))
+        .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("spawn scimd");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -32,6 +36,15 @@ fn a_refused_request_is_logged_without_its_token_or_body_and_without_colour() {
         .expect("the listening line");
     // Keep reading: a closed stdout would fail the daemon's next print.
     std::thread::spawn(move || lines.for_each(drop));
+    (child, origin)
+}
+
+#[test]
+fn a_refused_request_is_logged_without_its_token_or_body_and_without_colour() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let log = dir.path().join("stderr.log");
+    let (mut child, origin) = serve_logging_to(&config, &log, Some("info"));
     let c = Client {
         base: format!("{origin}/scim/v2/acme"),
         token: Some(tokens["acme"].clone()),
@@ -64,22 +77,7 @@ fn json_logs_are_one_flat_object_per_line_with_stable_field_names() {
     let (config, tokens) =
         crate::harness::write_config_with(dir.path(), "[log]\nformat = \"json\"\n", &[("acme", "")]);
     let log = dir.path().join("stderr.log");
-    let mut child = Command::new(scimd_bin())
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("spawn scimd");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let origin = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("scimd listening on ").map(str::to_string))
-        .expect("the listening line");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, origin) = serve_logging_to(&config, &log, None);
     let c = Client {
         base: format!("{origin}/scim/v2/acme"),
         token: Some(tokens["acme"].clone()),

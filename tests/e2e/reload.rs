@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::harness::{eventually, scimd_bin, Client, Daemon};
+use crate::harness::{eventually, scimd, scimd_bin, Client, Daemon};
 
 /// How long a change to the file may take to reach requests (the daemon aims for about a second).
 pub(crate) const RELOAD: Duration = Duration::from_secs(10);
@@ -245,15 +245,6 @@ pub(crate) fn stays_status(d: &Daemon, org: &str, token: &str, want: u16, what: 
     }
 }
 
-/// Runs a `scimd` subcommand to completion.
-fn scimd(args: &[&str], config: &Path) -> Output {
-    Command::new(scimd_bin())
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run scimd")
-}
 
 fn utf8(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
