@@ -245,7 +245,6 @@ pub(crate) fn stays_status(d: &Daemon, org: &str, token: &str, want: u16, what: 
     }
 }
 
-
 fn utf8(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
