@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -349,11 +348,6 @@ fn answer(req: &Request<Incoming>, scrape: &Scrape) -> Response<Full<Bytes>> {
         resp.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
     }
     resp
-}
-
-/// Binds `[metrics] listen`; the caller reports a failure like any other listener's.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
 }
 
 #[cfg(test)]

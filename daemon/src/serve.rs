@@ -203,16 +203,14 @@ pub async fn run(
         }
     };
     let metrics_listener = match config.metrics {
-        Some(maddr) => {
-            Some(
-                crate::metrics::bind(maddr)
-                    .await
-                    .map_err(|source| ServeError::Bind {
-                        addr: maddr,
-                        source,
-                    })?,
-            )
-        }
+        Some(maddr) => Some(
+            TcpListener::bind(maddr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: maddr,
+                    source,
+                })?,
+        ),
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -257,14 +257,17 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
     if path != "/healthz" {
         state.bus.count_request(resp.status().as_u16());
     }
-    let config = state.config.borrow().clone();
-    crate::metrics::get().request(
-        org_of(&config, &path),
-        &method,
-        &path,
-        resp.status().as_u16(),
-        started.elapsed(),
-    );
+    {
+        // A borrow, not a clone of the Arc: nothing awaits while it is held.
+        let config = state.config.borrow();
+        crate::metrics::get().request(
+            org_of(&config, &path),
+            &method,
+            &path,
+            resp.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp
 }
