@@ -54,9 +54,8 @@ fn counts(store: &Store) -> std::result::Result<Counts, StoreError> {
         .orgs()?
         .into_iter()
         .map(|org| {
-            let users = store.count(&org, ResourceType::User)?;
-            let teams = store.count(&org, ResourceType::Group)?;
-            Ok((org, users, teams))
+            let stats = store.org_stats(&org)?;
+            Ok((org, stats.users, stats.teams))
         })
         .collect()
 }
