@@ -4,6 +4,7 @@
 mod abuse;
 mod backup;
 mod bulk;
+mod cli;
 mod conformance;
 mod crash;
 mod cursor;
