@@ -1,6 +1,7 @@
 //! Live reload with the real binary and real files: token rotate and revoke while serving, orgs
-//! added, removed and re-added, broken files, saves by rename, `check-config`, disabled orgs, and
-//! the starter config of a first `serve`. Every wait polls with a deadline; none sleeps blindly.
+//! added, removed and re-added, broken files, saves by rename, disabled orgs, and keys that need
+//! a restart (`check-config` and the first-run starter are in `cli.rs`). Every wait polls with a
+//! deadline; none sleeps blindly.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
