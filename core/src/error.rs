@@ -62,6 +62,10 @@ pub enum ScimError {
     /// 409 uniqueness.
     #[error("{0}")]
     Conflict(String),
+    /// 410: what was asked for existed once and is no longer kept (an events cursor older
+    /// than the feed's retention).
+    #[error("{0}")]
+    Gone(String),
     /// 412: `If-Match` did not match the current version.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -130,6 +134,7 @@ impl ScimError {
             ScimError::NotFound(_) => 404,
             ScimError::MethodNotAllowed(_) => 405,
             ScimError::Conflict(_) => 409,
+            ScimError::Gone(_) => 410,
             ScimError::PreconditionFailed(_) => 412,
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::Internal => 500,
@@ -184,6 +189,7 @@ mod tests {
             (ScimError::invalid_filter("x"), 400, Some("invalidFilter")),
             (ScimError::Conflict("dup".into()), 409, Some("uniqueness")),
             (ScimError::NotFound("gone".into()), 404, None),
+            (ScimError::Gone("pruned".into()), 410, None),
             (ScimError::Internal, 500, None),
             (
                 ScimError::PayloadTooLarge("big".into()),

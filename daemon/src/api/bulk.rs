@@ -196,7 +196,7 @@ fn run_one(
             Ok((rt, id.to_string(), out))
         }
         (&http::Method::DELETE, [_, id]) => {
-            let out = tx.delete(org, rt, id, if_match)?;
+            let out = tx.delete(org, rt, id, if_match, now)?;
             Ok((rt, id.to_string(), out))
         }
         _ => Err(ScimError::invalid_syntax(format!(
@@ -220,7 +220,7 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     };
     let done = ctx
         .store
-        .write(move |tx| {
+        .write(ctx.org, move |tx| {
             let mut ids: HashMap<String, String> = HashMap::new();
             let mut errors = 0usize;
             let mut done = Vec::with_capacity(ops.len());

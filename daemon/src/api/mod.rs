@@ -592,7 +592,7 @@ fn delete(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) 
     let id = id.unwrap_or_default();
     let out = ctx
         .store
-        .delete(ctx.org, rt, id, req.if_match.as_deref())
+        .delete(ctx.org, rt, id, req.if_match.as_deref(), &ctx.now)
         .map_err(internal)?;
     Ok(Written {
         reply: Reply {

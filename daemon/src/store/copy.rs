@@ -59,7 +59,7 @@ impl Store {
                     let n = chunk.len() as u64;
                     let links: u64 = chunk.iter().map(|c| c.members.len() as u64).sum();
                     let o = org.clone();
-                    dest.write(move |tx| {
+                    dest.write(&org, move |tx| {
                         for c in &chunk {
                             tx.import(&o, rt, c.clone())?;
                         }

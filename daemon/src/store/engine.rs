@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::activity::Retention;
 use super::commit::Job;
 use super::error::{Result, StoreError};
+use super::events::{EventPage, EventRetention};
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -84,4 +85,12 @@ pub(crate) trait Engine: Send + Sync {
     fn size_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// At most `limit` events of `org` after number `after` (after the pruned ones when
+    /// None), oldest first, with the org's pruned and last numbers from the same read.
+    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage>;
+
+    /// Prunes what `keep` no longer keeps of `org`'s events, from the oldest, in bounded
+    /// transactions; returns how many went.
+    fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64>;
 }

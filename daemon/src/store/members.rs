@@ -13,10 +13,18 @@ use super::model::{member_counter, Unknown};
 use super::rows::Rows;
 use scimd_core::ResourceType;
 
+/// A user a plan adds: id, member display name, and userName (for its event).
+#[derive(Debug, Clone)]
+pub(crate) struct Joining {
+    pub(crate) uid: String,
+    pub(crate) display: String,
+    pub(crate) user_name: String,
+}
+
 /// Membership changes worked out (by reads alone) before any write.
 #[derive(Debug, Default)]
 pub(crate) struct MemberPlan {
-    pub(crate) to_add: Vec<(String, String)>,
+    pub(crate) to_add: Vec<Joining>,
     pub(crate) to_remove: BTreeSet<String>,
     pub(crate) skipped: Vec<String>,
 }
@@ -55,9 +63,11 @@ pub(crate) fn plan(
             continue;
         }
         match rows.record(org, ResourceType::User, uid)? {
-            Some(rec) => plan
-                .to_add
-                .push((uid.to_string(), res::member_display(&rec.attrs))),
+            Some(rec) => plan.to_add.push(Joining {
+                uid: uid.to_string(),
+                display: res::member_display(&rec.attrs),
+                user_name: user_name(&rec.attrs),
+            }),
             None => plan.skipped.push(uid.to_string()),
         }
     }
@@ -83,37 +93,58 @@ pub(crate) fn plan(
     Ok(plan)
 }
 
-/// Writes a membership plan; returns (added, removed).
+/// The userName of a user's attributes ("" when it has none, which SCIM does not allow).
+pub(crate) fn user_name(attrs: &serde_json::Map<String, serde_json::Value>) -> String {
+    attrs
+        .get("userName")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What a plan's writes changed, for the outcome and the member events.
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    pub(crate) added: Vec<Joining>,
+    /// The user ids that left.
+    pub(crate) removed: Vec<String>,
+}
+
+/// Writes a membership plan.
 pub(crate) fn write(
     rows: &mut dyn Rows,
     org: &str,
     gid: &str,
     plan: MemberPlan,
-) -> Result<(usize, usize)> {
-    let mut removed = 0;
-    for uid in &plan.to_remove {
-        if rows.remove_member(org, gid, uid)? {
-            removed += 1;
+) -> Result<Written> {
+    let mut removed = Vec::new();
+    for uid in plan.to_remove {
+        if rows.remove_member(org, gid, &uid)? {
+            removed.push(uid);
         }
     }
-    for (uid, display) in &plan.to_add {
-        rows.put_member(org, gid, uid, display)?;
+    for j in &plan.to_add {
+        rows.put_member(org, gid, &j.uid, &j.display)?;
     }
-    let added = plan.to_add.len();
-    if added + removed > 0 {
-        rows.bump(org, &member_counter(gid), added as i64 - removed as i64)?;
+    let added = plan.to_add;
+    if !added.is_empty() || !removed.is_empty() {
+        rows.bump(
+            org,
+            &member_counter(gid),
+            added.len() as i64 - removed.len() as i64,
+        )?;
     }
-    Ok((added, removed))
+    Ok(Written { added, removed })
 }
 
-/// Removes user `uid` from every team; returns how many.
-pub(crate) fn leave_all(rows: &mut dyn Rows, org: &str, uid: &str) -> Result<usize> {
+/// Removes user `uid` from every team; returns the team ids it left.
+pub(crate) fn leave_all(rows: &mut dyn Rows, org: &str, uid: &str) -> Result<Vec<String>> {
     let gids = rows.teams_of(org, uid)?;
     for gid in &gids {
         rows.remove_member(org, gid, uid)?;
         rows.bump(org, &member_counter(gid), -1)?;
     }
-    Ok(gids.len())
+    Ok(gids)
 }
 
 /// Keeps the member display name stored beside each membership in step with the user.

@@ -13,6 +13,9 @@ mod copy;
 mod dash;
 mod engine;
 mod error;
+pub mod events;
+#[cfg(test)]
+mod feed_tests;
 mod members;
 mod model;
 mod pg;
@@ -37,6 +40,7 @@ use engine::Engine;
 pub use engine::Health;
 use error::Result;
 pub use error::StoreError;
+use events::{EventPage, EventRetention, Feed};
 use model::*;
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
 use rows::View;
@@ -50,6 +54,8 @@ const OPTIMISTIC_TRIES: usize = 8;
 #[derive(Clone)]
 pub struct Store {
     engine: Arc<dyn Engine>,
+    /// Wakes the events API's long-polls of an org once a write of it is durable.
+    feed: Arc<Feed>,
 }
 
 impl Store {
@@ -57,6 +63,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         Ok(Store {
             engine: Arc::new(redb::Redb::open(path)?),
+            feed: Arc::default(),
         })
     }
 
@@ -66,6 +73,7 @@ impl Store {
     pub fn open_postgres(url: &str, pool_size: usize) -> Result<Store> {
         Ok(Store {
             engine: Arc::new(pg::Postgres::open(url, pool_size)?),
+            feed: Arc::default(),
         })
     }
 
@@ -191,9 +199,9 @@ impl Store {
         members: Vec<String>,
         unknown: Unknown,
     ) -> Result<Outcome> {
-        let (org, id, now) = (org.to_string(), id.to_string(), now.to_string());
-        self.submit(move |tx| {
-            tx.create(&org, rt, &id, &now, attrs.clone(), members.clone(), unknown)
+        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        self.submit(org, move |tx| {
+            tx.create(&o, rt, &id, &now, attrs.clone(), members.clone(), unknown)
         })
     }
 
@@ -227,7 +235,7 @@ impl Store {
             let prepared = change(&current)?;
             let expected = current.meta.version;
             let (o, i, n) = (org.to_string(), id.to_string(), now.to_string());
-            let result = self.submit(move |tx| {
+            let result = self.submit(org, move |tx| {
                 tx.modify_prepared(&o, rt, &i, expected, &n, unknown, prepared.clone())
             });
             match result {
@@ -235,54 +243,81 @@ impl Store {
                 other => return other,
             }
         }
-        let (org, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
         let if_match = if_match.map(str::to_string);
-        self.submit(move |tx| {
+        self.submit(org, move |tx| {
             let change = change.clone();
-            tx.modify(
-                &org,
-                rt,
-                &id,
-                if_match.as_deref(),
-                &now,
-                unknown,
-                move |r| change(r),
-            )
+            tx.modify(&o, rt, &id, if_match.as_deref(), &now, unknown, move |r| {
+                change(r)
+            })
         })
     }
 
     /// Deletes a resource; a user leaves every team, a team's memberships go with it.
+    /// `now` is the time of its events.
     pub fn delete(
         &self,
         org: &str,
         rt: ResourceType,
         id: &str,
         if_match: Option<&str>,
+        now: &str,
     ) -> Result<Outcome> {
-        let (org, id) = (org.to_string(), id.to_string());
+        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
         let if_match = if_match.map(str::to_string);
-        self.submit(move |tx| tx.delete(&org, rt, &id, if_match.as_deref()))
+        self.submit(org, move |tx| {
+            tx.delete(&o, rt, &id, if_match.as_deref(), &now)
+        })
     }
 
-    /// Runs several operations in one durable transaction (Bulk). Each operation on `Tx`
-    /// either applies whole or refuses with nothing written. `f` may run more than once
+    /// Runs several operations on `org` in one durable transaction (Bulk). Each operation on
+    /// `Tx` either applies whole or refuses with nothing written. `f` may run more than once
     /// (another request can abort the batch); only one run is ever committed.
     pub fn write<T: Send + 'static>(
         &self,
+        org: &str,
         f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
     ) -> Result<T> {
-        self.submit(f)
+        self.submit(org, f)
     }
 
+    /// Runs `f` in the writer and, once its commit is durable, wakes the long-polls of `org`
+    /// (a write that changed nothing wakes them for nothing: they read again, find no event,
+    /// and wait on).
     fn submit<T: Send + 'static>(
         &self,
+        org: &str,
         f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
     ) -> Result<T> {
-        self.with(|e| {
+        let out = self.with(|e| {
             let (job, reply) = commit::job(f);
             e.enqueue(job)?;
             reply.wait()
-        })
+        })?;
+        self.feed.wake(org);
+        Ok(out)
+    }
+
+    /// The per-org wake-ups of the events API's long-polls.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    /// At most `limit` events of `org` after number `after` (from the oldest kept when
+    /// None), with the org's pruned and last numbers read with them.
+    pub fn events(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
+        self.with(|e| e.events_after(org, after, limit))
+    }
+
+    /// Prunes what `keep` no longer keeps of `org`'s events, in bounded transactions;
+    /// returns how many went.
+    pub fn prune_events(
+        &self,
+        org: &str,
+        keep: &EventRetention,
+        now: OffsetDateTime,
+    ) -> Result<u64> {
+        self.with(|e| e.prune_events(org, keep, now))
     }
 
     /// The highest activity sequence number ever appended (0 before the first). Numbers are

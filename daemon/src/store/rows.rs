@@ -8,6 +8,7 @@ use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
 use super::error::Result;
+use super::events::NewEvent;
 use super::model::{Link, Lookup, Record};
 
 /// The index keys of one resource: its unique name (userName or team displayName, lowercased),
@@ -143,4 +144,14 @@ pub(crate) trait Rows {
 
     /// Removes one membership row; false when there was none.
     fn remove_member(&mut self, org: &str, gid: &str, uid: &str) -> Result<bool>;
+
+    /// The userName (users) or displayName (teams) of a resource, for member events. Unlike
+    /// [`Rows::record`] it takes no lock: a shared store must not lock a second resource
+    /// for a label, or two writers locking in opposite orders would deadlock.
+    fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>>;
+
+    /// Queues an event of `org` in this transaction. The backend numbers the org's events
+    /// when the transaction commits, in commit order, from a counter that never goes back:
+    /// so a number, once read by a consumer, is never given again.
+    fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()>;
 }

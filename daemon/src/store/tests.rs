@@ -77,8 +77,9 @@ fn add_user(
 fn a_panicking_write_fails_alone_and_the_writer_carries_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
-    let panicked =
-        store.write(|_tx| -> crate::store::error::Result<()> { panic!("a bug in one request") });
+    let panicked = store.write("acme", |_tx| -> crate::store::error::Result<()> {
+        panic!("a bug in one request")
+    });
     assert!(
         matches!(panicked, Err(crate::store::StoreError::Panicked(ref m)) if m.contains("a bug")),
         "{panicked:?}"
@@ -98,7 +99,7 @@ fn a_panic_in_a_batch_does_not_lose_the_other_writes() {
             let store = store.clone();
             std::thread::spawn(move || {
                 if i % 4 == 0 {
-                    let r = store.write(move |tx| -> crate::store::error::Result<()> {
+                    let r = store.write("acme", move |tx| -> crate::store::error::Result<()> {
                         // Writes half a user, then panics: the batch must not keep it.
                         tx.create(
                             "acme",
@@ -209,8 +210,8 @@ fn a_store_written_by_a_newer_layout_is_refused() {
     );
 }
 
-/// A file of the first layout (no activity log table) opens, keeps its users, and gains
-/// what the current layout has.
+/// A file of the first layout (no activity log table, no change feed) opens, keeps its users,
+/// and gains what the current layout has.
 #[test]
 fn a_store_written_by_an_older_layout_is_migrated() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -226,6 +227,16 @@ fn a_store_written_by_an_older_layout_is_migrated() {
         let txn = db.begin_write().expect("write");
         let activity: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("activity");
         assert!(txn.delete_table(activity).expect("drop activity"));
+        // Nor the change feed (layout 2).
+        for name in ["events", "event_seq"] {
+            let t: redb::TableDefinition<(&str, u64), &[u8]> = redb::TableDefinition::new(name);
+            txn.delete_table(t).expect("drop a feed table");
+        }
+        let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+        txn.open_table(meta)
+            .expect("meta")
+            .insert("schema_version", 1)
+            .expect("layout 1");
         txn.commit().expect("commit");
         let read = db.begin_read().expect("read");
         use redb::TableHandle;
@@ -243,6 +254,11 @@ fn a_store_written_by_an_older_layout_is_migrated() {
         store.activity_len().expect("the activity log exists again"),
         0
     );
+    // The feed exists again, numbered from 1.
+    add_user(&store, "u2", "bob@acme.com").expect("a write after the migration");
+    let page = store.events("acme", None, 10).expect("the feed exists");
+    assert_eq!(page.events.len(), 1);
+    assert_eq!((page.events[0].seq, page.last), (1, 1));
     store.close();
     let db = redb::Database::create(&path).expect("raw open");
     let txn = db.begin_read().expect("read");

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::copy::Copied;
 use super::error::{Result, StoreError};
+use super::events::{self, Kind, Membership};
 use super::members::{self, MemberPlan};
 use super::model::*;
 use super::rows::{IndexKeys, Rows};
@@ -106,7 +107,9 @@ impl Tx<'_> {
             w.bump(org, ACTIVE, 1)?;
         }
         let skipped = plan.skipped.clone();
-        let (added, removed) = members::write(w, org, id, plan)?;
+        let written = members::write(w, org, id, plan)?;
+        events::resource(w, org, now, events::created(rt), id, &rec)?;
+        member_events(w, org, now, id, &rec.attrs, &written)?;
         let resource = Resource {
             id: id.into(),
             meta: meta_of(&rec),
@@ -115,8 +118,8 @@ impl Tx<'_> {
         };
         Ok(Outcome {
             resource,
-            added,
-            removed,
+            added: written.added.len(),
+            removed: written.removed.len(),
             skipped,
             previous: None,
         })
@@ -196,7 +199,8 @@ impl Tx<'_> {
         };
         // Every check has passed; from here on only writes.
         let skipped = plan.skipped.clone();
-        let (added, removed) = members::write(w, org, id, plan)?;
+        let written = members::write(w, org, id, plan)?;
+        let (added, removed) = (written.added.len(), written.removed.len());
         let rec = if attrs_changed || added + removed > 0 {
             let old_keys = IndexKeys::of(rt, &old.attrs);
             let new_keys = if attrs_changed {
@@ -223,6 +227,11 @@ impl Tx<'_> {
         } else {
             old.clone()
         };
+        // A rename comes before the member events that carry the new name.
+        if let Some(kind) = events::changed(rt, &old.attrs, &rec.attrs) {
+            events::resource(w, org, now, kind, id, &rec)?;
+        }
+        member_events(w, org, now, id, &rec.attrs, &written)?;
         let resource = Resource {
             id: id.into(),
             meta: meta_of(&rec),
@@ -271,16 +280,38 @@ impl Tx<'_> {
         rt: ResourceType,
         id: &str,
         if_match: Option<&str>,
+        now: &str,
     ) -> Result<Outcome> {
         let old = self.current(org, rt, id, if_match)?;
         let w = &mut *self.rows;
+        // The memberships a delete ends are events of their own, before the delete's, so a
+        // consumer that follows member events alone never keeps a member that is gone.
         let removed = match rt {
-            ResourceType::User => members::leave_all(w, org, id)?,
+            ResourceType::User => {
+                let gids = members::leave_all(w, org, id)?;
+                let user_name = members::user_name(&old.attrs);
+                for gid in &gids {
+                    let team_name = w
+                        .name_of(org, ResourceType::Group, gid)?
+                        .unwrap_or_default();
+                    let m = Membership {
+                        team_id: gid,
+                        team_name: &team_name,
+                        user_id: id,
+                        user_name: &user_name,
+                    };
+                    events::member(w, org, now, Kind::TeamMemberRemoved, &m)?;
+                }
+                gids.len()
+            }
             ResourceType::Group => {
                 let plan = members::plan(w, org, id, &[MemberOp::Clear], Unknown::Skip)?;
-                members::write(w, org, id, plan)?.1
+                let written = members::write(w, org, id, plan)?;
+                member_events(w, org, now, id, &old.attrs, &written)?;
+                written.removed.len()
             }
         };
+        events::resource(w, org, now, events::deleted(rt), id, &old)?;
         w.remove(org, rt, id, &IndexKeys::of(rt, &old.attrs))?;
         w.bump(org, counter_users(rt), -1)?;
         if rt == ResourceType::User && is_active(&old.attrs) {
@@ -303,4 +334,43 @@ impl Tx<'_> {
             previous: None,
         })
     }
+}
+
+/// The member events of the writes `written` to team `gid` (named by `team_attrs`): removals
+/// first, then additions, each in user id order.
+fn member_events(
+    w: &mut dyn Rows,
+    org: &str,
+    now: &str,
+    gid: &str,
+    team_attrs: &Map<String, Value>,
+    written: &members::Written,
+) -> Result<()> {
+    if written.added.is_empty() && written.removed.is_empty() {
+        return Ok(());
+    }
+    let team_name = team_attrs
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for uid in &written.removed {
+        let user_name = w.name_of(org, ResourceType::User, uid)?.unwrap_or_default();
+        let m = Membership {
+            team_id: gid,
+            team_name,
+            user_id: uid,
+            user_name: &user_name,
+        };
+        events::member(w, org, now, Kind::TeamMemberRemoved, &m)?;
+    }
+    for j in &written.added {
+        let m = Membership {
+            team_id: gid,
+            team_name,
+            user_id: &j.uid,
+            user_name: &j.user_name,
+        };
+        events::member(w, org, now, Kind::TeamMemberAdded, &m)?;
+    }
+    Ok(())
 }

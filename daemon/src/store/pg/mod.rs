@@ -8,6 +8,7 @@
 
 mod activity;
 mod error;
+mod events;
 mod migrate;
 mod rows;
 mod schema;
@@ -26,6 +27,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
+use crate::store::events::{EventPage, EventRetention};
 use crate::store::rows::View;
 use error::pool;
 use rows::{Batches, Conn};
@@ -254,5 +256,13 @@ impl Engine for Postgres {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
+        self.conn(|c| events::after(c, org, after, limit))
+    }
+
+    fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
+        self.conn(|c| events::prune(c, org, keep, now))
     }
 }

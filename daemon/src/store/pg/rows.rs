@@ -7,7 +7,9 @@
 //! guards are atomic against every other daemon; a name another daemon took meanwhile is
 //! caught by the unique index and answered as the SCIM conflict. Counter changes are summed
 //! per batch and written at its end in key order, which keeps the hot counter rows locked
-//! briefly and in one order across daemons.
+//! briefly and in one order across daemons. Events are numbered the same way: kept per batch
+//! and written at its end, each org's counter row locked in org order until the commit, so
+//! an org's numbers become visible in the order they were given.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +21,7 @@ use super::error::{db, is_unique_violation, pool};
 use super::tables::{record_of, Tables};
 use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
+use crate::store::events::NewEvent;
 use crate::store::model::Record;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
@@ -35,6 +38,9 @@ enum Count {
 }
 
 type Counts = BTreeMap<(String, String), Count>;
+
+/// Events waiting for their numbers, by org.
+type Pending = BTreeMap<String, Vec<NewEvent>>;
 
 fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     let slot = counts
@@ -84,6 +90,7 @@ impl Conn<'_> {
 struct PgRows<'a> {
     conn: Conn<'a>,
     counts: Counts,
+    events: Pending,
 }
 
 impl PgRows<'_> {
@@ -286,6 +293,27 @@ impl Rows for PgRows<'_> {
             &[&org, &gid, &uid],
         )? > 0)
     }
+
+    fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>> {
+        let key = match rt {
+            ResourceType::User => "userName",
+            ResourceType::Group => "displayName",
+        };
+        let sql = format!(
+            "SELECT coalesce(attrs->>$3, '') FROM {} WHERE org = $1 AND id = $2",
+            Tables::of(rt).records
+        );
+        Ok(self
+            .conn
+            .query(&sql, &[&org, &id, &key])?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
+        self.events.entry(org.to_string()).or_default().push(event);
+        Ok(())
+    }
 }
 
 /// Batches for the group-commit writer: one transaction each on a pooled connection.
@@ -298,6 +326,7 @@ struct Batch<'a> {
     client: deadpool_postgres::Client,
     rt: &'a Handle,
     counts: Counts,
+    events: Pending,
     /// Whether a statement failed outside a savepoint: the connection is not reused.
     broken: bool,
 }
@@ -309,6 +338,7 @@ impl commit::Batches for Batches {
             client,
             rt: &self.rt,
             counts: Counts::new(),
+            events: Pending::new(),
             broken: false,
         };
         batch.conn().batch("BEGIN")?;
@@ -361,9 +391,10 @@ impl commit::Batch for Batch<'_> {
         let mut rows = PgRows {
             conn: self.conn(),
             counts: Counts::new(),
+            events: Pending::new(),
         };
         let step = job(&mut rows);
-        let counts = rows.counts;
+        let (counts, events) = (rows.counts, rows.events);
         match step {
             Step::Wrote(done) => match self.conn().batch("RELEASE SAVEPOINT job") {
                 Ok(()) => {
@@ -374,6 +405,9 @@ impl commit::Batch for Batch<'_> {
                                 self.counts.insert((org, name), Count::Reset(n));
                             }
                         }
+                    }
+                    for (org, mut list) in events {
+                        self.events.entry(org).or_default().append(&mut list);
                     }
                     Step::Wrote(done)
                 }
@@ -402,6 +436,7 @@ impl commit::Batch for Batch<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
         let result = self
             .flush_counts()
+            .and_then(|()| super::events::flush(&self.conn(), &self.events))
             .and_then(|()| self.conn().batch("COMMIT"));
         if result.is_err() {
             let _ = self.conn().batch("ROLLBACK");

@@ -72,6 +72,25 @@ pub(super) const MIGRATIONS: &[&str] = &[
     INSERT INTO scimd_meta (key, value) VALUES ('activity_last_seq', 0)
         ON CONFLICT (key) DO NOTHING;
     "#,
+    // 3: the change feed (an outbox written in the change's transaction), and each org's
+    // event counter: its row lock orders the numbers across daemons.
+    r#"
+    CREATE TABLE scimd_events (
+        org text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        id text NOT NULL,
+        time text NOT NULL,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        data text NOT NULL,
+        PRIMARY KEY (org, seq)
+    );
+    CREATE TABLE scimd_event_seq (
+        org text COLLATE "C" PRIMARY KEY,
+        last_seq bigint NOT NULL,
+        pruned bigint NOT NULL DEFAULT 0
+    );
+    "#,
 ];
 
 /// The schema version this binary writes.

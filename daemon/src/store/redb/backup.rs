@@ -62,6 +62,8 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     copy(from, to, MEMBER_OF)?;
     copy(from, to, COUNTS)?;
     copy(from, to, ACTIVITY)?;
+    copy(from, to, EVENTS)?;
+    copy(from, to, EVENT_SEQ)?;
     copy(from, to, META)?;
     Ok(())
 }

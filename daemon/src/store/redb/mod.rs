@@ -4,6 +4,7 @@
 mod activity;
 mod backup;
 mod error;
+mod events;
 mod open;
 mod rows;
 mod schema;
@@ -20,6 +21,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{self, Job, Step};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
+use crate::store::events::{EventPage, EventRetention};
 use crate::store::rows::View;
 use open::Shared;
 use rows::Writer;
@@ -145,5 +147,13 @@ impl Engine for Redb {
 
     fn size_bytes(&self) -> Option<u64> {
         std::fs::metadata(self.shared.path()).ok().map(|m| m.len())
+    }
+
+    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
+        events::after(&*self.db()?, org, after, limit)
+    }
+
+    fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
+        events::prune(&*self.db()?, org, keep, now)
     }
 }

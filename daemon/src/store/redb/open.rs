@@ -87,6 +87,8 @@ fn open_db(path: &Path) -> Result<Backend> {
         txn.open_table(MEMBER_OF)?;
         txn.open_table(COUNTS)?;
         txn.open_table(ACTIVITY)?;
+        txn.open_table(EVENTS)?;
+        txn.open_table(EVENT_SEQ)?;
         if found != Some(SCHEMA_VERSION) {
             if let Some(from) = found {
                 tracing::info!(path = %path.display(), from, to = SCHEMA_VERSION, "migrated the store's layout");

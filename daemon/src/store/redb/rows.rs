@@ -6,6 +6,7 @@ use scimd_core::ResourceType;
 
 use super::schema::*;
 use crate::store::error::Result;
+use crate::store::events::{NewEvent, StoredEvent};
 use crate::store::model::{decode, encode, table_name, Record};
 use crate::store::rows::{IndexKeys, Rows};
 
@@ -45,6 +46,8 @@ pub(super) struct Writer<'t> {
     members: redb::Table<'t, (&'static str, &'static str, &'static str), &'static str>,
     member_of: redb::Table<'t, (&'static str, &'static str, &'static str), ()>,
     counts: redb::Table<'t, (&'static str, &'static str), u64>,
+    events: redb::Table<'t, (&'static str, u64), &'static [u8]>,
+    event_seq: redb::Table<'t, (&'static str, &'static str), u64>,
 }
 
 impl<'t> Writer<'t> {
@@ -60,6 +63,8 @@ impl<'t> Writer<'t> {
             members: txn.open_table(MEMBERS)?,
             member_of: txn.open_table(MEMBER_OF)?,
             counts: txn.open_table(COUNTS)?,
+            events: txn.open_table(EVENTS)?,
+            event_seq: txn.open_table(EVENT_SEQ)?,
         })
     }
 
@@ -209,5 +214,41 @@ impl Rows for Writer<'_> {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>> {
+        // One writer at a time: there are no locks to avoid here.
+        let key = match rt {
+            ResourceType::User => "userName",
+            ResourceType::Group => "displayName",
+        };
+        Ok(self.record(org, rt, id)?.map(|r| {
+            r.attrs
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        }))
+    }
+
+    fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
+        // The one writer numbers at once: its commit order is the order of the numbers.
+        let last = self
+            .event_seq
+            .get((org, EVENT_LAST))?
+            .map(|v| v.value())
+            .unwrap_or(0);
+        let seq = last + 1;
+        let stored = StoredEvent {
+            id: event.id,
+            time: event.time,
+            kind: event.kind.to_string(),
+            data: event.data,
+        };
+        // Serializing strings cannot fail.
+        let bytes = serde_json::to_vec(&stored).unwrap_or_default();
+        self.events.insert((org, seq), bytes.as_slice())?;
+        self.event_seq.insert((org, EVENT_LAST), seq)?;
+        Ok(())
     }
 }

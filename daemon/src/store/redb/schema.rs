@@ -31,8 +31,20 @@ pub const COUNTS: TableDefinition<(&str, &str), u64> = TableDefinition::new("cou
 /// seq -> JSON `ActivityRecord`: the persisted activity log, oldest first, pruned by
 /// count and age (see `activity.rs`).
 pub const ACTIVITY: TableDefinition<u64, &[u8]> = TableDefinition::new("activity");
+/// (org, seq) -> JSON `StoredEvent`: the change feed (outbox), written in the transaction of
+/// the change, oldest first per org, pruned from the front by `events.rs`. Files from before
+/// the feed (layout 1) lack it; it is created at open, and layout 2 keeps binaries that would
+/// write changes without their events away from the file.
+pub const EVENTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("events");
+/// (org, [`EVENT_LAST`] or [`EVENT_PRUNED`]) -> seq: the highest number given to an event of
+/// the org, and the highest pruned; kept apart from the events so numbers never go back.
+pub const EVENT_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("event_seq");
+/// The [`EVENT_SEQ`] key of the last number given.
+pub const EVENT_LAST: &str = "last";
+/// The [`EVENT_SEQ`] key of the last number pruned.
+pub const EVENT_PRUNED: &str = "pruned";
 /// key -> value: the store's own metadata (schema version).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The on-disk layout version, bumped on incompatible changes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;

@@ -1,0 +1,385 @@
+//! The change feed's rules, once for every backend: which event a committed change produces,
+//! the form an event is stored in, and the per-org wake-up that long-polls wait on.
+//!
+//! Events are written by the SCIM operations in `tx.rs` through [`Rows::append_event`], inside
+//! the transaction of the change itself (an outbox), so a crash can lose neither the change
+//! without its events nor an event without its change. A backend numbers them per org when the
+//! transaction commits; numbers only grow and are never reused, whatever retention removes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use scimd_core::ResourceType;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+
+use super::error::{Result, StoreError};
+use super::model::{is_active, meta_of, Record, Resource};
+use super::rows::Rows;
+
+/// Every event type, as it appears on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    UserCreated,
+    UserUpdated,
+    UserDeactivated,
+    UserReactivated,
+    UserDeleted,
+    TeamCreated,
+    TeamUpdated,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+}
+
+impl Kind {
+    /// The `type` of the event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::UserCreated => "user.created",
+            Kind::UserUpdated => "user.updated",
+            Kind::UserDeactivated => "user.deactivated",
+            Kind::UserReactivated => "user.reactivated",
+            Kind::UserDeleted => "user.deleted",
+            Kind::TeamCreated => "team.created",
+            Kind::TeamUpdated => "team.updated",
+            Kind::TeamDeleted => "team.deleted",
+            Kind::TeamMemberAdded => "team.member_added",
+            Kind::TeamMemberRemoved => "team.member_removed",
+        }
+    }
+
+    /// Whether the event's data is a membership (team and user) rather than a resource.
+    pub fn is_member(kind: &str) -> bool {
+        kind.starts_with("team.member_")
+    }
+}
+
+/// The event a created resource produces.
+pub(crate) fn created(rt: ResourceType) -> Kind {
+    match rt {
+        ResourceType::User => Kind::UserCreated,
+        ResourceType::Group => Kind::TeamCreated,
+    }
+}
+
+/// The event a deleted resource produces.
+pub(crate) fn deleted(rt: ResourceType) -> Kind {
+    match rt {
+        ResourceType::User => Kind::UserDeleted,
+        ResourceType::Group => Kind::TeamDeleted,
+    }
+}
+
+/// The event a change of attributes from `old` to `new` produces; None when nothing changed.
+/// A user whose `active` flips is reported as deactivated or reactivated (carrying the whole
+/// new state), not also as updated: one change, one event.
+pub(crate) fn changed(
+    rt: ResourceType,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Option<Kind> {
+    if old == new {
+        return None;
+    }
+    Some(match rt {
+        ResourceType::User => match (is_active(old), is_active(new)) {
+            (true, false) => Kind::UserDeactivated,
+            (false, true) => Kind::UserReactivated,
+            _ => Kind::UserUpdated,
+        },
+        ResourceType::Group => Kind::TeamUpdated,
+    })
+}
+
+/// One event as the transaction hands it to the backend, before it has a number.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NewEvent {
+    pub(crate) id: String,
+    /// RFC 3339; the time of the request that made the change.
+    pub(crate) time: String,
+    pub(crate) kind: &'static str,
+    /// The stored data, JSON (see [`Payload`]).
+    pub(crate) data: String,
+}
+
+/// The stored data of a resource event: the record as the store holds it, rendered by the
+/// events API (which knows the base URL) when read, not by the writer.
+#[derive(Serialize, Deserialize)]
+struct StoredResource {
+    id: String,
+    #[serde(flatten)]
+    record: Record,
+}
+
+/// Appends the event of a resource change, with the resource's state `rec`.
+pub(crate) fn resource(
+    rows: &mut dyn Rows,
+    org: &str,
+    now: &str,
+    kind: Kind,
+    id: &str,
+    rec: &Record,
+) -> Result<()> {
+    let data = serde_json::to_string(&StoredResource {
+        id: id.to_string(),
+        record: rec.clone(),
+    })
+    .unwrap_or_default();
+    append(rows, org, now, kind, data)
+}
+
+/// The two sides of a membership, for member events.
+pub(crate) struct Membership<'a> {
+    pub(crate) team_id: &'a str,
+    pub(crate) team_name: &'a str,
+    pub(crate) user_id: &'a str,
+    pub(crate) user_name: &'a str,
+}
+
+/// Appends a member event.
+pub(crate) fn member(
+    rows: &mut dyn Rows,
+    org: &str,
+    now: &str,
+    kind: Kind,
+    m: &Membership<'_>,
+) -> Result<()> {
+    let data = json!({
+        "team": {"id": m.team_id, "displayName": m.team_name},
+        "user": {"id": m.user_id, "userName": m.user_name},
+    });
+    append(rows, org, now, kind, data.to_string())
+}
+
+fn append(rows: &mut dyn Rows, org: &str, now: &str, kind: Kind, data: String) -> Result<()> {
+    rows.append_event(
+        org,
+        NewEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            time: now.to_string(),
+            kind: kind.as_str(),
+            data,
+        },
+    )
+}
+
+/// The data of a stored event.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// A user or team, as it was after the change (before it, for a delete).
+    Resource(Resource),
+    /// `{team: {id, displayName}, user: {id, userName}}`.
+    Member(Value),
+}
+
+/// One stored event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub seq: u64,
+    pub time: String,
+    pub kind: String,
+    pub data: Payload,
+}
+
+/// Decodes a stored event's data by its kind.
+pub(crate) fn decode(
+    seq: u64,
+    id: String,
+    time: String,
+    kind: String,
+    data: &str,
+) -> Result<Event> {
+    let corrupt = |cause: String| StoreError::Corrupt {
+        table: "events",
+        key: seq.to_string(),
+        cause,
+    };
+    let data = if Kind::is_member(&kind) {
+        Payload::Member(serde_json::from_str(data).map_err(|e| corrupt(e.to_string()))?)
+    } else {
+        let s: StoredResource = serde_json::from_str(data).map_err(|e| corrupt(e.to_string()))?;
+        Payload::Resource(Resource {
+            id: s.id,
+            meta: meta_of(&s.record),
+            attrs: s.record.attrs,
+            links: None,
+        })
+    };
+    Ok(Event {
+        id,
+        seq,
+        time,
+        kind,
+        data,
+    })
+}
+
+/// The redb form of an event row: everything but its key.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
+    pub(crate) time: String,
+    pub(crate) kind: String,
+    pub(crate) data: String,
+}
+
+/// What a read of the feed found.
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    /// The events after the cursor, oldest first.
+    pub events: Vec<Event>,
+    /// Every event up to this number has been pruned (0: none ever was); a cursor below it
+    /// has lost events.
+    pub pruned: u64,
+    /// The highest number ever given to an event of the org (0 before the first).
+    pub last: u64,
+}
+
+/// What retention keeps of each org's events.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRetention {
+    pub max_records: u64,
+    pub max_age: std::time::Duration,
+}
+
+/// How many events one prune transaction removes at most, so pruning never holds the writer
+/// for long, however far behind it is.
+pub(crate) const PRUNE_CHUNK: usize = 1000;
+
+/// One org's wake-up: a version bumped after each durable commit that may hold its events,
+/// and the number of long-polls waiting on it.
+#[derive(Default)]
+struct OrgFeed {
+    tx: Option<watch::Sender<u64>>,
+    waiting: Arc<AtomicUsize>,
+}
+
+/// The per-org wake-ups of long-polls, fired after a commit is durable.
+#[derive(Default)]
+pub struct Feed {
+    orgs: Mutex<HashMap<String, OrgFeed>>,
+}
+
+/// One registered long-poll: it counts against the org's bound until dropped.
+pub struct Waiter {
+    pub rx: watch::Receiver<u64>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Feed {
+    /// Wakes the long-polls of `org`.
+    pub(crate) fn wake(&self, org: &str) {
+        if let Ok(orgs) = self.orgs.lock() {
+            if let Some(tx) = orgs.get(org).and_then(|f| f.tx.as_ref()) {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+    }
+
+    /// Registers a long-poll of `org`; None when `max` of them wait already. The receiver
+    /// is marked as seen, so only a wake after this call ends its wait.
+    pub fn wait(&self, org: &str, max: usize) -> Option<Waiter> {
+        let mut orgs = self.orgs.lock().ok()?;
+        let feed = orgs.entry(org.to_string()).or_default();
+        let tx = feed.tx.get_or_insert_with(|| watch::channel(0).0);
+        let waiting = feed.waiting.clone();
+        if waiting.fetch_add(1, Ordering::SeqCst) >= max {
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let mut rx = tx.subscribe();
+        rx.borrow_and_update();
+        Some(Waiter { rx, waiting })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_user_change_names_its_kind() {
+        let u = ResourceType::User;
+        let on = attrs(json!({"userName": "a", "active": true}));
+        let off = attrs(json!({"userName": "a", "active": false}));
+        let renamed = attrs(json!({"userName": "a", "active": true, "title": "x"}));
+        assert_eq!(changed(u, &on, &on), None);
+        assert_eq!(changed(u, &on, &off), Some(Kind::UserDeactivated));
+        assert_eq!(changed(u, &off, &on), Some(Kind::UserReactivated));
+        assert_eq!(changed(u, &on, &renamed), Some(Kind::UserUpdated));
+        // No `active` reads as active: setting it true explicitly is an update, not a flip.
+        let absent = attrs(json!({"userName": "a"}));
+        assert_eq!(changed(u, &absent, &on), Some(Kind::UserUpdated));
+        assert_eq!(changed(u, &absent, &off), Some(Kind::UserDeactivated));
+    }
+
+    #[test]
+    fn a_team_change_is_an_update_and_kinds_have_wire_names() {
+        let g = ResourceType::Group;
+        let a = attrs(json!({"displayName": "a"}));
+        let b = attrs(json!({"displayName": "b"}));
+        assert_eq!(changed(g, &a, &a), None);
+        assert_eq!(changed(g, &a, &b), Some(Kind::TeamUpdated));
+        assert_eq!(created(g).as_str(), "team.created");
+        assert_eq!(deleted(ResourceType::User).as_str(), "user.deleted");
+        assert!(Kind::is_member(Kind::TeamMemberAdded.as_str()));
+        assert!(!Kind::is_member(Kind::TeamUpdated.as_str()));
+    }
+
+    #[test]
+    fn stored_data_decodes_by_kind() {
+        let rec = Record {
+            attrs: attrs(json!({"userName": "a"})),
+            created: "t0".into(),
+            modified: "t1".into(),
+            version: 3,
+        };
+        let data = serde_json::to_string(&StoredResource {
+            id: "u1".into(),
+            record: rec,
+        })
+        .unwrap();
+        let e = decode(7, "e".into(), "t".into(), "user.updated".into(), &data).unwrap();
+        match e.data {
+            Payload::Resource(r) => {
+                assert_eq!(r.id, "u1");
+                assert_eq!(r.meta.version, 3);
+                assert_eq!(r.attrs["userName"], "a");
+            }
+            Payload::Member(_) => panic!("a user event decoded as a membership"),
+        }
+        let m = r#"{"team":{"id":"g","displayName":"G"},"user":{"id":"u","userName":"a"}}"#;
+        let e = decode(8, "e".into(), "t".into(), "team.member_added".into(), m).unwrap();
+        assert!(matches!(e.data, Payload::Member(v) if v["team"]["id"] == "g"));
+    }
+
+    #[test]
+    fn waits_are_bounded_and_woken() {
+        let feed = Feed::default();
+        let a = feed.wait("acme", 2).unwrap();
+        let b = feed.wait("acme", 2).unwrap();
+        assert!(feed.wait("acme", 2).is_none());
+        drop(b);
+        let c = feed.wait("acme", 2).unwrap();
+        assert!(!c.rx.has_changed().unwrap());
+        feed.wake("other");
+        assert!(!c.rx.has_changed().unwrap());
+        feed.wake("acme");
+        assert!(c.rx.has_changed().unwrap());
+        drop(a);
+    }
+}

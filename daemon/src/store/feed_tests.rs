@@ -1,0 +1,179 @@
+//! Store tests of the change feed on the embedded backend: the events a sequence of writes
+//! leaves, their numbers across pruning and a reopen. The PostgreSQL backend runs the same
+//! sequence through the e2e suite (`tests/e2e/events.rs`).
+
+use scimd_core::patch::MemberOp;
+use scimd_core::ResourceType;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use crate::store::events::{EventRetention, Payload};
+use crate::store::{Change, Store, Unknown};
+
+const NOW: &str = "2026-12-02T00:00:00.000Z";
+
+fn attrs(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn kinds(store: &Store, after: Option<u64>) -> Vec<(u64, String)> {
+    let page = store.events("acme", after, 1000).expect("events");
+    page.events.into_iter().map(|e| (e.seq, e.kind)).collect()
+}
+
+fn set(store: &Store, rt: ResourceType, id: &str, a: Value, members: Vec<MemberOp>) {
+    let a = attrs(a);
+    store
+        .modify("acme", rt, id, None, NOW, Unknown::Skip, move |_| {
+            Ok(Change {
+                attrs: a.clone(),
+                members: members.clone(),
+            })
+        })
+        .expect("modify");
+}
+
+#[test]
+fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scimd.redb");
+    let store = Store::open(&path).expect("open");
+    let (u, g) = (ResourceType::User, ResourceType::Group);
+    let ann = json!({"userName": "ann@acme.com", "active": true});
+    store
+        .create(
+            "acme",
+            u,
+            "u1",
+            NOW,
+            attrs(ann.clone()),
+            vec![],
+            Unknown::Skip,
+        )
+        .expect("create");
+    // The same state again: no event.
+    set(&store, u, "u1", ann.clone(), vec![]);
+    set(
+        &store,
+        u,
+        "u1",
+        json!({"userName": "ann@acme.com", "active": false}),
+        vec![],
+    );
+    set(&store, u, "u1", ann.clone(), vec![]);
+    store
+        .create(
+            "acme",
+            g,
+            "g1",
+            NOW,
+            attrs(json!({"displayName": "Eng"})),
+            vec!["u1".into()],
+            Unknown::Skip,
+        )
+        .expect("create team");
+    set(
+        &store,
+        g,
+        "g1",
+        json!({"displayName": "Engineering"}),
+        vec![],
+    );
+    set(
+        &store,
+        g,
+        "g1",
+        json!({"displayName": "Engineering"}),
+        vec![MemberOp::Remove(vec!["u1".into()])],
+    );
+    set(
+        &store,
+        g,
+        "g1",
+        json!({"displayName": "Engineering"}),
+        vec![MemberOp::Add(vec!["u1".into()])],
+    );
+    store
+        .delete("acme", u, "u1", None, NOW)
+        .expect("delete user");
+    store
+        .delete("acme", g, "g1", None, NOW)
+        .expect("delete team");
+    let want = [
+        "user.created",
+        "user.deactivated",
+        "user.reactivated",
+        "team.created",
+        "team.member_added",
+        "team.updated",
+        "team.member_removed",
+        "team.member_added",
+        "team.member_removed",
+        "user.deleted",
+        "team.deleted",
+    ];
+    let got = kinds(&store, None);
+    let names: Vec<&str> = got.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(names, want);
+    let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, (1..=want.len() as u64).collect::<Vec<_>>());
+    // Another org's feed is its own.
+    assert!(store
+        .events("other", None, 10)
+        .expect("events")
+        .events
+        .is_empty());
+
+    let page = store.events("acme", Some(8), 1).expect("page");
+    match &page.events[0].data {
+        Payload::Member(m) => {
+            assert_eq!(m["team"]["displayName"], "Engineering");
+            assert_eq!(m["user"]["userName"], "ann@acme.com");
+        }
+        Payload::Resource(_) => panic!("a member event carried a resource"),
+    }
+
+    let keep = EventRetention {
+        max_records: 3,
+        max_age: std::time::Duration::from_secs(3600 * 24 * 365 * 100),
+    };
+    let pruned = store
+        .prune_events("acme", &keep, OffsetDateTime::now_utc())
+        .expect("prune");
+    assert_eq!(pruned, want.len() as u64 - 3);
+    let page = store.events("acme", None, 100).expect("after pruning");
+    assert_eq!(page.pruned, want.len() as u64 - 3);
+    assert_eq!(page.events.first().map(|e| e.seq), Some(page.pruned + 1));
+    // Age: everything here is older than a day.
+    let young = EventRetention {
+        max_records: 100,
+        max_age: std::time::Duration::from_secs(60),
+    };
+    store
+        .prune_events("acme", &young, OffsetDateTime::now_utc())
+        .expect("prune by age");
+    let page = store
+        .events("acme", None, 100)
+        .expect("after pruning by age");
+    assert!(page.events.is_empty());
+    assert_eq!((page.pruned, page.last), (11, 11));
+    drop(store);
+
+    // Numbers survive a reopen and an empty feed: the next event is 12, not 1.
+    let store = Store::open(&path).expect("reopen");
+    store
+        .create(
+            "acme",
+            u,
+            "u2",
+            NOW,
+            attrs(json!({"userName": "bo@acme.com"})),
+            vec![],
+            Unknown::Skip,
+        )
+        .expect("create");
+    assert_eq!(
+        kinds(&store, Some(11)),
+        vec![(12, "user.created".to_string())]
+    );
+}

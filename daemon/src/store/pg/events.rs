@@ -1,0 +1,164 @@
+//! The change feed in PostgreSQL: numbering a batch's events as it commits, reading an org's
+//! events after a cursor, and pruning them from the front in bounded transactions.
+//!
+//! Each org's numbers come from its row in `scimd_event_seq`, locked by the numbering
+//! `UPDATE` until the batch commits. Another daemon's batch waits for the row, so it numbers
+//! after this one commits and its events become visible after this batch's: a consumer
+//! reading "after N" never skips an event that commits later with a smaller number.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::rows::Conn;
+use crate::store::error::{Result, StoreError};
+use crate::store::events::{self, EventPage, EventRetention, NewEvent, PRUNE_CHUNK};
+
+/// Numbers and writes a batch's events, org by org in name order (one lock order for every
+/// daemon). Runs inside the batch's transaction, right before its COMMIT.
+pub(super) fn flush(
+    conn: &Conn<'_>,
+    pending: &std::collections::BTreeMap<String, Vec<NewEvent>>,
+) -> Result<()> {
+    for (org, list) in pending {
+        if list.is_empty() {
+            continue;
+        }
+        let n = list.len() as i64;
+        let rows = conn.query(
+            "INSERT INTO scimd_event_seq (org, last_seq) VALUES ($1, $2) \
+             ON CONFLICT (org) DO UPDATE SET last_seq = scimd_event_seq.last_seq + $2 \
+             RETURNING last_seq",
+            &[org, &n],
+        )?;
+        let last: i64 = rows
+            .first()
+            .map(|r| r.get(0))
+            .ok_or_else(|| StoreError::Db("the event counter row is missing".into()))?;
+        let first = last - n + 1;
+        let seqs: Vec<i64> = (first..=last).collect();
+        let ids: Vec<&str> = list.iter().map(|e| e.id.as_str()).collect();
+        let times: Vec<&str> = list.iter().map(|e| e.time.as_str()).collect();
+        let kinds: Vec<&str> = list.iter().map(|e| e.kind).collect();
+        let data: Vec<&str> = list.iter().map(|e| e.data.as_str()).collect();
+        conn.execute(
+            "INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
+             SELECT $1, s, i, t, t::timestamptz, k, d \
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
+            &[org, &seqs, &ids, &times, &kinds, &data],
+        )?;
+    }
+    Ok(())
+}
+
+fn seq(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// At most `limit` events of `org` after `after` (after the pruned ones when None). The
+/// counters are read after the events: pruning only moves forward, so a `pruned` at or below
+/// the cursor means no event after it had gone when the events were read.
+pub(super) fn after(
+    conn: &Conn<'_>,
+    org: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<EventPage> {
+    let from = match after {
+        Some(a) => i64::try_from(a).unwrap_or(i64::MAX),
+        None => conn
+            .query("SELECT pruned FROM scimd_event_seq WHERE org = $1", &[&org])?
+            .first()
+            .map(|r| r.get(0))
+            .unwrap_or(0),
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = conn.query(
+        "SELECT seq, id, time, kind, data FROM scimd_events \
+         WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        &[&org, &from, &limit],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let data: String = r.get(4);
+        out.push(events::decode(
+            seq(r.get(0)),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            &data,
+        )?);
+    }
+    let (last, pruned) = conn
+        .query(
+            "SELECT last_seq, pruned FROM scimd_event_seq WHERE org = $1",
+            &[&org],
+        )?
+        .first()
+        .map(|r| (seq(r.get(0)), seq(r.get(1))))
+        .unwrap_or((0, 0));
+    Ok(EventPage {
+        events: out,
+        pruned,
+        last,
+    })
+}
+
+/// Removes what `keep` no longer keeps of `org`'s events, at most [`PRUNE_CHUNK`] per
+/// transaction; returns how many went. Daemons pruning at once do the same work twice at
+/// worst: the numbers only move forward.
+pub(super) fn prune(
+    conn: &Conn<'_>,
+    org: &str,
+    keep: &EventRetention,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let cutoff = (now - keep.max_age).format(&Rfc3339).unwrap_or_default();
+    let max = i64::try_from(keep.max_records).unwrap_or(i64::MAX);
+    let chunk = PRUNE_CHUNK as i64;
+    let mut total = 0;
+    loop {
+        // The newest event of the next chunk that has to go; those before it go with it, so
+        // the kept events stay one unbroken run.
+        let upto: i64 = conn
+            .query(
+                "SELECT coalesce(max(e.seq), 0) FROM scimd_event_seq c \
+                 JOIN LATERAL (SELECT seq, at FROM scimd_events \
+                     WHERE org = c.org AND seq > c.pruned ORDER BY seq LIMIT $4) e ON true \
+                 WHERE c.org = $1 AND (e.seq <= c.last_seq - $2 OR e.at < $3::text::timestamptz)",
+                &[&org, &max, &cutoff, &chunk],
+            )?
+            .first()
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        if upto == 0 {
+            return Ok(total);
+        }
+        conn.batch("BEGIN")?;
+        let done = conn
+            .execute(
+                "DELETE FROM scimd_events WHERE org = $1 AND seq <= $2",
+                &[&org, &upto],
+            )
+            .and_then(|n| {
+                conn.execute(
+                    "UPDATE scimd_event_seq SET pruned = GREATEST(pruned, $2) WHERE org = $1",
+                    &[&org, &upto],
+                )
+                .map(|_| n)
+            });
+        let removed = match done {
+            Ok(n) => {
+                conn.batch("COMMIT")?;
+                n
+            }
+            Err(e) => {
+                let _ = conn.batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        total += removed;
+        if removed < PRUNE_CHUNK as u64 {
+            return Ok(total);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The change feed in the redb file: reading an org's events after a cursor, and pruning them
+//! from the front in bounded transactions.
+
+use redb::{Database, ReadableTable};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::schema::{EVENTS, EVENT_LAST, EVENT_PRUNED, EVENT_SEQ};
+use crate::store::error::{Result, StoreError};
+use crate::store::events::{self, EventPage, EventRetention, StoredEvent, PRUNE_CHUNK};
+
+type SeqTable<'t> = redb::Table<'t, (&'static str, &'static str), u64>;
+
+fn seq_of(
+    t: &impl ReadableTable<(&'static str, &'static str), u64>,
+    org: &str,
+    key: &str,
+) -> Result<u64> {
+    Ok(t.get((org, key))?.map(|v| v.value()).unwrap_or(0))
+}
+
+fn decode(seq: u64, bytes: &[u8]) -> Result<StoredEvent> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table: "events",
+        key: seq.to_string(),
+        cause: e.to_string(),
+    })
+}
+
+/// At most `limit` events of `org` after `after` (after the pruned ones when None), in one
+/// snapshot with the org's pruned and last numbers.
+pub(super) fn after(
+    db: &Database,
+    org: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<EventPage> {
+    let txn = db.begin_read()?;
+    let seqs = txn.open_table(EVENT_SEQ)?;
+    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
+    let last = seq_of(&seqs, org, EVENT_LAST)?;
+    let from = after.unwrap_or(pruned);
+    let table = txn.open_table(EVENTS)?;
+    let mut out = Vec::new();
+    if from < last {
+        for entry in table.range((org, from + 1)..=(org, last))?.take(limit) {
+            let (k, v) = entry?;
+            let seq = k.value().1;
+            let s = decode(seq, v.value())?;
+            out.push(events::decode(seq, s.id, s.time, s.kind, &s.data)?);
+        }
+    }
+    Ok(EventPage {
+        events: out,
+        pruned,
+        last,
+    })
+}
+
+/// Removes what `keep` no longer keeps of `org`'s events, oldest first, at most
+/// [`PRUNE_CHUNK`] per transaction; returns how many went.
+pub(super) fn prune(
+    db: &Database,
+    org: &str,
+    keep: &EventRetention,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let cutoff = now - keep.max_age;
+    let mut total = 0;
+    loop {
+        let txn = db.begin_write()?;
+        let removed = {
+            let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
+            let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
+            let last = seq_of(&seqs, org, EVENT_LAST)?;
+            let by_count = last.saturating_sub(keep.max_records);
+            let mut table = txn.open_table(EVENTS)?;
+            // The newest event of this chunk that has to go; those before it go with it, so
+            // the kept events stay one unbroken run (a clock that stepped back cannot leave a
+            // hole).
+            let mut upto = pruned;
+            if pruned < last {
+                for entry in table
+                    .range((org, pruned + 1)..=(org, last))?
+                    .take(PRUNE_CHUNK)
+                {
+                    let (k, v) = entry?;
+                    let seq = k.value().1;
+                    let old = seq <= by_count
+                        || OffsetDateTime::parse(&decode(seq, v.value())?.time, &Rfc3339)
+                            .is_ok_and(|t| t < cutoff);
+                    if old {
+                        upto = seq;
+                    }
+                }
+            }
+            let mut removed = 0;
+            for seq in pruned + 1..=upto {
+                if table.remove((org, seq))?.is_some() {
+                    removed += 1;
+                }
+            }
+            if upto > pruned {
+                seqs.insert((org, EVENT_PRUNED), upto)?;
+            }
+            removed
+        };
+        if removed == 0 {
+            // Nothing to prune: no commit, so an idle feed costs no fsync.
+            txn.abort()?;
+            return Ok(total);
+        }
+        txn.commit()?;
+        total += removed;
+        if removed < PRUNE_CHUNK as u64 {
+            return Ok(total);
+        }
+    }
+}
