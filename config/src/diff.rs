@@ -13,7 +13,8 @@ pub struct ConfigDiff {
     pub orgs_added: Vec<String>,
     /// Orgs that are gone: no longer served, their data stays in the store.
     pub orgs_removed: Vec<String>,
-    /// Orgs whose set of token hashes changed (rotated, added or revoked).
+    /// Orgs whose set of token hashes (`tokens` or `event_tokens`) changed (rotated, added or
+    /// revoked).
     pub tokens_rotated: Vec<String>,
     /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
     /// `unknown_members`, `usernames`, `rate_limit` or `rate_burst`.
@@ -93,6 +94,9 @@ impl Config {
         let (old, new) = (&self.activity, &newer.activity);
         live(old.max_records != new.max_records, "activity.max_records");
         live(old.max_age != new.max_age, "activity.max_age_days");
+        let (old, new) = (&self.events, &newer.events);
+        live(old.max_records != new.max_records, "events.max_records");
+        live(old.max_age != new.max_age, "events.max_age_days");
         live(self.limits != newer.limits, "limits");
 
         diff
@@ -100,8 +104,11 @@ impl Config {
 }
 
 /// Reordering the hashes in the file is not a rotation.
-fn token_set(org: &OrgConfig) -> BTreeSet<[u8; 32]> {
-    org.tokens.iter().copied().collect()
+fn token_set(org: &OrgConfig) -> (BTreeSet<[u8; 32]>, BTreeSet<[u8; 32]>) {
+    (
+        org.tokens.iter().copied().collect(),
+        org.event_tokens.iter().copied().collect(),
+    )
 }
 
 fn settings_differ(old: &OrgConfig, new: &OrgConfig) -> bool {

@@ -15,17 +15,46 @@ use crate::model::Config;
 use crate::span;
 use crate::token;
 
+/// Which of an org's token lists an edit changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    /// `tokens`: the IdP's SCIM tokens.
+    Scim,
+    /// `event_tokens`: the consumer tokens that read the org's events and nothing else.
+    Events,
+}
+
+impl TokenScope {
+    /// The org table's key holding the list.
+    pub fn key(self) -> &'static str {
+        match self {
+            TokenScope::Scim => "tokens",
+            TokenScope::Events => "event_tokens",
+        }
+    }
+}
+
 /// Replaces every token of `org` with one new token and returns it in plaintext; only its hash
 /// is written. The old tokens stop working as soon as the daemon reloads the file.
 pub fn rotate_token(path: &Path, org: &str) -> Result<String, ConfigError> {
+    rotate_token_in(path, org, TokenScope::Scim)
+}
+
+/// [`rotate_token`] for the token list of `scope`; the other list is left as it is.
+pub fn rotate_token_in(path: &Path, org: &str, scope: TokenScope) -> Result<String, ConfigError> {
     let plaintext = token::generate();
-    set_tokens(path, org, &[token::hash(&plaintext)])?;
+    set_tokens(path, org, scope.key(), &[token::hash(&plaintext)])?;
     Ok(plaintext)
 }
 
 /// Removes every token of `org`, which then refuses every request until a token is rotated in.
 pub fn revoke_tokens(path: &Path, org: &str) -> Result<(), ConfigError> {
-    set_tokens(path, org, &[])
+    revoke_tokens_in(path, org, TokenScope::Scim)
+}
+
+/// [`revoke_tokens`] for the token list of `scope`.
+pub fn revoke_tokens_in(path: &Path, org: &str, scope: TokenScope) -> Result<(), ConfigError> {
+    set_tokens(path, org, scope.key(), &[])
 }
 
 /// Writes a commented starter config with one org, `example`, and returns that org's token in
@@ -50,7 +79,7 @@ pub fn write_starter(path: &Path) -> Result<String, ConfigError> {
     Ok(plaintext)
 }
 
-fn set_tokens(path: &Path, org: &str, hashes: &[String]) -> Result<(), ConfigError> {
+fn set_tokens(path: &Path, org: &str, list: &str, hashes: &[String]) -> Result<(), ConfigError> {
     // Editing through a symlink must change the file it points to, not replace the link.
     let target = match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -82,7 +111,7 @@ fn set_tokens(path: &Path, org: &str, hashes: &[String]) -> Result<(), ConfigErr
         Config::from_toml_str(&text, path)?;
         return Err(unknown());
     };
-    replace_tokens(table, hashes);
+    replace_tokens(table, list, hashes);
 
     let edited = doc.to_string();
     // Never write a file the daemon would reject: it would keep running on the old tokens.
@@ -90,12 +119,12 @@ fn set_tokens(path: &Path, org: &str, hashes: &[String]) -> Result<(), ConfigErr
     write_atomic(&target, edited.as_bytes(), true)
 }
 
-fn replace_tokens(org: &mut dyn TableLike, hashes: &[String]) {
+fn replace_tokens(org: &mut dyn TableLike, list: &str, hashes: &[String]) {
     let mut array = Array::new();
     for hash in hashes {
         array.push(hash.as_str());
     }
-    match org.get_mut("tokens") {
+    match org.get_mut(list) {
         Some(Item::Value(old)) => {
             // Keep the spacing and any trailing comment around the old value.
             let decor = old.decor().clone();
@@ -104,7 +133,7 @@ fn replace_tokens(org: &mut dyn TableLike, hashes: &[String]) {
         }
         Some(item) => *item = toml_edit::value(array),
         None => {
-            org.insert("tokens", toml_edit::value(array));
+            org.insert(list, toml_edit::value(array));
         }
     }
 }

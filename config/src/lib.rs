@@ -4,6 +4,7 @@
 //! - `raw`: stage one, the file as serde reads it (`deny_unknown_fields`).
 //! - `model`: stage two, the validated [`Config`] and the checks producing it.
 //! - `span`: key paths and line:col positions, so every error points into the file.
+//! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
 //!   logs.
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
@@ -21,6 +22,7 @@
 mod diff;
 mod edit;
 mod error;
+mod events;
 mod model;
 mod raw;
 mod span;
@@ -32,8 +34,14 @@ mod watch;
 mod tests;
 
 pub use diff::ConfigDiff;
-pub use edit::{revoke_tokens, rotate_token, write_starter};
+pub use edit::{
+    revoke_tokens, revoke_tokens_in, rotate_token, rotate_token_in, write_starter, TokenScope,
+};
 pub use error::ConfigError;
+pub use events::{
+    EventsConfig, DEFAULT_EVENTS_MAX_AGE_DAYS, DEFAULT_EVENTS_MAX_RECORDS, MAX_EVENTS_MAX_AGE_DAYS,
+    MAX_EVENTS_MAX_RECORDS,
+};
 pub use model::{
     ActivityConfig, Config, LimitsConfig, LogConfig, LogFormat, OrgConfig, RateLimit, TlsConfig,
     UnknownMembers, Usernames, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS,

@@ -14,6 +14,7 @@ use subtle::{Choice, ConstantTimeEq};
 use toml_edit::ImDocument;
 
 use crate::error::{one_line, ConfigError};
+use crate::events::EventsConfig;
 use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawMetrics, RawOrg, RawTls};
 use crate::span::{self, KeyPath};
 use crate::store::{StoreConfig, DATABASE_URL_ENV};
@@ -84,6 +85,8 @@ pub struct Config {
     pub log: LogConfig,
     /// How much history the activity log keeps.
     pub activity: ActivityConfig,
+    /// How much of each org's change feed is kept.
+    pub events: EventsConfig,
     /// Connection and request limits.
     pub limits: LimitsConfig,
     /// The database backend (`[store]`); redb by default.
@@ -195,6 +198,9 @@ pub struct OrgConfig {
     pub display_name: String,
     /// SHA-256 digests of the valid bearer tokens; empty refuses every request.
     pub tokens: Vec<[u8; 32]>,
+    /// SHA-256 digests of the consumer tokens (`event_tokens`), which read the org's events
+    /// and nothing else; empty refuses every events request.
+    pub event_tokens: Vec<[u8; 32]>,
     /// A disabled org keeps its data but answers 403.
     pub enabled: bool,
     /// Longest allowed team (group) `displayName`, in characters.
@@ -243,13 +249,23 @@ impl OrgConfig {
     /// Compares against every stored hash in constant time with no early exit, so timing reveals
     /// neither which hash matched nor how many bytes did.
     pub fn token_matches(&self, token: &str) -> bool {
-        let presented = token::digest(token);
-        let mut found = Choice::from(0);
-        for stored in &self.tokens {
-            found |= stored.as_slice().ct_eq(presented.as_slice());
-        }
-        found.into()
+        matches_any(&self.tokens, token)
     }
+
+    /// Whether `token` is one of this org's consumer tokens (`event_tokens`), compared as
+    /// [`OrgConfig::token_matches`] does.
+    pub fn event_token_matches(&self, token: &str) -> bool {
+        matches_any(&self.event_tokens, token)
+    }
+}
+
+fn matches_any(hashes: &[[u8; 32]], token: &str) -> bool {
+    let presented = token::digest(token);
+    let mut found = Choice::from(0);
+    for stored in hashes {
+        found |= stored.as_slice().ct_eq(presented.as_slice());
+    }
+    found.into()
 }
 
 impl Config {
@@ -389,6 +405,7 @@ impl Validator<'_> {
         let log = self.log(raw.log)?;
         let tls = raw.tls.map(|tls| self.tls(tls)).transpose()?;
         let activity = self.activity(raw.activity)?;
+        let events = self.events(raw.events)?;
         let limits = self.limits(raw.limits)?;
         let store = self.store(raw.store)?;
         let metrics = self.metrics(raw.metrics, listen)?;
@@ -403,6 +420,7 @@ impl Validator<'_> {
             tls,
             log,
             activity,
+            events,
             limits,
             store,
             metrics,
@@ -614,20 +632,8 @@ impl Validator<'_> {
             None => written.to_owned(),
         };
 
-        let mut tokens = Vec::with_capacity(raw.tokens.len());
-        for (i, stored) in raw.tokens.iter().enumerate() {
-            let digest = token::parse_hash(stored).ok_or_else(|| {
-                let message = if stored.starts_with(token::PREFIX) {
-                    // The one mistake worth a special message: it would leak the token.
-                    "this looks like a plaintext token; store only its hash, e.g. with \
-                     `scimd token rotate`"
-                } else {
-                    "expected \"sha256:\" followed by 64 hex digits"
-                };
-                self.invalid(&key.key("tokens").index(i), message)
-            })?;
-            tokens.push(digest);
-        }
+        let tokens = self.token_hashes(key, "tokens", &raw.tokens)?;
+        let event_tokens = self.token_hashes(key, "event_tokens", &raw.event_tokens)?;
 
         let team_name_max = match raw.team_name_max {
             None => DEFAULT_TEAM_NAME_MAX,
@@ -687,6 +693,7 @@ impl Validator<'_> {
             name: canonical,
             display_name,
             tokens,
+            event_tokens,
             enabled: raw.enabled.unwrap_or(true),
             team_name_max,
             unknown_members,

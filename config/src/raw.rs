@@ -19,6 +19,7 @@ pub(crate) struct RawConfig {
     pub(crate) log: Option<RawLog>,
     pub(crate) tls: Option<RawTls>,
     pub(crate) activity: Option<RawActivity>,
+    pub(crate) events: Option<RawEvents>,
     pub(crate) limits: Option<RawLimits>,
     pub(crate) store: Option<RawStore>,
     pub(crate) metrics: Option<RawMetrics>,
@@ -49,6 +50,13 @@ pub(crate) struct RawTls {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an [activity] table")]
 pub(crate) struct RawActivity {
+    pub(crate) max_records: Option<i64>,
+    pub(crate) max_age_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [events] table")]
+pub(crate) struct RawEvents {
     pub(crate) max_records: Option<i64>,
     pub(crate) max_age_days: Option<i64>,
 }
@@ -89,6 +97,8 @@ pub(crate) struct RawOrg {
     pub(crate) display_name: Option<String>,
     #[serde(default)]
     pub(crate) tokens: Vec<String>,
+    #[serde(default)]
+    pub(crate) event_tokens: Vec<String>,
     pub(crate) enabled: Option<bool>,
     pub(crate) team_name_max: Option<i64>,
     pub(crate) unknown_members: Option<String>,

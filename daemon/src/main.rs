@@ -95,12 +95,32 @@ enum StoreCommand {
     },
 }
 
+/// Which of an org's tokens a command manages.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scope {
+    /// The IdP's SCIM token (`tokens`).
+    Scim,
+    /// The consumer token of the events API (`event_tokens`): reads events, nothing else.
+    Events,
+}
+
+impl Scope {
+    fn config(self) -> scimd_config::TokenScope {
+        match self {
+            Scope::Scim => scimd_config::TokenScope::Scim,
+            Scope::Events => scimd_config::TokenScope::Events,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Generate a new token for an org, invalidating every earlier one; prints it last.
     Rotate {
         #[arg(long)]
         org: String,
+        #[arg(long, value_enum, default_value = "scim")]
+        scope: Scope,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
@@ -108,6 +128,8 @@ enum TokenCommand {
     Revoke {
         #[arg(long)]
         org: String,
+        #[arg(long, value_enum, default_value = "scim")]
+        scope: Scope,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
@@ -235,22 +257,38 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(scimd::serve::run(&config, shutdown_signal()))?;
         }
         Command::Token {
-            command: TokenCommand::Rotate { org, config },
+            command: TokenCommand::Rotate { org, scope, config },
         } => {
-            let token = scimd_config::rotate_token(&config, &org)
+            let token = scimd_config::rotate_token_in(&config, &org, scope.config())
                 .with_context(|| format!("rotating the token of org {org}"))?;
-            println!(
-                "Rotated the token of org {org} in {}; every earlier token of {org} is now invalid.",
-                config.display()
-            );
+            // The SCIM scope's lines are a contract scripts rely on: kept word for word.
+            match scope {
+                Scope::Scim => println!(
+                    "Rotated the token of org {org} in {}; every earlier token of {org} is now invalid.",
+                    config.display()
+                ),
+                Scope::Events => println!(
+                    "Rotated the events token of org {org} in {}; every earlier events token of \
+                     {org} is now invalid. It reads GET /events/v1/{org} and nothing else.",
+                    config.display()
+                ),
+            }
             println!("{token}");
         }
         Command::Token {
-            command: TokenCommand::Revoke { org, config },
+            command: TokenCommand::Revoke { org, scope, config },
         } => {
-            scimd_config::revoke_tokens(&config, &org)
+            scimd_config::revoke_tokens_in(&config, &org, scope.config())
                 .with_context(|| format!("revoking the tokens of org {org}"))?;
-            println!("Revoked every token of org {org}; it refuses all requests until rotated.");
+            match scope {
+                Scope::Scim => println!(
+                    "Revoked every token of org {org}; it refuses all requests until rotated."
+                ),
+                Scope::Events => println!(
+                    "Revoked every events token of org {org}; its events API refuses every \
+                     request until one is rotated in."
+                ),
+            }
         }
         Command::Tui { socket, config } => {
             let socket = match socket {

@@ -2,6 +2,7 @@
 //! watcher.
 
 mod edit;
+mod events;
 mod parse;
 mod store;
 mod tokens;
