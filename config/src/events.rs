@@ -1,4 +1,4 @@
-//! The `[events]` table (retention of each org's change feed) and the orgs' `event_tokens`,
+//! The `[events]` table (retention of each org's change feed, and its long-poll bound) and the orgs' `event_tokens`,
 //! the hashes of the consumer tokens that read the feed and nothing else.
 
 use std::time::Duration;
@@ -18,6 +18,11 @@ pub const DEFAULT_EVENTS_MAX_AGE_DAYS: u64 = 7;
 /// Upper bound for `events.max_age_days` (about ten years).
 pub const MAX_EVENTS_MAX_AGE_DAYS: u64 = 3650;
 
+/// Default for `events.max_long_polls` (per org).
+pub const DEFAULT_EVENTS_MAX_LONG_POLLS: u64 = 64;
+/// Upper bound for `events.max_long_polls`.
+pub const MAX_EVENTS_MAX_LONG_POLLS: u64 = 10_000;
+
 /// `[events]`: how much of each org's change feed is kept. A consumer whose cursor is older
 /// than what is kept is told so (410) and resyncs through the SCIM lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +31,9 @@ pub struct EventsConfig {
     pub max_records: u64,
     /// Events older than this are dropped (`max_age_days` days).
     pub max_age: Duration,
+    /// At most this many `wait=` requests of one org wait at once; one more is answered at
+    /// once (with whatever there is), so waiting consumers cannot hold every connection.
+    pub max_long_polls: usize,
 }
 
 impl Default for EventsConfig {
@@ -33,6 +41,7 @@ impl Default for EventsConfig {
         EventsConfig {
             max_records: DEFAULT_EVENTS_MAX_RECORDS,
             max_age: Duration::from_secs(DEFAULT_EVENTS_MAX_AGE_DAYS * 24 * 3600),
+            max_long_polls: DEFAULT_EVENTS_MAX_LONG_POLLS as usize,
         }
     }
 }
@@ -52,6 +61,10 @@ impl Validator<'_> {
         if let Some(n) = raw.max_age_days {
             let days = self.in_range(&key.key("max_age_days"), n, 1..=MAX_EVENTS_MAX_AGE_DAYS)?;
             events.max_age = Duration::from_secs(days * 24 * 3600);
+        }
+        if let Some(n) = raw.max_long_polls {
+            let key = key.key("max_long_polls");
+            events.max_long_polls = self.in_range(&key, n, 1..=MAX_EVENTS_MAX_LONG_POLLS)? as usize;
         }
         Ok(events)
     }

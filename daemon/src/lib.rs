@@ -1,4 +1,5 @@
-//! scimd's daemon: the HTTP server, auth, routing, the redb store and the activity bus.
+//! scimd's daemon: the HTTP server, auth, routing, the store, the activity bus and the change
+//! feed's upkeep.
 //! The `scimd` binary in `main.rs` is a thin command-line shell over [`serve::run`].
 
 pub mod activity;
@@ -8,6 +9,7 @@ pub mod control;
 pub mod http;
 pub mod metrics;
 pub mod precondition;
+pub mod prune;
 pub mod serve;
 pub mod store;
 pub mod tls;

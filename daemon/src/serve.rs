@@ -272,6 +272,8 @@ pub async fn run(
         }
     });
 
+    let (prune_stop, prune_stopped) = watch::channel(false);
+    let pruner = tokio::spawn(crate::prune::run(store.clone(), rx.clone(), prune_stopped));
     let store_for_state = store.clone();
     let state = Arc::new(AppState::new(rx, store_for_state, bus, scheme));
     let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -299,6 +301,8 @@ pub async fn run(
         let _ = task.await;
     }
     hup.abort();
+    let _ = prune_stop.send(true);
+    let _ = pruner.await;
     // Writes the last activity records and removes the control socket file.
     dashboard.stop().await;
     // Waits for the writer's last batch, so the file closes cleanly.

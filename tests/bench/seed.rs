@@ -91,7 +91,7 @@ pub fn seed(
         .attrs;
         let (org, gid, at) = (org.to_string(), id.clone(), now());
         store
-            .write(move |tx| {
+            .write(&org.clone(), move |tx| {
                 tx.create(
                     &org,
                     ResourceType::Group,
@@ -150,7 +150,7 @@ fn seed_users(store: &Store, org: &str, users: usize, batch: usize) -> anyhow::R
         let org = org.to_string();
         let at = now();
         store
-            .write(move |tx| {
+            .write(&org.clone(), move |tx| {
                 for (id, attrs) in rows.iter().cloned() {
                     tx.create(
                         &org,

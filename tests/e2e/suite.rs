@@ -13,6 +13,7 @@ mod diskfull;
 mod edge;
 mod entra;
 mod errors;
+mod events;
 mod harness;
 mod heavy;
 mod isolation;

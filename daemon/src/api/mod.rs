@@ -3,6 +3,7 @@
 
 mod bulk;
 mod discovery;
+pub mod events;
 mod list;
 pub mod pages;
 mod plan;

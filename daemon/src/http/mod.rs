@@ -1,9 +1,11 @@
 //! The HTTP edge: accepts connections under a cap and per-connection deadlines, authenticates,
 //! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers off
 //! the async threads, and renders every reply and error (the one place errors become HTTP).
+//! The events API (`events.rs`) shares the edge: its errors are rendered here too.
 
 mod auth_failures;
 pub mod conn;
+mod events;
 mod rate;
 
 use std::collections::HashMap;
@@ -160,6 +162,8 @@ pub async fn serve(
         }
     }
     drop(listener);
+    // Long-polls answer now; otherwise each would hold the graceful shutdown for its wait.
+    state.store.feed().close();
     let grace = state.config.borrow().limits.shutdown_timeout;
     tokio::select! {
         () = graceful.shutdown() => {}
@@ -243,8 +247,13 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = match route(&state, req, started).await {
-        Ok(reply) => reply_response(reply),
+    let result = if events::is_events(&path) {
+        events::serve(&state, req, started).await
+    } else {
+        route(&state, req, started).await.map(reply_response)
+    };
+    let resp = match result {
+        Ok(resp) => resp,
         Err(err) => {
             if err.status() >= 500 {
                 tracing::error!(%method, %path, status = err.status(), "request failed");
@@ -277,7 +286,10 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
 /// bounds what an unauthenticated flood can make scimd write; so are refusals outside the
 /// SCIM API.
 fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
-    let Some(rest) = path.strip_prefix("/scim/v2/") else {
+    let Some(rest) = path
+        .strip_prefix("/scim/v2/")
+        .or_else(|| path.strip_prefix("/events/v1/"))
+    else {
         return;
     };
     if err.status() == 401 {
@@ -298,7 +310,10 @@ fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
 /// The configured org a SCIM path names, by its canonical name; None for any other path, so
 /// metric labels never carry what a client made up.
 fn org_of<'c>(config: &'c Config, path: &str) -> Option<&'c str> {
-    let name = path.strip_prefix("/scim/v2/")?.split('/').next()?;
+    let rest = path
+        .strip_prefix("/scim/v2/")
+        .or_else(|| path.strip_prefix("/events/v1/"))?;
+    let name = rest.split('/').next()?;
     config.org(name).map(|o| o.name.as_str())
 }
 
@@ -372,17 +387,7 @@ async fn route(
             return Err(err);
         }
     };
-    if let Some(limit) = org.rate_limit {
-        if let Err(retry_after) = state.rates.take(&org.name, limit, started) {
-            return Err(ScimError::TooManyRequests {
-                retry_after,
-                detail: format!(
-                    "Org '{}' is over its rate limit of {} requests per second; retry after {retry_after} s.",
-                    org.name, limit.per_second
-                ),
-            });
-        }
-    }
+    check_rate(state, &org, started)?;
 
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -393,15 +398,7 @@ async fn route(
         }
     }
     let method = parts.method.clone();
-    let query: HashMap<String, String> = parts
-        .uri
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let query = query_of(&parts.uri);
     let body_deadline = config.limits.body_read_timeout;
     let body = tokio::time::timeout(body_deadline, Limited::new(body, MAX_BODY).collect())
         .await
@@ -423,14 +420,7 @@ async fn route(
         })?
         .to_bytes();
 
-    let base = match &config.public_url {
-        Some(url) => format!("{url}/scim/v2/{}", org.name),
-        None => {
-            let host =
-                header_str(headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
-            format!("{}://{host}/scim/v2/{}", state.scheme, org.name)
-        }
-    };
+    let base = base_url(state, &config, headers, &org.name);
     let request = api::Request {
         method,
         segments,
@@ -485,6 +475,50 @@ async fn route(
         tracing::error!(cause = %err, "handler task failed");
         ScimError::Internal
     })?
+}
+
+/// Takes one request from the org's rate limit (shared by the SCIM and events APIs).
+fn check_rate(
+    state: &AppState,
+    org: &scimd_config::OrgConfig,
+    started: Instant,
+) -> Result<(), ScimError> {
+    let Some(limit) = org.rate_limit else {
+        return Ok(());
+    };
+    state
+        .rates
+        .take(&org.name, limit, started)
+        .map_err(|retry_after| ScimError::TooManyRequests {
+            retry_after,
+            detail: format!(
+                "Org '{}' is over its rate limit of {} requests per second; retry after {retry_after} s.",
+                org.name, limit.per_second
+            ),
+        })
+}
+
+/// The query parameters, keys lowercased (SCIM's are case-insensitive).
+fn query_of(uri: &http::Uri) -> HashMap<String, String> {
+    uri.query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The absolute base URL of an org's SCIM API: `public_url` when set, else the Host header.
+fn base_url(state: &AppState, config: &Config, headers: &HeaderMap, org: &str) -> String {
+    match &config.public_url {
+        Some(url) => format!("{url}/scim/v2/{org}"),
+        None => {
+            let host =
+                header_str(headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
+            format!("{}://{host}/scim/v2/{org}", state.scheme)
+        }
+    }
 }
 
 fn too_large() -> ScimError {

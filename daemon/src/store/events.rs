@@ -262,6 +262,9 @@ struct OrgFeed {
 #[derive(Default)]
 pub struct Feed {
     orgs: Mutex<HashMap<String, OrgFeed>>,
+    /// Set at shutdown: long-polls answer with what they have instead of holding the
+    /// graceful shutdown for up to a minute.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// One registered long-poll: it counts against the org's bound until dropped.
@@ -286,9 +289,27 @@ impl Feed {
         }
     }
 
+    /// Ends every long-poll now and refuses new waits: the server is stopping.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if let Ok(orgs) = self.orgs.lock() {
+            for tx in orgs.values().filter_map(|f| f.tx.as_ref()) {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+    }
+
+    /// Whether [`Feed::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     /// Registers a long-poll of `org`; None when `max` of them wait already. The receiver
     /// is marked as seen, so only a wake after this call ends its wait.
     pub fn wait(&self, org: &str, max: usize) -> Option<Waiter> {
+        if self.is_closed() {
+            return None;
+        }
         let mut orgs = self.orgs.lock().ok()?;
         let feed = orgs.entry(org.to_string()).or_default();
         let tx = feed.tx.get_or_insert_with(|| watch::channel(0).0);
@@ -380,6 +401,11 @@ mod tests {
         assert!(!c.rx.has_changed().unwrap());
         feed.wake("acme");
         assert!(c.rx.has_changed().unwrap());
+        let mut c = c;
+        c.rx.borrow_and_update();
+        feed.close();
+        assert!(c.rx.has_changed().unwrap(), "a close wakes every wait");
+        assert!(feed.wait("acme", 2).is_none(), "no new wait once closed");
         drop(a);
     }
 }

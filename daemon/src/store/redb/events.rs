@@ -57,6 +57,29 @@ pub(super) fn after(
     })
 }
 
+/// Whether anything of `org`'s feed is past `keep`, by a read alone: the oldest kept event is
+/// the first to go, so checking it and the count is enough. Pruning runs every few seconds,
+/// and an idle feed must not take the writer's lock for it.
+fn due(db: &Database, org: &str, keep: &EventRetention, cutoff: OffsetDateTime) -> Result<bool> {
+    let txn = db.begin_read()?;
+    let seqs = txn.open_table(EVENT_SEQ)?;
+    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
+    let last = seq_of(&seqs, org, EVENT_LAST)?;
+    if pruned >= last {
+        return Ok(false);
+    }
+    if last - pruned > keep.max_records {
+        return Ok(true);
+    }
+    let table = txn.open_table(EVENTS)?;
+    let Some(first) = table.range((org, pruned + 1)..=(org, last))?.next() else {
+        return Ok(false);
+    };
+    let (k, v) = first?;
+    let time = decode(k.value().1, v.value())?.time;
+    Ok(OffsetDateTime::parse(&time, &Rfc3339).is_ok_and(|t| t < cutoff))
+}
+
 /// Removes what `keep` no longer keeps of `org`'s events, oldest first, at most
 /// [`PRUNE_CHUNK`] per transaction; returns how many went.
 pub(super) fn prune(
@@ -66,6 +89,9 @@ pub(super) fn prune(
     now: OffsetDateTime,
 ) -> Result<u64> {
     let cutoff = now - keep.max_age;
+    if !due(db, org, keep, cutoff)? {
+        return Ok(0);
+    }
     let mut total = 0;
     loop {
         let txn = db.begin_write()?;
