@@ -1,7 +1,8 @@
-//! Backups of the redb file while it serves, and compaction while it does not. A backup is a
-//! new redb file filled from one read snapshot of the live one (copying the live file itself
-//! could catch a half-written commit), written beside its destination and renamed into place
-//! only once durable, so a crash never leaves a truncated backup under the final name.
+//! Backups of the redb file while it serves, and compaction (a fresh copy) while it does not.
+//! A backup is a new redb file filled from one read snapshot of the live one (copying the live
+//! file itself could catch a half-written commit), written beside its destination and renamed
+//! into place only once durable, so a crash never leaves a truncated backup under the final
+//! name.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
@@ -119,22 +120,38 @@ pub(super) fn backup(db: &Database, out: &Path) -> Result<u64> {
 }
 
 /// Shrinks the file at `path` offline (no daemon may hold it); returns its size before and
-/// after.
+/// after. The live rows are copied into a fresh file that replaces the old one: redb's own
+/// in-place compaction can leave a file larger than it found it once pages are fragmented,
+/// while a fresh copy holds only what is live. The copy replaces the original only if it is
+/// smaller.
 pub(crate) fn compact(path: &Path) -> Result<(u64, u64)> {
-    let size = || {
-        std::fs::metadata(path)
+    let size = |p: &Path| {
+        std::fs::metadata(p)
             .map(|m| m.len())
-            .map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))
+            .map_err(|e| StoreError::Db(format!("{}: {e}", p.display())))
     };
-    let before = size()?;
-    let mut db = Database::open(path)?;
-    // redb compacts in passes; it says when one more pass would gain nothing.
-    while db
-        .compact()
-        .map_err(|e| StoreError::Db(format!("compacting {}: {e}", path.display())))?
-    {}
+    let before = size(path)?;
+    // Held open (and so locked) until the copy is in place, so no daemon can open the old
+    // file in between and write to a file about to be replaced.
+    let db = Database::open(path)?;
+    let mut name = path.as_os_str().to_owned();
+    name.push(".compacted");
+    let staged = PathBuf::from(name);
+    let _ = std::fs::remove_file(&staged);
+    let after = backup(&db, &staged)?;
+    if after >= before {
+        let _ = std::fs::remove_file(&staged);
+        return Ok((before, before));
+    }
+    std::fs::rename(&staged, path)
+        .map_err(|e| StoreError::Db(format!("renaming to {}: {e}", path.display())))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
     drop(db);
-    Ok((before, size()?))
+    Ok((before, after))
 }
 
 #[cfg(test)]
