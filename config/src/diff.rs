@@ -17,7 +17,9 @@ pub struct ConfigDiff {
     /// revoked).
     pub tokens_rotated: Vec<String>,
     /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
-    /// `unknown_members`, `usernames`, `rate_limit` or `rate_burst`.
+    /// `unknown_members`, `usernames`, `rate_limit`, `rate_burst`, or any of `webhooks` (an
+    /// endpoint added or removed, its secret or events changed; the daemon compares the lists
+    /// by [`crate::WebhookConfig::id`] to keep unchanged endpoints' delivery going).
     pub orgs_changed: Vec<String>,
     /// Keys whose new value only takes effect after a restart: `listen`, `data_dir`, `socket`,
     /// `log.level`, `log.format`, `tls` when it is switched on or off, `metrics.listen`, and
@@ -25,8 +27,9 @@ pub struct ConfigDiff {
     /// apply live.
     pub restart_needed: Vec<String>,
     /// Server keys that apply live: `public_url`, `tls.cert`, `tls.key`,
-    /// `activity.max_records`, `activity.max_age_days`, and `limits` for any key of `[limits]`
-    /// (the daemon reads the whole table per connection and request, so one name is enough).
+    /// `activity.max_records`, `activity.max_age_days`, `limits` for any key of `[limits]`
+    /// (the daemon reads the whole table per connection and request, so one name is enough),
+    /// and `webhooks` for any key of `[webhooks]` (read per delivery attempt).
     pub settings_changed: Vec<String>,
 }
 
@@ -98,6 +101,7 @@ impl Config {
         live(old.max_records != new.max_records, "events.max_records");
         live(old.max_age != new.max_age, "events.max_age_days");
         live(self.limits != newer.limits, "limits");
+        live(self.webhooks != newer.webhooks, "webhooks");
 
         diff
     }
@@ -118,4 +122,5 @@ fn settings_differ(old: &OrgConfig, new: &OrgConfig) -> bool {
         || old.unknown_members != new.unknown_members
         || old.usernames != new.usernames
         || old.rate_limit != new.rate_limit
+        || old.webhooks != new.webhooks
 }

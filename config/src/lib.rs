@@ -7,6 +7,8 @@
 //! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
 //!   logs.
+//! - `webhooks`: the `[webhooks]` table, the orgs' `[[orgs.NAME.webhooks]]` endpoints
+//!   ([`WebhookConfig`]) and their secrets, and [`sign`], the Standard Webhooks signature.
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
 //! - [`token`]: minting tokens and hashing them for the file.
 //! - `edit`: [`rotate_token`], [`revoke_tokens`], [`write_starter`], all atomic writes.
@@ -29,6 +31,7 @@ mod span;
 mod store;
 pub mod token;
 mod watch;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -57,3 +60,10 @@ pub use store::{
     PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV, DEFAULT_POOL_SIZE, MAX_POOL_SIZE,
 };
 pub use watch::Watcher;
+pub use webhooks::{
+    sign, WebhookConfig, WebhookSecret, WebhookSecretError, WebhooksConfig,
+    DEFAULT_WEBHOOK_CONNECT_TIMEOUT_SECS, DEFAULT_WEBHOOK_RETRY_HOURS,
+    DEFAULT_WEBHOOK_TIMEOUT_SECS, EVENT_TYPES, MAX_WEBHOOKS_PER_ORG,
+    MAX_WEBHOOK_CONNECT_TIMEOUT_SECS, MAX_WEBHOOK_RETRY_HOURS, MAX_WEBHOOK_SECRET_BYTES,
+    MAX_WEBHOOK_TIMEOUT_SECS, MAX_WEBHOOK_URL_LEN, MIN_WEBHOOK_SECRET_BYTES, WEBHOOK_SECRET_PREFIX,
+};

@@ -19,6 +19,7 @@ use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawMetrics, RawOrg, 
 use crate::span::{self, KeyPath};
 use crate::store::{StoreConfig, DATABASE_URL_ENV};
 use crate::token;
+use crate::webhooks::{WebhookConfig, WebhooksConfig};
 
 /// Default for `listen`: loopback only, so a fresh install is not exposed by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -93,6 +94,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Where Prometheus scrapes `GET /metrics` (`[metrics] listen`); `None` serves no metrics.
     pub metrics: Option<SocketAddr>,
+    /// How webhooks are delivered (`[webhooks]`): retries and timeouts, for every org.
+    pub webhooks: WebhooksConfig,
     /// The orgs, keyed by lowercase name.
     pub orgs: BTreeMap<String, OrgConfig>,
 }
@@ -211,6 +214,9 @@ pub struct OrgConfig {
     pub usernames: Usernames,
     /// Requests per second the org may make; `None` leaves it unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// Where the org's events are POSTed, signed (`[[orgs.<name>.webhooks]]`), in file order;
+    /// at most [`crate::MAX_WEBHOOKS_PER_ORG`].
+    pub webhooks: Vec<WebhookConfig>,
 }
 
 /// `orgs.<name>.rate_limit` and `rate_burst`: a token bucket per org, refilled at `per_second`
@@ -409,6 +415,7 @@ impl Validator<'_> {
         let limits = self.limits(raw.limits)?;
         let store = self.store(raw.store)?;
         let metrics = self.metrics(raw.metrics, listen)?;
+        let webhooks = self.webhooks(raw.webhooks)?;
         let orgs = self.orgs(raw.orgs)?;
 
         Ok(Config {
@@ -424,6 +431,7 @@ impl Validator<'_> {
             limits,
             store,
             metrics,
+            webhooks,
             orgs,
         })
     }
@@ -689,6 +697,8 @@ impl Validator<'_> {
             }
         };
 
+        let webhooks = self.org_webhooks(key, raw.webhooks)?;
+
         Ok(OrgConfig {
             name: canonical,
             display_name,
@@ -699,6 +709,7 @@ impl Validator<'_> {
             unknown_members,
             usernames,
             rate_limit,
+            webhooks,
         })
     }
 }

@@ -23,6 +23,7 @@ pub(crate) struct RawConfig {
     pub(crate) limits: Option<RawLimits>,
     pub(crate) store: Option<RawStore>,
     pub(crate) metrics: Option<RawMetrics>,
+    pub(crate) webhooks: Option<RawWebhooks>,
     #[serde(default)]
     pub(crate) orgs: BTreeMap<String, RawOrg>,
 }
@@ -60,6 +61,14 @@ pub(crate) struct RawEvents {
     pub(crate) max_records: Option<i64>,
     pub(crate) max_age_days: Option<i64>,
     pub(crate) max_long_polls: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [webhooks] table")]
+pub(crate) struct RawWebhooks {
+    pub(crate) retry_hours: Option<i64>,
+    pub(crate) connect_timeout_secs: Option<i64>,
+    pub(crate) timeout_secs: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,4 +115,26 @@ pub(crate) struct RawOrg {
     pub(crate) usernames: Option<String>,
     pub(crate) rate_limit: Option<i64>,
     pub(crate) rate_burst: Option<i64>,
+    /// `[[orgs.NAME.webhooks]]`, or an inline array of inline tables.
+    #[serde(default)]
+    pub(crate) webhooks: Vec<RawWebhook>,
+}
+
+/// One `[[orgs.NAME.webhooks]]` table. `Debug` by hand: `secret` signs every delivery.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a webhook table with url and secret")]
+pub(crate) struct RawWebhook {
+    pub(crate) url: String,
+    pub(crate) secret: String,
+    pub(crate) events: Option<Vec<String>>,
+}
+
+impl fmt::Debug for RawWebhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawWebhook")
+            .field("url", &self.url)
+            .field("secret", &"<hidden>")
+            .field("events", &self.events)
+            .finish()
+    }
 }

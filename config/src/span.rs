@@ -6,7 +6,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use toml_edit::{ImDocument, Item, TableLike, Value};
+use toml_edit::{ImDocument, Item, Table, TableLike, Value};
 
 /// One step of a key path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +90,8 @@ fn find_span(doc: &ImDocument<&str>, path: &KeyPath, want_key: bool) -> Option<R
     enum Node<'a> {
         Item(&'a Item),
         Value(&'a Value),
+        /// One `[[...]]` table of an array of tables (`orgs.acme.webhooks[0]`).
+        Table(&'a Table),
     }
     let mut node = Node::Item(doc.as_item());
     let mut best = None;
@@ -102,6 +104,12 @@ fn find_span(doc: &ImDocument<&str>, path: &KeyPath, want_key: bool) -> Option<R
                 .map(|(k, v)| (k.span(), Node::Item(v))),
             (Seg::Key(key), Node::Value(Value::InlineTable(t))) => {
                 t.get_key_value(key).map(|(k, v)| (k.span(), Node::Item(v)))
+            }
+            (Seg::Key(key), Node::Table(t)) => {
+                t.get_key_value(key).map(|(k, v)| (k.span(), Node::Item(v)))
+            }
+            (Seg::Index(index), Node::Item(Item::ArrayOfTables(a))) => {
+                a.get(*index).map(|t| (None, Node::Table(t)))
             }
             (Seg::Index(index), Node::Item(item)) => item
                 .as_array()
@@ -118,6 +126,7 @@ fn find_span(doc: &ImDocument<&str>, path: &KeyPath, want_key: bool) -> Option<R
         let child_span = match &child {
             Node::Item(item) => item.span(),
             Node::Value(value) => value.span(),
+            Node::Table(table) => table.span(),
         };
         best = if i == last && want_key {
             key_span.or(child_span).or(best)

@@ -7,3 +7,4 @@ mod parse;
 mod store;
 mod tokens;
 mod watch;
+mod webhooks;
