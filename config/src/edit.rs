@@ -1,4 +1,5 @@
-//! In-place edits of the config file: token rotation and revocation, and the starter file.
+//! In-place edits of the config file: token rotation and revocation, webhook endpoints, and the
+//! starter file.
 //!
 //! Edits go through `toml_edit` so the operator's comments and layout survive, and every write
 //! is atomic (temp file in the same folder, fsync, rename) because the daemon's watcher may read
@@ -8,12 +9,13 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
-use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
+use toml_edit::{Array, DocumentMut, Item, Table, TableLike, Value};
 
 use crate::error::{one_line, ConfigError};
 use crate::model::Config;
 use crate::span;
 use crate::token;
+use crate::webhooks::{parse_url, WebhookSecret};
 
 /// Which of an org's token lists an edit changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,120 @@ pub fn revoke_tokens_in(path: &Path, org: &str, scope: TokenScope) -> Result<(),
     set_tokens(path, org, scope.key(), &[])
 }
 
+/// Adds a webhook endpoint to `org`: a `[[orgs.ORG.webhooks]]` table with `url`, a fresh
+/// secret and, when given, `events` (every type when `None`). Returns the secret, `whsec_...`,
+/// for the receiver to verify signatures with; unlike a token it stays in the file, since
+/// scimd signs with it.
+///
+/// The whole edited file is validated first, so a bad URL, an unknown event type, a URL the org
+/// already has or one endpoint too many is refused with nothing written.
+pub fn add_webhook(
+    path: &Path,
+    org: &str,
+    url: &str,
+    events: Option<&[String]>,
+) -> Result<String, ConfigError> {
+    let secret = WebhookSecret::generate();
+    let mut hook = Table::new();
+    hook.insert("url", toml_edit::value(url));
+    hook.insert("secret", toml_edit::value(&secret));
+    if let Some(events) = events {
+        hook.insert("events", toml_edit::value(Array::from_iter(events)));
+    }
+    // A blank line above the new header, as between the other tables of the file.
+    hook.decor_mut().set_prefix("\n");
+    let mut added = 0;
+    let result = edit_org(path, org, |table| match table.get_mut("webhooks") {
+        None => {
+            let mut tables = toml_edit::ArrayOfTables::new();
+            tables.push(hook);
+            // An inline org (`orgs = { acme = {...} }`) turns this into an inline array.
+            table.insert("webhooks", Item::ArrayOfTables(tables));
+            Edited::Changed(())
+        }
+        Some(Item::ArrayOfTables(tables)) => {
+            added = tables.len();
+            tables.push(hook);
+            Edited::Changed(())
+        }
+        Some(Item::Value(Value::Array(array))) => {
+            added = array.len();
+            array.push(hook.into_inline_table());
+            Edited::Changed(())
+        }
+        Some(_) => Edited::Malformed,
+    });
+    result.map_err(|err| match err {
+        // About the new endpoint: a position in the edited text, which was never written,
+        // would point the operator at a line their file does not have.
+        ConfigError::Invalid {
+            path,
+            key,
+            line_col: Some(_),
+            message,
+        } if is_webhook_key(&key, added) => ConfigError::Invalid {
+            path,
+            key,
+            line_col: None,
+            message,
+        },
+        other => other,
+    })?;
+    Ok(secret)
+}
+
+/// Whether `key` is `orgs.NAME.webhooks[index]` or inside it.
+fn is_webhook_key(key: &str, index: usize) -> bool {
+    let Some((_, rest)) = key.strip_prefix("orgs.").and_then(|k| k.split_once('.')) else {
+        return false;
+    };
+    rest.strip_prefix(&format!("webhooks[{index}]"))
+        .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'))
+}
+
+/// Removes the webhook endpoint of `org` whose `url` is `url` (compared taken apart, so
+/// `HTTPS://Example.com` finds `https://example.com/`). Returns whether there was one; the file
+/// is only written when there was.
+pub fn remove_webhook(path: &Path, org: &str, url: &str) -> Result<bool, ConfigError> {
+    let wanted = parse_url(url).ok();
+    let same = |written: Option<&str>| {
+        written.is_some_and(|w| w == url || (wanted.is_some() && parse_url(w).ok() == wanted))
+    };
+    edit_org(path, org, |table| {
+        let emptied = match table.get_mut("webhooks") {
+            None => return Edited::Unchanged(false),
+            Some(Item::ArrayOfTables(tables)) => {
+                let before = tables.len();
+                tables.retain(|t| !same(t.get("url").and_then(Item::as_str)));
+                if tables.len() == before {
+                    return Edited::Unchanged(false);
+                }
+                tables.is_empty()
+            }
+            Some(Item::Value(Value::Array(array))) => {
+                let before = array.len();
+                array.retain(|v| {
+                    !same(
+                        v.as_inline_table()
+                            .and_then(|t| t.get("url"))
+                            .and_then(Value::as_str),
+                    )
+                });
+                if array.len() == before {
+                    return Edited::Unchanged(false);
+                }
+                array.is_empty()
+            }
+            Some(_) => return Edited::Malformed,
+        };
+        // The key goes with its last endpoint, so an add and a remove leave the file as it was.
+        if emptied {
+            table.remove("webhooks");
+        }
+        Edited::Changed(true)
+    })
+}
+
 /// Writes a commented starter config with one org, `example`, and returns that org's token in
 /// plaintext. Refuses to overwrite an existing file. The file is created with mode 0600.
 pub fn write_starter(path: &Path) -> Result<String, ConfigError> {
@@ -80,6 +196,30 @@ pub fn write_starter(path: &Path) -> Result<String, ConfigError> {
 }
 
 fn set_tokens(path: &Path, org: &str, list: &str, hashes: &[String]) -> Result<(), ConfigError> {
+    edit_org(path, org, |table| {
+        replace_tokens(table, list, hashes);
+        Edited::Changed(())
+    })
+}
+
+/// What an edit of one org's table did.
+enum Edited<T> {
+    /// Changed the table: validate the file and write it.
+    Changed(T),
+    /// Left it as it was: nothing to write.
+    Unchanged(T),
+    /// The table's shape rules the edit out (`webhooks = "x"`), so the file is invalid as it
+    /// is and the validator words why.
+    Malformed,
+}
+
+/// Applies `edit` to the table of `org` (found whatever its case) and, when it changed
+/// something, validates the whole file and writes it atomically.
+fn edit_org<T>(
+    path: &Path,
+    org: &str,
+    edit: impl FnOnce(&mut dyn TableLike) -> Edited<T>,
+) -> Result<T, ConfigError> {
     // Editing through a symlink must change the file it points to, not replace the link.
     let target = match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -106,17 +246,25 @@ fn set_tokens(path: &Path, org: &str, list: &str, hashes: &[String]) -> Result<(
         .map(|(k, _)| k.to_owned())
         .find(|k| k.eq_ignore_ascii_case(org))
         .ok_or_else(unknown)?;
-    let Some(table) = orgs.get_mut(&key).and_then(Item::as_table_like_mut) else {
+    let malformed = || {
         // `orgs.acme = "x"`: the validator words that best.
         Config::from_toml_str(&text, path)?;
-        return Err(unknown());
+        Err(unknown())
     };
-    replace_tokens(table, list, hashes);
+    let Some(table) = orgs.get_mut(&key).and_then(Item::as_table_like_mut) else {
+        return malformed();
+    };
+    let out = match edit(table) {
+        Edited::Changed(out) => out,
+        Edited::Unchanged(out) => return Ok(out),
+        Edited::Malformed => return malformed(),
+    };
 
     let edited = doc.to_string();
-    // Never write a file the daemon would reject: it would keep running on the old tokens.
+    // Never write a file the daemon would reject: it would keep running on the old version.
     Config::from_toml_str(&edited, path)?;
-    write_atomic(&target, edited.as_bytes(), true)
+    write_atomic(&target, edited.as_bytes(), true)?;
+    Ok(out)
 }
 
 fn replace_tokens(org: &mut dyn TableLike, list: &str, hashes: &[String]) {

@@ -11,7 +11,8 @@
 //!   ([`WebhookConfig`]) and their secrets, and [`sign`], the Standard Webhooks signature.
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
 //! - [`token`]: minting tokens and hashing them for the file.
-//! - `edit`: [`rotate_token`], [`revoke_tokens`], [`write_starter`], all atomic writes.
+//! - `edit`: [`rotate_token`], [`revoke_tokens`], [`add_webhook`], [`remove_webhook`],
+//!   [`write_starter`], all atomic writes.
 //! - `watch`: the live-reload [`Watcher`].
 //!
 //! This crate has no async runtime and sets up no logging: the daemon bridges the watcher's
@@ -38,7 +39,8 @@ mod tests;
 
 pub use diff::ConfigDiff;
 pub use edit::{
-    revoke_tokens, revoke_tokens_in, rotate_token, rotate_token_in, write_starter, TokenScope,
+    add_webhook, remove_webhook, revoke_tokens, revoke_tokens_in, rotate_token, rotate_token_in,
+    write_starter, TokenScope,
 };
 pub use error::ConfigError;
 pub use events::{

@@ -262,4 +262,16 @@ mod tests {
             "orgs.acme.tokens[1]"
         );
     }
+
+    #[test]
+    fn spans_reach_into_arrays_of_tables() {
+        let text = "[[orgs.a.webhooks]]\nurl = \"x\"\n[[orgs.a.webhooks]]\nurl = \"y\"\n";
+        let doc = ImDocument::parse(text).unwrap();
+        let hooks = KeyPath::default().key("orgs").key("a").key("webhooks");
+        let at = |path: &KeyPath| line_col(text, value_span(&doc, path).unwrap().start);
+        assert_eq!(at(&hooks.index(1).key("url")), (4, 7));
+        assert_eq!(at(&hooks.index(1)), (3, 1));
+        // Past the end: the nearest ancestor that exists.
+        assert_eq!(at(&hooks.index(1).key("secret")), (3, 1));
+    }
 }

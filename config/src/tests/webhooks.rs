@@ -1,15 +1,16 @@
 //! Webhooks: the `[webhooks]` table, each org's endpoints (URL, secret, events) with every bad
 //! case naming its key and position, the signature vectors, and the reload diff.
 
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
 
 use crate::webhooks::hmac_sha256;
 use crate::{
-    sign, Config, ConfigError, WebhookSecret, WebhookSecretError, WebhooksConfig, EVENT_TYPES,
-    MAX_WEBHOOKS_PER_ORG,
+    add_webhook, remove_webhook, sign, Config, ConfigError, WebhookSecret, WebhookSecretError,
+    WebhooksConfig, EVENT_TYPES, MAX_WEBHOOKS_PER_ORG,
 };
 
 /// The secret of the Standard Webhooks example (24 bytes).
@@ -188,7 +189,8 @@ fn bad_secrets_are_described_but_never_quoted() {
         ("whsec_", "0 bytes long"),
     ] {
         let text = format!(
-            "[orgs.acme]\n[[orgs.acme.webhooks]]\nurl = \"https://example.com/\"\nsecret = \"{secret}\"\n"
+            "[orgs.acme]\n[[orgs.acme.webhooks]]\nurl = \"https://example.com/\"\n\
+             secret = \"{secret}\"\n"
         );
         let err = load(&text).unwrap_err();
         assert_eq!(
@@ -318,7 +320,8 @@ fn duplicate_urls_and_too_many_endpoints_are_refused() {
     );
     // The same URL in two orgs is two endpoints.
     let two_orgs = format!(
-        "{}[orgs.globex]\n[[orgs.globex.webhooks]]\nurl = \"https://a.example.com/\"\nsecret = {SPEC_SECRET:?}\n",
+        "{}[orgs.globex]\n[[orgs.globex.webhooks]]\nurl = \"https://a.example.com/\"\n\
+         secret = {SPEC_SECRET:?}\n",
         hooks(&["https://a.example.com/"])
     );
     load(&two_orgs).unwrap();
@@ -549,4 +552,170 @@ fn reloads_report_webhook_changes_as_live() {
     let diff = base.diff(&tuned);
     assert_eq!(diff.settings_changed, vec!["webhooks".to_owned()]);
     assert!(diff.restart_needed.is_empty() && diff.orgs_changed.is_empty());
+}
+
+fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scimd.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+const COMMENTED: &str = "# top comment
+
+# Acme, our first customer.
+[orgs.Acme]
+display_name = \"Acme Corp\"  # shown in the dashboard
+
+# Globex has no webhooks.
+[orgs.globex]
+";
+
+#[test]
+fn add_webhook_appends_a_table_and_keeps_the_comments() {
+    let (_dir, path) = setup(COMMENTED);
+    let events = vec!["user.created".to_owned(), "user.deleted".to_owned()];
+    let url = "https://hooks.example.com/a";
+    let secret = add_webhook(&path, "acme", url, Some(&events)).unwrap();
+    let parsed: WebhookSecret = secret.parse().unwrap();
+    let added = format!(
+        "\n[[orgs.Acme.webhooks]]\nurl = \"{url}\"\nsecret = \"{secret}\"\n\
+         events = [\"user.created\", \"user.deleted\"]\n"
+    );
+    let (head, tail) = COMMENTED.split_at(COMMENTED.find("\n# Globex").unwrap());
+    assert_eq!(read(&path), format!("{head}{added}{tail}"));
+
+    // A second one follows the first, without events.
+    let second = add_webhook(&path, "ACME", "http://[::1]:9000/in", None).unwrap();
+    assert_ne!(second, secret);
+    let added_too = "\n[[orgs.Acme.webhooks]]\nurl = \"http://[::1]:9000/in\"\nsecret = ";
+    assert!(read(&path).starts_with(&format!("{head}{added}{added_too}")));
+    assert!(read(&path).ends_with(tail));
+    let config = Config::load(&path).unwrap();
+    let hooks = &config.org("acme").unwrap().webhooks;
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[0].url, url);
+    assert_eq!(hooks[0].secret, parsed);
+    assert_eq!(hooks[0].events.as_deref(), Some(&events[..]));
+    assert_eq!((hooks[1].host(), hooks[1].port()), ("::1", 9000));
+    assert_eq!(hooks[1].events, None);
+    assert_eq!(hooks[1].secret, second.parse().unwrap());
+    assert!(config.org("globex").unwrap().webhooks.is_empty());
+
+    // Removing one keeps the other; removing both gives back the file as it was.
+    assert!(remove_webhook(&path, "acme", "HTTPS://hooks.example.com:443/a").unwrap());
+    assert!(!remove_webhook(&path, "acme", url).unwrap());
+    assert!(!remove_webhook(&path, "globex", "http://[::1]:9000/in").unwrap());
+    let config = Config::load(&path).unwrap();
+    assert_eq!(config.org("acme").unwrap().webhooks[0].port(), 9000);
+    assert!(remove_webhook(&path, "acme", "http://[::1]:9000/in").unwrap());
+    assert_eq!(read(&path), COMMENTED);
+    assert!(matches!(
+        remove_webhook(&path, "initech", url),
+        Err(ConfigError::UnknownOrg(_))
+    ));
+}
+
+#[test]
+fn add_webhook_works_for_every_shape_of_org_table() {
+    let inline_hook = format!("{{ url = \"https://old.example.com/\", secret = {SPEC_SECRET:?} }}");
+    for text in [
+        "[orgs.acme]\ndisplay_name = \"A\"\n\n[orgs.b]\n".to_owned(),
+        "orgs = { acme = { display_name = \"A\" } }\n".to_owned(),
+        "orgs.acme.display_name = \"A\"\n".to_owned(),
+        "[orgs.acme]\nwebhooks = []\n".to_owned(),
+        format!("[orgs.acme]\nwebhooks = [{inline_hook}]\n"),
+    ] {
+        let (_dir, path) = setup(&text);
+        let url = "https://example.com/hook";
+        let secret =
+            add_webhook(&path, "acme", url, None).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let hooks = &config.org("acme").unwrap().webhooks;
+        let hook = hooks.last().unwrap();
+        assert_eq!(hook.url, url, "{text}");
+        assert_eq!(hook.secret, secret.parse().unwrap(), "{text}");
+        assert!(remove_webhook(&path, "acme", url).unwrap(), "{text}");
+        let back = Config::load(&path).unwrap();
+        assert_eq!(back.org("acme").unwrap().webhooks.len(), hooks.len() - 1);
+    }
+}
+
+#[test]
+fn add_webhook_refuses_bad_input_and_writes_nothing() {
+    let (_dir, path) = setup(COMMENTED);
+    let unknown = ["user.exploded".to_owned()];
+    let none: &[String] = &[];
+    for (org, url, events, message) in [
+        (
+            "acme",
+            "ftp://x/",
+            None,
+            "orgs.Acme.webhooks[0].url: expected an http:// or https://",
+        ),
+        ("acme", "https://user@example.com/", None, "credentials"),
+        (
+            "acme",
+            "https://x/",
+            Some(&unknown[..]),
+            "webhooks[0].events[0]: unknown event type",
+        ),
+        (
+            "acme",
+            "https://x/",
+            Some(none),
+            "omit events to receive every type",
+        ),
+        ("initech", "https://x/", None, "no org named `initech`"),
+    ] {
+        let err = add_webhook(&path, org, url, events).unwrap_err();
+        assert!(err.to_string().contains(message), "{url}: {err}");
+        if let ConfigError::Invalid { line_col, .. } = &err {
+            // A position would point into text that was never written.
+            assert_eq!(*line_col, None, "{err}");
+            let prefix = format!("{}: orgs.Acme.webhooks[0].", path.display());
+            assert!(err.to_string().starts_with(&prefix), "{err}");
+        }
+        assert_eq!(read(&path), COMMENTED, "{url}");
+    }
+
+    add_webhook(&path, "acme", "https://example.com/", None).unwrap();
+    let before = read(&path);
+    let err = add_webhook(&path, "acme", "https://EXAMPLE.com:443/", None).unwrap_err();
+    let message = "orgs.Acme.webhooks[1].url: the same endpoint as orgs.Acme.webhooks[0]";
+    assert!(err.to_string().contains(message), "{err}");
+    assert_eq!(read(&path), before);
+    for i in 1..MAX_WEBHOOKS_PER_ORG {
+        add_webhook(&path, "acme", &format!("https://example.com/{i}"), None).unwrap();
+    }
+    let full = read(&path);
+    let err = add_webhook(&path, "acme", "https://example.com/17", None).unwrap_err();
+    let message = "orgs.Acme.webhooks[16]: an org has at most 16 webhooks";
+    assert!(err.to_string().contains(message), "{err}");
+    assert_eq!(read(&path), full);
+
+    // A file broken elsewhere keeps the position of its own error.
+    let (_dir, path) = setup("[orgs.acme]\nteam_name_max = 0\n");
+    let err = add_webhook(&path, "acme", "https://example.com/", None).unwrap_err();
+    assert!(
+        err.to_string().contains(":2:17: orgs.acme.team_name_max"),
+        "{err}"
+    );
+    let broken = "[orgs.acme]\nwebhooks = \"https://example.com/\"\n";
+    let (_dir, path) = setup(broken);
+    let err = add_webhook(&path, "acme", "https://example.com/", None).unwrap_err();
+    assert!(
+        err.to_string().contains(":2:12: orgs.acme.webhooks"),
+        "{err}"
+    );
+    let err = remove_webhook(&path, "acme", "https://example.com/").unwrap_err();
+    assert!(
+        err.to_string().contains(":2:12: orgs.acme.webhooks"),
+        "{err}"
+    );
+    assert_eq!(read(&path), broken);
 }
