@@ -40,6 +40,28 @@ pub struct OrgSummary {
     pub users: u64,
     pub active_users: u64,
     pub teams: u64,
+    /// The org's webhook endpoints, in config order.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSummary>,
+}
+
+/// One webhook endpoint's delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSummary {
+    pub url: String,
+    /// Every event up to this number is done with (delivered, filtered out or given up on).
+    pub delivered: u64,
+    /// Events of the org after `delivered`.
+    pub backlog: u64,
+    /// Events given up on.
+    pub failed: u64,
+    /// Failed attempts at the next event.
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// RFC 3339: when the next attempt is due, while one is failing.
+    pub next_retry: Option<String>,
+    /// RFC 3339.
+    pub last_success: Option<String>,
 }
 
 /// A team with its member count. Teams are managed by SCIM only.

@@ -66,6 +66,7 @@ fn org() -> impl Strategy<Value = OrgSummary> {
                 users,
                 active_users,
                 teams,
+                webhooks: Vec::new(),
             },
         )
 }

@@ -330,6 +330,7 @@ async fn snapshot(state: Arc<ControlState>) -> Result<Vec<OrgSummary>, StoreErro
                     users: stats.users,
                     active_users: stats.active_users,
                     teams: stats.teams,
+                    webhooks: crate::webhooks::summaries(&store, org)?,
                 })
             })
             .collect()

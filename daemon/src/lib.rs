@@ -1,5 +1,5 @@
-//! scimd's daemon: the HTTP server, auth, routing, the store, the activity bus and the change
-//! feed's upkeep.
+//! scimd's daemon: the HTTP server, auth, routing, the store, the activity bus, the change
+//! feed's upkeep and webhook delivery.
 //! The `scimd` binary in `main.rs` is a thin command-line shell over [`serve::run`].
 
 pub mod activity;
@@ -13,6 +13,7 @@ pub mod prune;
 pub mod serve;
 pub mod store;
 pub mod tls;
+pub mod webhooks;
 
 /// The current time as RFC 3339 in UTC, at millisecond precision: short, and still ordering
 /// writes. The clock is read here, at the edge; `core` takes time as a parameter.

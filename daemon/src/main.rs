@@ -80,6 +80,36 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Manage an org's webhook endpoints.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Add an endpoint to an org, with a fresh signing secret; prints the secret last.
+    Add {
+        #[arg(long)]
+        org: String,
+        /// The http(s) URL events are POSTed to.
+        #[arg(long)]
+        url: String,
+        /// Only these event types, comma-separated (all types when omitted).
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Send a signed `webhook.test` event to each of an org's endpoints and say what each
+    /// answered.
+    Test {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +264,37 @@ fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `scimd webhook test`: one signed ping per endpoint; fails when any endpoint did not take it.
+fn webhook_test(config: &std::path::Path, org: &str) -> anyhow::Result<()> {
+    let loaded = scimd_config::Config::load(config)?;
+    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    let Some(results) = rt.block_on(scimd::webhooks::ping::ping(&loaded, org)) else {
+        anyhow::bail!("{} has no org {org}", config.display());
+    };
+    if results.is_empty() {
+        anyhow::bail!(
+            "org {org} has no webhooks; add one with scimd webhook add --org {org} --url URL"
+        );
+    }
+    let mut failed = 0;
+    for p in &results {
+        match &p.result {
+            Ok(status) => println!("{}: ok (HTTP {status})", p.url),
+            Err(cause) => {
+                failed += 1;
+                println!("{}: failed: {cause}", p.url);
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} of {} endpoint(s) did not accept the test event",
+            results.len()
+        );
+    }
+    Ok(())
+}
+
 fn print_counts(counts: &scimd::admin::Counts) {
     if counts.is_empty() {
         println!("  no orgs");
@@ -377,6 +438,31 @@ fn main() -> anyhow::Result<()> {
                 done.users, done.teams
             );
         }
+        Command::Webhook {
+            command:
+                WebhookCommand::Add {
+                    org,
+                    url,
+                    events,
+                    config,
+                },
+        } => {
+            let secret = scimd_config::add_webhook(&config, &org, &url, events.as_deref())
+                .with_context(|| format!("adding a webhook to org {org}"))?;
+            println!(
+                "Added a webhook to org {org} in {}: {url} receives {} once the daemon reloads. \
+                 Its signing secret (verify the webhook-signature header with it):",
+                config.display(),
+                match &events {
+                    Some(list) => list.join(", "),
+                    None => "every event".to_string(),
+                }
+            );
+            println!("{secret}");
+        }
+        Command::Webhook {
+            command: WebhookCommand::Test { org, config },
+        } => webhook_test(&config, &org)?,
         Command::Compact { config } => {
             let loaded = scimd_config::Config::load(&config)?;
             let (path, before, after) = scimd::admin::compact(&loaded)?;

@@ -274,6 +274,13 @@ pub async fn run(
 
     let (prune_stop, prune_stopped) = watch::channel(false);
     let pruner = tokio::spawn(crate::prune::run(store.clone(), rx.clone(), prune_stopped));
+    // Before the first request: each endpoint's starting position must precede it.
+    let webhooks = crate::webhooks::start(
+        store.clone(),
+        rx.clone(),
+        crate::webhooks::Origin { scheme, addr },
+    )
+    .await;
     let store_for_state = store.clone();
     let state = Arc::new(AppState::new(rx, store_for_state, bus, scheme));
     let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -303,6 +310,7 @@ pub async fn run(
     hup.abort();
     let _ = prune_stop.send(true);
     let _ = pruner.await;
+    webhooks.stop().await;
     // Writes the last activity records and removes the control socket file.
     dashboard.stop().await;
     // Waits for the writer's last batch, so the file closes cleanly.

@@ -8,6 +8,7 @@ use super::activity::Retention;
 use super::commit::Job;
 use super::error::{Result, StoreError};
 use super::events::{EventPage, EventRetention};
+use super::hooks::{HookState, Lease};
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -93,4 +94,27 @@ pub(crate) trait Engine: Send + Sync {
     /// Prunes what `keep` no longer keeps of `org`'s events, from the oldest, in bounded
     /// transactions; returns how many went.
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64>;
+
+    /// Takes or renews the delivery lease of webhook `endpoint` of `org` and returns its
+    /// state, created after the org's last event when new; None while another daemon's lease
+    /// runs.
+    fn hook_claim(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<Option<HookState>>;
+
+    /// Saves an endpoint's state and renews the lease, if `lease.owner` still holds it
+    /// (false when another daemon took it over). `durable` asks for it to be on disk before
+    /// returning; otherwise a crash may lose it (and the events since are sent again).
+    fn hook_save(
+        &self,
+        org: &str,
+        endpoint: &str,
+        lease: &Lease,
+        state: &HookState,
+        durable: bool,
+    ) -> Result<bool>;
+
+    /// Gives the lease up, so another daemon may take the endpoint over at once.
+    fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()>;
+
+    /// Every endpoint state of `org`, by endpoint id.
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>>;
 }

@@ -304,6 +304,18 @@ impl Feed {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// A wake-up of `org` for the daemon's own followers (webhook delivery), outside the
+    /// long-polls' bound; it ends (the sender stays) only with the process.
+    pub fn subscribe(&self, org: &str) -> Option<watch::Receiver<u64>> {
+        let mut orgs = self.orgs.lock().ok()?;
+        let feed = orgs.entry(org.to_string()).or_default();
+        Some(
+            feed.tx
+                .get_or_insert_with(|| watch::channel(0).0)
+                .subscribe(),
+        )
+    }
+
     /// Registers a long-poll of `org`; None when `max` of them wait already. The receiver
     /// is marked as seen, so only a wake after this call ends its wait.
     pub fn wait(&self, org: &str, max: usize) -> Option<Waiter> {

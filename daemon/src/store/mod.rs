@@ -16,6 +16,7 @@ mod error;
 pub mod events;
 #[cfg(test)]
 mod feed_tests;
+pub mod hooks;
 mod members;
 mod model;
 mod pg;
@@ -41,10 +42,14 @@ pub use engine::Health;
 use error::Result;
 pub use error::StoreError;
 use events::{EventPage, EventRetention, Feed};
+use hooks::{HookState, Lease};
 use model::*;
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
 use rows::View;
 pub use tx::Tx;
+
+/// The PostgreSQL schema version this binary migrates a database to.
+pub const POSTGRES_SCHEMA_VERSION: i64 = pg::SCHEMA_VERSION;
 
 /// How often a modify prepares its change again when the resource moved meanwhile, before it
 /// lets the writer make the change in place.
@@ -318,6 +323,40 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<u64> {
         self.with(|e| e.prune_events(org, keep, now))
+    }
+
+    /// Takes or renews the delivery lease of webhook `endpoint` of `org`; its state, or None
+    /// while another daemon delivers to it.
+    pub fn hook_claim(
+        &self,
+        org: &str,
+        endpoint: &str,
+        lease: &Lease,
+    ) -> Result<Option<HookState>> {
+        self.with(|e| e.hook_claim(org, endpoint, lease))
+    }
+
+    /// Saves an endpoint's delivery state while this daemon holds its lease; false once the
+    /// lease was lost.
+    pub fn hook_save(
+        &self,
+        org: &str,
+        endpoint: &str,
+        lease: &Lease,
+        state: &HookState,
+        durable: bool,
+    ) -> Result<bool> {
+        self.with(|e| e.hook_save(org, endpoint, lease, state, durable))
+    }
+
+    /// Gives an endpoint's lease up (and makes its last save durable).
+    pub fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
+        self.with(|e| e.hook_release(org, endpoint, lease))
+    }
+
+    /// Every webhook endpoint's delivery state of `org`, by endpoint id.
+    pub fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
+        self.with(|e| e.hook_states(org))
     }
 
     /// The highest activity sequence number ever appended (0 before the first). Numbers are

@@ -35,6 +35,7 @@ pub fn org(name: &str, users: u64, active: u64, teams: u64) -> OrgSummary {
         users,
         active_users: active,
         teams,
+        webhooks: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@
 mod activity;
 mod error;
 mod events;
+mod hooks;
 mod migrate;
 mod rows;
 mod schema;
@@ -28,12 +29,14 @@ use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention};
+use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use error::pool;
 use rows::{Batches, Conn};
 use view::Reader;
 
 pub(crate) use migrate::migrate_to;
+pub(crate) use schema::SCHEMA_VERSION;
 
 /// How long a request waits for a pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(10);
@@ -264,5 +267,28 @@ impl Engine for Postgres {
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
         self.conn(|c| events::prune(c, org, keep, now))
+    }
+
+    fn hook_claim(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<Option<HookState>> {
+        self.conn(|c| hooks::claim(c, org, endpoint, lease))
+    }
+
+    fn hook_save(
+        &self,
+        org: &str,
+        endpoint: &str,
+        lease: &Lease,
+        state: &HookState,
+        _durable: bool,
+    ) -> Result<bool> {
+        self.conn(|c| hooks::save(c, org, endpoint, lease, state))
+    }
+
+    fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
+        self.conn(|c| hooks::release(c, org, endpoint, lease))
+    }
+
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
+        self.conn(|c| hooks::states(c, org))
     }
 }

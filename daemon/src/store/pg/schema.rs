@@ -91,10 +91,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         pruned bigint NOT NULL DEFAULT 0
     );
     "#,
+    // 4: each webhook endpoint's delivery state, and the lease of the daemon delivering to
+    // it (until `lease_until`, by the database's clock).
+    r#"
+    CREATE TABLE scimd_webhooks (
+        org text COLLATE "C" NOT NULL,
+        endpoint text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        lease_owner text,
+        lease_until timestamptz,
+        PRIMARY KEY (org, endpoint)
+    );
+    "#,
 ];
 
 /// The schema version this binary writes.
-pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock key migrations hold ("scimd" in ASCII).
 pub(super) const MIGRATION_LOCK: i64 = 0x0073_6369_6d64;

@@ -65,6 +65,7 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     copy(from, to, ACTIVITY)?;
     copy(from, to, EVENTS)?;
     copy(from, to, EVENT_SEQ)?;
+    copy(from, to, HOOKS)?;
     copy(from, to, META)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ mod activity;
 mod backup;
 mod error;
 mod events;
+mod hooks;
 mod open;
 mod rows;
 mod schema;
@@ -22,6 +23,7 @@ use crate::store::commit::{self, Job, Step};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention};
+use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use open::Shared;
 use rows::Writer;
@@ -155,5 +157,33 @@ impl Engine for Redb {
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
         events::prune(&*self.db()?, org, keep, now)
+    }
+
+    fn hook_claim(&self, org: &str, endpoint: &str, _lease: &Lease) -> Result<Option<HookState>> {
+        hooks::claim(&*self.db()?, org, endpoint).map(Some)
+    }
+
+    fn hook_save(
+        &self,
+        org: &str,
+        endpoint: &str,
+        _lease: &Lease,
+        state: &HookState,
+        durable: bool,
+    ) -> Result<bool> {
+        let db = self.db()?;
+        hooks::save(&db, org, endpoint, state)?;
+        if durable {
+            hooks::flush(&db)?;
+        }
+        Ok(true)
+    }
+
+    fn hook_release(&self, _org: &str, _endpoint: &str, _lease: &Lease) -> Result<()> {
+        hooks::flush(&*self.db()?)
+    }
+
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
+        hooks::states(&*self.db()?, org)
     }
 }

@@ -89,6 +89,7 @@ fn open_db(path: &Path) -> Result<Backend> {
         txn.open_table(ACTIVITY)?;
         txn.open_table(EVENTS)?;
         txn.open_table(EVENT_SEQ)?;
+        txn.open_table(HOOKS)?;
         if found != Some(SCHEMA_VERSION) {
             if let Some(from) = found {
                 tracing::info!(path = %path.display(), from, to = SCHEMA_VERSION, "migrated the store's layout");

@@ -43,6 +43,9 @@ pub const EVENT_SEQ: TableDefinition<(&str, &str), u64> = TableDefinition::new("
 pub const EVENT_LAST: &str = "last";
 /// The [`EVENT_SEQ`] key of the last number pruned.
 pub const EVENT_PRUNED: &str = "pruned";
+/// (org, endpoint id) -> JSON `HookState`: how far each webhook endpoint's delivery got. One
+/// process holds the file, so it needs no lease.
+pub const HOOKS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("webhooks");
 /// key -> value: the store's own metadata (schema version).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

@@ -1,0 +1,177 @@
+//! One webhook POST: connect (TCP, then TLS for https) within the connect timeout, send, and
+//! read the response head within the response timeout. Redirects are never followed (a 3xx
+//! is a failure: a signed event must reach the URL the operator configured). A connection is
+//! kept for the next delivery to the same endpoint while the server keeps it open.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Where and how to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host as written in the URL (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+    pub https: bool,
+    pub path_and_query: String,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// Why a delivery failed, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("cannot connect to {0}")]
+    Connect(String),
+    #[error("no connection to {0} within {1} s")]
+    ConnectTimeout(String, u64),
+    #[error("TLS with {0} failed: {1}")]
+    Tls(String, String),
+    #[error("no response within {0} s")]
+    Timeout(u64),
+    #[error("the request failed: {0}")]
+    Http(String),
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    #[error("answered HTTP {0}, a redirect (redirects are not followed)")]
+    Redirect(u16),
+}
+
+/// A connection kept between deliveries.
+#[derive(Default)]
+pub struct Conn {
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Conn {
+    /// POSTs `body` with `headers` to `target`; Ok once it answered 2xx.
+    pub async fn post(
+        &mut self,
+        target: &Target,
+        headers: &[(&'static str, String)],
+        body: Bytes,
+    ) -> Result<u16, SendError> {
+        let kept = match self.sender.take() {
+            Some(mut s) if !s.is_closed() => s.ready().await.is_ok().then_some(s),
+            _ => None,
+        };
+        let mut sender = match kept {
+            Some(s) => s,
+            None => connect(target).await?,
+        };
+        let authority = match (target.https, target.port) {
+            (false, 80) | (true, 443) => bracket(&target.host),
+            (_, port) => format!("{}:{port}", bracket(&target.host)),
+        };
+        let mut req = hyper::Request::post(target.path_and_query.as_str())
+            .header(hyper::header::HOST, authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("scimd/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(hyper::header::CONTENT_LENGTH, body.len());
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let req = req
+            .body(Full::new(body))
+            .map_err(|e| SendError::Http(e.to_string()))?;
+        let answer = tokio::time::timeout(target.timeout, sender.send_request(req)).await;
+        let resp = match answer {
+            Err(_) => return Err(SendError::Timeout(target.timeout.as_secs())),
+            Ok(Err(e)) => return Err(SendError::Http(e.to_string())),
+            Ok(Ok(resp)) => resp,
+        };
+        let status = resp.status().as_u16();
+        // The body is not read: dropping it closes the connection unless it was empty, and
+        // a receiver that answers at length gets a new connection next time.
+        if resp
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+        {
+            drop(resp);
+            self.sender = Some(sender);
+        }
+        match status {
+            200..=299 => Ok(status),
+            300..=399 => Err(SendError::Redirect(status)),
+            _ => Err(SendError::Status(status)),
+        }
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, SendError> {
+    let addr = format!("{}:{}", bracket(&target.host), target.port);
+    let secs = target.connect_timeout.as_secs();
+    let tcp = tokio::time::timeout(
+        target.connect_timeout,
+        TcpStream::connect((target.host.as_str(), target.port)),
+    )
+    .await
+    .map_err(|_| SendError::ConnectTimeout(addr.clone(), secs))?
+    .map_err(|e| SendError::Connect(format!("{addr}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    if !target.https {
+        return handshake(TokioIo::new(tcp)).await;
+    }
+    let name = rustls_pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| SendError::Tls(addr.clone(), e.to_string()))?;
+    let connector = connector().map_err(|e| SendError::Tls(addr.clone(), e))?;
+    let tls = tokio::time::timeout(target.connect_timeout, connector.connect(name, tcp))
+        .await
+        .map_err(|_| SendError::ConnectTimeout(addr.clone(), secs))?
+        .map_err(|e| SendError::Tls(addr.clone(), e.to_string()))?;
+    handshake(TokioIo::new(tls)).await
+}
+
+async fn handshake<T>(io: TokioIo<T>) -> Result<SendRequest<Full<Bytes>>, SendError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| SendError::Http(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// The TLS client configuration: the system's trusted roots (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` apply), loaded once.
+fn connector() -> Result<tokio_rustls::TlsConnector, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for err in &found.errors {
+            tracing::warn!(cause = %err, "cannot load a trusted root certificate");
+        }
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            tracing::warn!("no trusted root certificates found: https webhooks will fail");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+            .map_err(|e| e.to_string())
+    });
+    config.clone().map(tokio_rustls::TlsConnector::from)
+}

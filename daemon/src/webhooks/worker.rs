@@ -1,0 +1,307 @@
+//! One endpoint's delivery loop: hold its lease, read the org's events after the durable
+//! position, send them one at a time in order, retry the one that fails with backoff until
+//! the retry time runs out, and save the position as it moves.
+//!
+//! Each endpoint has its own task and connection, and store calls run on the blocking pool,
+//! so a slow or dead endpoint holds up nothing but itself.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::backoff;
+use super::client::Conn;
+use super::Endpoint;
+use crate::store::events::Event;
+use crate::store::hooks::{HookState, Lease};
+use crate::store::{Store, StoreError};
+
+/// How many events one read of the feed brings.
+const BATCH: usize = 100;
+/// A lease runs this long without renewal; another daemon takes the endpoint over after.
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+/// How often a held lease is renewed, and how often a daemon without it asks again.
+const RENEW: Duration = Duration::from_secs(10);
+/// Progress is saved at least this often while events flow...
+const SAVE_EVERY: Duration = Duration::from_millis(250);
+/// ...and made durable at least this often (redb saves skip the fsync otherwise).
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
+/// How often a store that other daemons write to is read for their events (their commits
+/// wake nobody here).
+const POLL_SHARED: Duration = Duration::from_millis(250);
+/// The pause after a store error, before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Why the delivery loop ended.
+enum Exit {
+    Stop,
+    LeaseLost,
+}
+
+pub(super) struct Worker {
+    pub(super) store: Store,
+    pub(super) lease: Lease,
+    pub(super) endpoint: watch::Receiver<Arc<Endpoint>>,
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) wake: Option<watch::Receiver<u64>>,
+    pub(super) conn: Conn,
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl Worker {
+    fn ep(&self) -> Arc<Endpoint> {
+        self.endpoint.borrow().clone()
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+            || self.stop.has_changed().is_err()
+            || self.endpoint.has_changed().is_err()
+    }
+
+    /// Waits up to `d`, or less when the feed of the org moves (with `woken`), the endpoint's
+    /// config changes, or the daemon stops.
+    async fn pause(&mut self, d: Duration, woken: bool) {
+        let wake = async {
+            match (&mut self.wake, woken) {
+                (Some(rx), true) => {
+                    if rx.changed().await.is_err() {
+                        std::future::pending::<()>().await
+                    }
+                }
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = wake => {}
+            _ = self.stop.changed() => {}
+            _ = self.endpoint.changed() => {}
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        loop {
+            let state = loop {
+                if self.stopping() {
+                    return;
+                }
+                let ep = self.ep();
+                let (store, lease) = (self.store.clone(), self.lease.clone());
+                match blocking(move || store.hook_claim(&ep.org, &ep.id, &lease)).await {
+                    Ok(Some(s)) => break s,
+                    Ok(None) => {}
+                    Err(cause) => {
+                        let ep = self.ep();
+                        tracing::warn!(org = %ep.org, url = %ep.url, %cause, "cannot read the webhook's delivery state");
+                    }
+                }
+                self.pause(RENEW, false).await;
+            };
+            match self.deliver(state).await {
+                Exit::Stop => return,
+                Exit::LeaseLost => {
+                    let ep = self.ep();
+                    tracing::info!(org = %ep.org, url = %ep.url, "another daemon delivers to this webhook now");
+                }
+            }
+        }
+    }
+
+    async fn save(&mut self, state: &HookState, durable: bool) -> Result<bool, String> {
+        let ep = self.ep();
+        let (store, lease, state) = (self.store.clone(), self.lease.clone(), state.clone());
+        blocking(move || store.hook_save(&ep.org, &ep.id, &lease, &state, durable)).await
+    }
+
+    async fn deliver(&mut self, mut state: HookState) -> Exit {
+        let shared = self.store.shared();
+        let mut buffer: VecDeque<Event> = VecDeque::new();
+        let mut dirty = false;
+        let mut last_save = Instant::now();
+        let mut last_durable = Instant::now();
+        let mut renew_at = Instant::now() + RENEW;
+        loop {
+            if self.stopping() {
+                if dirty {
+                    let _ = self.save(&state, true).await;
+                }
+                let ep = self.ep();
+                let (store, lease) = (self.store.clone(), self.lease.clone());
+                let _ = blocking(move || store.hook_release(&ep.org, &ep.id, &lease)).await;
+                return Exit::Stop;
+            }
+            let due_save = dirty && last_save.elapsed() >= SAVE_EVERY;
+            if due_save || (shared && Instant::now() >= renew_at) {
+                let durable = last_durable.elapsed() >= DURABLE_EVERY;
+                match self.save(&state, durable).await {
+                    Ok(true) => {}
+                    Ok(false) => return Exit::LeaseLost,
+                    Err(cause) => {
+                        tracing::warn!(%cause, "cannot save a webhook's delivery state");
+                        self.pause(STORE_RETRY, false).await;
+                        continue;
+                    }
+                }
+                dirty = false;
+                last_save = Instant::now();
+                if durable {
+                    last_durable = last_save;
+                }
+                renew_at = Instant::now() + RENEW;
+            }
+            let ep = self.ep();
+            let Some(event) = buffer.front().cloned() else {
+                // Marked seen before the read: a commit after it wakes the wait below.
+                if let Some(rx) = &mut self.wake {
+                    rx.borrow_and_update();
+                }
+                let (store, org, after) = (self.store.clone(), ep.org.clone(), state.delivered);
+                let page = match blocking(move || store.events(&org, Some(after), BATCH)).await {
+                    Ok(p) => p,
+                    Err(cause) => {
+                        tracing::warn!(org = %ep.org, %cause, "cannot read the change feed for a webhook");
+                        self.pause(STORE_RETRY, false).await;
+                        continue;
+                    }
+                };
+                if page.pruned > state.delivered {
+                    let lost = page.pruned - state.delivered;
+                    tracing::warn!(org = %ep.org, url = %ep.url, lost, "events were removed by retention before this webhook got them");
+                    state.failed += lost;
+                    state.delivered = page.pruned;
+                    state.last_error = Some(format!(
+                        "{lost} events were removed by retention before they could be sent"
+                    ));
+                    dirty = true;
+                    continue;
+                }
+                if state.delivered > page.last {
+                    // The store holds fewer events than this position (a restored backup):
+                    // follow the store.
+                    state.delivered = page.last;
+                    dirty = true;
+                    continue;
+                }
+                if page.events.is_empty() {
+                    if dirty {
+                        // Idle: make the position durable now rather than at the next write.
+                        last_save = Instant::now() - SAVE_EVERY;
+                        last_durable = Instant::now() - DURABLE_EVERY;
+                        continue;
+                    }
+                    let idle = if shared { POLL_SHARED } else { RENEW };
+                    self.pause(
+                        idle.min(renew_at.saturating_duration_since(Instant::now())),
+                        true,
+                    )
+                    .await;
+                    continue;
+                }
+                buffer.extend(page.events);
+                continue;
+            };
+            if !ep.wants(&event.kind) {
+                buffer.pop_front();
+                state.delivered = event.seq;
+                dirty = true;
+                continue;
+            }
+            if let Some(next) = state.next_attempt {
+                let wait = next - now_ms();
+                if wait > 0 {
+                    let until_renew = renew_at.saturating_duration_since(Instant::now());
+                    let d = Duration::from_millis(wait as u64);
+                    let changed = self.endpoint.clone();
+                    self.pause(if shared { d.min(until_renew) } else { d }, false)
+                        .await;
+                    if changed.has_changed().unwrap_or(false) {
+                        // A reloaded endpoint (a fixed URL or secret) is tried at once.
+                        state.next_attempt = None;
+                    }
+                    continue;
+                }
+            }
+            let sent = self.send(&ep, &event).await;
+            let Some(sent) = sent else {
+                continue; // stopping: the event is sent again after the restart
+            };
+            let now = now_ms();
+            match sent {
+                Ok(()) => {
+                    buffer.pop_front();
+                    if state.attempts > 0 {
+                        tracing::info!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts + 1, "webhook delivered after retries");
+                    }
+                    state.delivered = event.seq;
+                    state.attempts = 0;
+                    state.failing_since = None;
+                    state.next_attempt = None;
+                    state.last_success = Some(now);
+                    dirty = true;
+                }
+                Err(cause) => {
+                    state.attempts = state.attempts.saturating_add(1);
+                    let since = *state.failing_since.get_or_insert(now);
+                    state.last_error = Some(cause.clone());
+                    if now - since >= ep.retry_for.as_millis() as i64 {
+                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts, %cause, "webhook delivery failed for good; moving on");
+                        buffer.pop_front();
+                        state.failed += 1;
+                        state.delivered = event.seq;
+                        state.attempts = 0;
+                        state.failing_since = None;
+                        state.next_attempt = None;
+                    } else {
+                        if state.attempts == 1 {
+                            tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
+                        }
+                        let d = backoff::delay(state.attempts, rand::random::<f64>());
+                        state.next_attempt = Some(now + d.as_millis() as i64);
+                    }
+                    // Saved at once, so the dashboard and a restart see the failure.
+                    dirty = true;
+                    last_save = Instant::now() - SAVE_EVERY;
+                }
+            }
+        }
+    }
+
+    /// One attempt; None when the daemon began stopping meanwhile.
+    async fn send(&mut self, ep: &Endpoint, event: &Event) -> Option<Result<(), String>> {
+        let body = serde_json::to_vec(&crate::api::events::event_json(
+            &ep.org,
+            &ep.base,
+            event.clone(),
+        ))
+        .unwrap_or_default();
+        let ts = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = scimd_config::sign(&ep.secret, &event.id, ts, &body);
+        let headers = [
+            ("webhook-id", event.id.clone()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", signature),
+        ];
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            r = self.conn.post(&ep.target, &headers, Bytes::from(body)) => Some(r.map(|_| ()).map_err(|e| e.to_string())),
+            _ = stop.changed() => None,
+        }
+    }
+}
