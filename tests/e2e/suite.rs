@@ -35,3 +35,4 @@ mod smoke;
 mod tls;
 mod usernames;
 mod webhooks;
+mod webhooks_shared;
