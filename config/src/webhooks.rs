@@ -144,7 +144,8 @@ impl WebhookConfig {
     }
 
     /// Whether this endpoint receives events of `event_type` (every type when `events` is
-    /// unset).
+    /// unset). Only for the [`EVENT_TYPES`]: a `webhook.test` ping is not one of them and is
+    /// sent to an endpoint whatever its `events`.
     pub fn wants(&self, event_type: &str) -> bool {
         match &self.events {
             None => true,
@@ -152,9 +153,10 @@ impl WebhookConfig {
         }
     }
 
-    /// A stable id of the endpoint: the first 16 hex digits of the SHA-256 of `url`. The daemon
-    /// keys each endpoint's delivery position by it, so it survives restarts, reordering and
-    /// secret rotation; a changed `url` is a new endpoint.
+    /// A stable id of the endpoint: the first 16 lowercase hex digits of the SHA-256 of `url` as
+    /// written. The daemon keys each endpoint's delivery position by it, so it survives
+    /// restarts, reordering and secret or `events` changes; a changed `url`, even one only
+    /// respelled (`HTTPS://` for `https://`), is a new endpoint.
     pub fn id(&self) -> String {
         let digest = Sha256::digest(self.url.as_bytes());
         hex::encode(&digest[..8])
