@@ -52,6 +52,20 @@ struct ResultLabels {
     result: &'static str,
 }
 
+/// One webhook endpoint: the org and the endpoint id (a digest of its configured URL).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    org: String,
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookResultLabels {
+    org: String,
+    endpoint: String,
+    result: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The process's metrics.
@@ -68,6 +82,8 @@ pub struct Metrics {
     activity_persisted: Counter,
     activity_dropped: Counter,
     activity_backlog: Gauge,
+    webhook_backlog: Family<HookLabels, Gauge>,
+    webhook_attempts: Family<HookResultLabels, Counter>,
 }
 
 /// Latency buckets from 50 us to about 13 s: a point read of the embedded store takes tens
@@ -152,6 +168,18 @@ impl Metrics {
             "Activity records published but not yet persisted",
             activity_backlog.clone(),
         );
+        let webhook_backlog = Family::<HookLabels, Gauge>::default();
+        registry.register(
+            "webhook_backlog",
+            "Events of the org after a webhook endpoint's position, as its delivery task last saw",
+            webhook_backlog.clone(),
+        );
+        let webhook_attempts = Family::<HookResultLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by org, endpoint and result (delivered, failed, given_up)",
+            webhook_attempts.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -165,6 +193,8 @@ impl Metrics {
             activity_persisted,
             activity_dropped,
             activity_backlog,
+            webhook_backlog,
+            webhook_attempts,
         }
     }
 
@@ -217,6 +247,27 @@ impl Metrics {
         self.activity_persisted.inc_by(persisted);
         self.activity_dropped.inc_by(dropped);
         self.activity_backlog.set(backlog as i64);
+    }
+
+    /// How far endpoint `endpoint` of `org` is behind the org's newest event.
+    pub fn webhook_backlog(&self, org: &str, endpoint: &str, backlog: u64) {
+        let labels = HookLabels {
+            org: org.to_string(),
+            endpoint: endpoint.to_string(),
+        };
+        self.webhook_backlog
+            .get_or_create(&labels)
+            .set(i64::try_from(backlog).unwrap_or(i64::MAX));
+    }
+
+    /// One delivery attempt's result: `delivered`, `failed` (to be retried) or `given_up`.
+    pub fn webhook_attempt(&self, org: &str, endpoint: &str, result: &'static str) {
+        let labels = HookResultLabels {
+            org: org.to_string(),
+            endpoint: endpoint.to_string(),
+            result,
+        };
+        self.webhook_attempts.get_or_create(&labels).inc();
     }
 
     /// The registry as Prometheus (OpenMetrics) text, with the gauges read at scrape time.

@@ -199,6 +199,11 @@ impl Worker {
                     dirty = true;
                     continue;
                 }
+                crate::metrics::get().webhook_backlog(
+                    &ep.org,
+                    &ep.id,
+                    page.last.saturating_sub(state.delivered),
+                );
                 if page.events.is_empty() {
                     if dirty {
                         // Idle: make the position durable now rather than at the next write.
@@ -245,6 +250,7 @@ impl Worker {
             let now = now_ms();
             match sent {
                 Ok(()) => {
+                    crate::metrics::get().webhook_attempt(&ep.org, &ep.id, "delivered");
                     buffer.pop_front();
                     if state.attempts > 0 {
                         tracing::info!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts + 1, "webhook delivered after retries");
@@ -260,7 +266,10 @@ impl Worker {
                     state.attempts = state.attempts.saturating_add(1);
                     let since = *state.failing_since.get_or_insert(now);
                     state.last_error = Some(cause.clone());
-                    if now - since >= ep.retry_for.as_millis() as i64 {
+                    let given_up = now - since >= ep.retry_for.as_millis() as i64;
+                    let result = if given_up { "given_up" } else { "failed" };
+                    crate::metrics::get().webhook_attempt(&ep.org, &ep.id, result);
+                    if given_up {
                         tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts, %cause, "webhook delivery failed for good; moving on");
                         buffer.pop_front();
                         state.failed += 1;
