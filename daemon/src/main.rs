@@ -254,8 +254,8 @@ fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
     dest.close();
     source.close();
     println!(
-        "Copied {} org(s): {} users, {} teams, {} memberships, {} activity records into {shown}.",
-        report.orgs, report.users, report.teams, report.memberships, report.activity
+        "Copied {} org(s): {} users, {} teams, {} memberships, {} events, {} activity records into {shown}.",
+        report.orgs, report.users, report.teams, report.memberships, report.events, report.activity
     );
     println!(
         "Set [store] backend = \"postgres\" with this url (or SCIMD_DATABASE_URL) in {} and restart.",

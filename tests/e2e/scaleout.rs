@@ -255,9 +255,9 @@ fn a_database_with_a_newer_schema_or_out_of_reach_is_refused_at_start() {
 
 #[test]
 fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
-    if postgres_only("store copy").is_none() {
+    let Some(cluster) = postgres_only("store copy") else {
         return;
-    }
+    };
     // An install on redb: the config without its [store] table.
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, tokens) = write_config(dir.path(), &["acme", "beta"]);
@@ -295,6 +295,8 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
         String::from_utf8_lossy(&copied.stderr)
     );
     assert!(said.contains("2 org(s): 3 users, 1 teams, 2 memberships"), "{said}");
+    // acme: 3 created, 2 members added, 1 deactivated; beta: 1 created.
+    assert!(said.contains("7 events"), "{said}");
     // A second copy into the same database is refused: it holds data now.
     let again = Command::new(scimd_bin())
         .args(["store", "copy", "--to", &url, "--config"])
@@ -333,6 +335,15 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
         history.iter().any(|r| r["id"] == ann.as_str() && r["summary"] == "created"),
         "{history:?}"
     );
+    // The feed goes on from the copied numbers, so consumers' cursors stay valid.
+    d.client("beta").create_user("dan@beta.com");
+    let seqs = cluster
+        .psql(
+            &db_name(&url),
+            "SELECT string_agg(seq::text || ':' || kind, ',' ORDER BY seq) FROM scimd_events WHERE org = 'beta'",
+        )
+        .expect("events");
+    assert_eq!(seqs, "1:user.created,2:user.created");
 }
 
 #[test]

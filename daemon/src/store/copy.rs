@@ -1,5 +1,6 @@
-//! `scimd store copy`: every org's users, teams and memberships (ids, versions, timestamps)
-//! and the activity history, from one store into another that holds nothing yet, so a growing
+//! `scimd store copy`: every org's users, teams and memberships (ids, versions, timestamps),
+//! its change feed (numbers kept, so consumers' cursors and webhook positions stay valid) and
+//! the activity history, from one store into another that holds nothing yet, so a growing
 //! install moves to PostgreSQL without re-provisioning from the IdP.
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub struct CopyReport {
     pub users: u64,
     pub teams: u64,
     pub memberships: u64,
+    pub events: u64,
     pub activity: u64,
 }
 
@@ -75,6 +77,9 @@ impl Store {
                 }
             }
         }
+        for org in self.orgs()? {
+            report.events += self.copy_feed(&org, dest)?;
+        }
         // Kept whole: the destination's own retention prunes it at its next append.
         let keep = Retention {
             max_records: u64::MAX,
@@ -89,6 +94,31 @@ impl Store {
             dest.append_activity(&mut records, &keep, OffsetDateTime::now_utc())?;
         }
         Ok(report)
+    }
+
+    /// Copies `org`'s events with their numbers and counters, and its webhook positions;
+    /// returns how many events.
+    fn copy_feed(&self, org: &str, dest: &Store) -> Result<u64> {
+        let counters = self.events(org, None, 0)?;
+        let mut after = counters.pruned;
+        let mut copied = 0;
+        loop {
+            let chunk = self.with(|e| e.raw_events(org, after, CHUNK))?;
+            let n = chunk.len();
+            if let Some((last, _)) = chunk.last() {
+                after = *last;
+            }
+            // Even an empty feed's counters are copied: numbers never go back.
+            dest.with(|e| e.import_events(org, &chunk, counters.pruned, counters.last))?;
+            copied += n as u64;
+            if n < CHUNK {
+                break;
+            }
+        }
+        for (endpoint, state) in self.hook_states(org)? {
+            dest.with(|e| e.hook_import(org, &endpoint, &state))?;
+        }
+        Ok(copied)
     }
 
     /// Up to [`CHUNK`] resources of `rt` after id `after`, with a team's members.

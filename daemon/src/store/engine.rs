@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::activity::Retention;
 use super::commit::Job;
 use super::error::{Result, StoreError};
-use super::events::{EventPage, EventRetention};
+use super::events::{EventPage, EventRetention, StoredEvent};
 use super::hooks::{HookState, Lease};
 use super::rows::View;
 
@@ -117,4 +117,21 @@ pub(crate) trait Engine: Send + Sync {
 
     /// Every endpoint state of `org`, by endpoint id.
     fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>>;
+
+    /// At most `limit` of `org`'s events after number `after`, as stored, for `store copy`.
+    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>>;
+
+    /// Writes events exactly as another store held them, numbers included, and raises the
+    /// org's counters to `pruned` and `last`, for `store copy`.
+    fn import_events(
+        &self,
+        org: &str,
+        events: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()>;
+
+    /// Writes an endpoint's delivery state as another store held it (no lease), for
+    /// `store copy`.
+    fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()>;
 }

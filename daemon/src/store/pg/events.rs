@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::rows::Conn;
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{self, EventPage, EventRetention, NewEvent, PRUNE_CHUNK};
+use crate::store::events::{self, EventPage, EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
 
 /// Numbers and writes a batch's events, org by org in name order (one lock order for every
 /// daemon). Runs inside the batch's transaction, right before its COMMIT.
@@ -159,6 +159,76 @@ pub(super) fn prune(
         total += removed;
         if removed < PRUNE_CHUNK as u64 {
             return Ok(total);
+        }
+    }
+}
+
+/// At most `limit` stored events of `org` after `after`, as stored.
+pub(super) fn raw(
+    conn: &Conn<'_>,
+    org: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, StoredEvent)>> {
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = conn.query(
+        "SELECT seq, id, time, kind, data FROM scimd_events \
+         WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        &[&org, &after, &limit],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                seq(r.get(0)),
+                StoredEvent {
+                    id: r.get(1),
+                    time: r.get(2),
+                    kind: r.get(3),
+                    data: r.get(4),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Writes events with their numbers and raises the org's counters, in one transaction.
+pub(super) fn import(
+    conn: &Conn<'_>,
+    org: &str,
+    list: &[(u64, StoredEvent)],
+    pruned: u64,
+    last: u64,
+) -> Result<()> {
+    let num = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let seqs: Vec<i64> = list.iter().map(|(s, _)| num(*s)).collect();
+    let ids: Vec<&str> = list.iter().map(|(_, e)| e.id.as_str()).collect();
+    let times: Vec<&str> = list.iter().map(|(_, e)| e.time.as_str()).collect();
+    let kinds: Vec<&str> = list.iter().map(|(_, e)| e.kind.as_str()).collect();
+    let data: Vec<&str> = list.iter().map(|(_, e)| e.data.as_str()).collect();
+    conn.batch("BEGIN")?;
+    let done = conn
+        .execute(
+            "INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
+             SELECT $1, s, i, t, t::timestamptz, k, d \
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
+            &[&org, &seqs, &ids, &times, &kinds, &data],
+        )
+        .and_then(|_| {
+            conn.execute(
+                "INSERT INTO scimd_event_seq (org, last_seq, pruned) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org) DO UPDATE SET \
+                 last_seq = GREATEST(scimd_event_seq.last_seq, EXCLUDED.last_seq), \
+                 pruned = GREATEST(scimd_event_seq.pruned, EXCLUDED.pruned)",
+                &[&org, &num(last), &num(pruned)],
+            )
+        });
+    match done {
+        Ok(_) => conn.batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
         }
     }
 }

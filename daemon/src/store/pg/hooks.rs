@@ -93,3 +93,13 @@ pub(super) fn states(conn: &Conn<'_>, org: &str) -> Result<Vec<(String, HookStat
         })
         .collect())
 }
+
+/// Writes a state as another store held it, with no lease.
+pub(super) fn import(conn: &Conn<'_>, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
+    conn.execute(
+        "INSERT INTO scimd_webhooks (org, endpoint, state) VALUES ($1, $2, $3) \
+         ON CONFLICT (org, endpoint) DO UPDATE SET state = EXCLUDED.state",
+        &[&org, &endpoint, &state.encode()],
+    )?;
+    Ok(())
+}

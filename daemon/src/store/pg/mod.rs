@@ -28,7 +28,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention};
+use crate::store::events::{EventPage, EventRetention, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use error::pool;
@@ -290,5 +290,23 @@ impl Engine for Postgres {
 
     fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
         self.conn(|c| hooks::states(c, org))
+    }
+
+    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
+        self.conn(|c| events::raw(c, org, after, limit))
+    }
+
+    fn import_events(
+        &self,
+        org: &str,
+        list: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()> {
+        self.conn(|c| events::import(c, org, list, pruned, last))
+    }
+
+    fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
+        self.conn(|c| hooks::import(c, org, endpoint, state))
     }
 }

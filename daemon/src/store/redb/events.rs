@@ -143,3 +143,49 @@ pub(super) fn prune(
         }
     }
 }
+
+/// At most `limit` stored events of `org` after `after`, as stored.
+pub(super) fn raw(
+    db: &Database,
+    org: &str,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, StoredEvent)>> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(EVENTS)?;
+    let mut out = Vec::new();
+    for entry in table
+        .range((org, after.saturating_add(1))..=(org, u64::MAX))?
+        .take(limit)
+    {
+        let (k, v) = entry?;
+        let seq = k.value().1;
+        out.push((seq, decode(seq, v.value())?));
+    }
+    Ok(out)
+}
+
+/// Writes events with their numbers and raises the org's counters, in one transaction.
+pub(super) fn import(
+    db: &Database,
+    org: &str,
+    events: &[(u64, StoredEvent)],
+    pruned: u64,
+    last: u64,
+) -> Result<()> {
+    let txn = db.begin_write()?;
+    {
+        let mut table = txn.open_table(EVENTS)?;
+        for (seq, e) in events {
+            let bytes = serde_json::to_vec(e).unwrap_or_default();
+            table.insert((org, *seq), bytes.as_slice())?;
+        }
+        let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
+        let old_last = seq_of(&seqs, org, EVENT_LAST)?;
+        let old_pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
+        seqs.insert((org, EVENT_LAST), old_last.max(last))?;
+        seqs.insert((org, EVENT_PRUNED), old_pruned.max(pruned))?;
+    }
+    txn.commit()?;
+    Ok(())
+}

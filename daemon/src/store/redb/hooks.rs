@@ -78,3 +78,12 @@ pub(super) fn states(db: &Database, org: &str) -> Result<Vec<(String, HookState)
     }
     Ok(out)
 }
+
+/// Writes a state as another store held it.
+pub(super) fn import(db: &Database, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
+    let txn = db.begin_write()?;
+    txn.open_table(HOOKS)?
+        .insert((org, endpoint), state.encode().as_bytes())?;
+    txn.commit()?;
+    Ok(())
+}

@@ -22,7 +22,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{self, Job, Step};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention};
+use crate::store::events::{EventPage, EventRetention, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use open::Shared;
@@ -185,5 +185,23 @@ impl Engine for Redb {
 
     fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
         hooks::states(&*self.db()?, org)
+    }
+
+    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
+        events::raw(&*self.db()?, org, after, limit)
+    }
+
+    fn import_events(
+        &self,
+        org: &str,
+        list: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()> {
+        events::import(&*self.db()?, org, list, pruned, last)
+    }
+
+    fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
+        hooks::import(&*self.db()?, org, endpoint, state)
     }
 }
