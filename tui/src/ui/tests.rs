@@ -570,11 +570,29 @@ scimd tui [--socket PATH] [--config PATH]
 
 The daemon creates the socket with mode 0600, owned by the user the daemon runs as, so only that user and root can connect; there is no other check and no network listener. Under the systemd unit in `contrib/` ([operations.md](operations.md#running-as-a-service)) that user is `scimd`: run `sudo -u scimd scimd tui --config /etc/scimd/scimd.toml`, or run it as root. To watch a daemon on another machine, run `scimd tui` there (over SSH, for example).
 
-Whoever connects sees every org's activity, users and teams. The dashboard only reads: it cannot change a user or a team. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+Whoever connects sees every org's activity, users, teams and webhook endpoints (their URLs and the receivers' last errors, never their secrets). The dashboard only reads: it cannot change a user, a team or a webhook. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+
+## Views
+
+`Tab` and `Shift-Tab` go through the views in order: Activity, Teams, Users and Webhooks; `w` goes straight to Webhooks. `o` picks the org. Activity can show every org at once; the other views show the picked org, or the first org while all orgs are picked. The footer lists the keys that fit the terminal's width (`?` and `q` always), and `?` lists them all.
+
+## Webhooks
+
+The Webhooks view (`w`) shows, for each of the org's webhook endpoints, how far delivery has got. It refreshes every second.
+
+- **Endpoint**: the URL, cut to the width with `…`; the selected endpoint's full URL and last error are below the list (`↑` `↓` select).
+- **Delivered** `up to #N`: every event of the org up to number N is done with: delivered, not one the endpoint's `events` asks for, or given up on.
+- **Backlog**: the org's events after N, still to deliver. A healthy endpoint catching up shows a backlog and `ok`.
+- **Failed**: events given up on after retrying for `webhooks.retry_hours`; yellow when nonzero.
+- The line under each endpoint is its state: `ok` with its last successful delivery, or, while the next event keeps failing, `retrying (N attempts)`, when the next attempt is due and the receiver's last error. A failing endpoint is red, and so is the Webhooks tab, in every view, while an endpoint of the org is failing. The org picker counts each org's endpoints and is red for an org with a failing one.
+- Times are the daemon's clock time in UTC, like the activity feed's, with how long ago or until; both are counted on the daemon's clock (its start plus its uptime), so they are right even when the dashboard's clock is not.
+- The title sums up the org: its endpoints, their total backlog and how many are failing.
+
+An org without endpoints says how to add one: `scimd webhook add --org NAME --url URL`. The daemon reloads its config by itself and the new endpoint appears here.
 
 ## Captures
 
-These captures are rendered by the UI code itself (`tui/src/ui.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
+These captures are rendered by the UI code itself (`tui/src/ui/tests.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
 "#;
 
 /// The text capture of the dashboard in docs/dashboard.md is this rendering; run with
