@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use scimd_core::wire::{
     ActivityRecord, ClientMsg, DaemonInfo, MemberSummary, OrgSummary, ServerMsg, TeamSummary,
-    UserSummary,
+    UserSummary, WebhookSummary,
 };
 
 /// Records kept in the feed; older ones scroll off (the daemon keeps the full history).
@@ -38,16 +38,18 @@ pub enum View {
     Activity,
     Teams,
     Users,
+    Webhooks,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Activity, View::Teams, View::Users];
+    pub const ALL: [View; 4] = [View::Activity, View::Teams, View::Users, View::Webhooks];
 
     pub fn title(self) -> &'static str {
         match self {
             View::Activity => "Activity",
             View::Teams => "Teams",
             View::Users => "Users",
+            View::Webhooks => "Webhooks",
         }
     }
 
@@ -122,7 +124,8 @@ pub struct App {
     pub uptime_secs: u64,
     pub view: View,
     pub orgs: Vec<OrgSummary>,
-    /// The chosen org; None shows every org's activity (Teams and Users use the first org).
+    /// The chosen org; None shows every org's activity (Teams, Users and Webhooks use the first
+    /// org).
     pub org: Option<String>,
     /// Requests per second, oldest first.
     pub rates: VecDeque<u64>,
@@ -133,6 +136,8 @@ pub struct App {
     pub feed: Feed,
     pub teams: Teams,
     pub users: Users,
+    /// The selected endpoint in the Webhooks view, an index into the current org's webhooks.
+    pub webhook: usize,
     /// Typing into the current view's filter or search.
     pub editing: bool,
     pub help: bool,
@@ -164,6 +169,7 @@ impl App {
             feed: Feed::default(),
             teams: Teams::default(),
             users: Users::default(),
+            webhook: 0,
             editing: false,
             help: false,
             picker: None,
@@ -175,11 +181,23 @@ impl App {
         }
     }
 
-    /// The org the Teams and Users views show.
+    /// The org the Teams, Users and Webhooks views show.
     pub fn current_org(&self) -> Option<&str> {
         self.org
             .as_deref()
             .or_else(|| self.orgs.first().map(|o| o.name.as_str()))
+    }
+
+    /// The current org's summary, with its webhook endpoints.
+    pub fn current_summary(&self) -> Option<&OrgSummary> {
+        let org = self.current_org()?;
+        self.orgs.iter().find(|o| o.name == org)
+    }
+
+    /// The current org's webhook endpoints, in config order.
+    pub fn webhooks(&self) -> &[WebhookSummary] {
+        self.current_summary()
+            .map_or(&[], |o| o.webhooks.as_slice())
     }
 
     /// Whether a record passes the org and text filters.
@@ -280,6 +298,7 @@ impl App {
             ServerMsg::Snapshot { orgs } => {
                 let had_org = self.current_org().map(str::to_string);
                 self.orgs = orgs;
+                self.clamp_webhooks();
                 if self.current_org().map(str::to_string) != had_org || !self.teams.loaded {
                     self.refresh_org_views()
                 } else {
@@ -307,6 +326,8 @@ impl App {
                 self.uptime_secs = uptime_secs;
                 let had_none = self.orgs.is_empty();
                 self.orgs = orgs;
+                // A reload can remove endpoints under the selection.
+                self.clamp_webhooks();
                 let mut out = Vec::new();
                 if had_none && !self.orgs.is_empty() {
                     out.extend(self.refresh_org_views());
@@ -446,6 +467,10 @@ impl App {
         self.teams.selected = self.teams.selected.min(n.saturating_sub(1));
     }
 
+    fn clamp_webhooks(&mut self) {
+        self.webhook = self.webhook.min(self.webhooks().len().saturating_sub(1));
+    }
+
     fn refresh_teams(&self) -> Vec<ClientMsg> {
         let Some(org) = self.current_org() else {
             return Vec::new();
@@ -523,6 +548,9 @@ impl App {
                     }
                 }
             }
+            KeyCode::Char('w') => self.view = View::Webhooks,
+            // Endpoints are few and come from the config: nothing to filter.
+            KeyCode::Char('/') if self.view == View::Webhooks => {}
             KeyCode::Char('/') => {
                 self.editing = true;
                 // Searching users starts from what was typed before; filters too.
@@ -547,6 +575,10 @@ impl App {
             View::Activity => &mut self.feed.filter,
             View::Teams => &mut self.teams.filter,
             View::Users => &mut self.users.query,
+            View::Webhooks => {
+                self.editing = false;
+                return Vec::new();
+            }
         };
         let changed = match key.code {
             KeyCode::Enter => {
@@ -583,6 +615,7 @@ impl App {
                 self.users.selected = 0;
                 self.refresh_users()
             }
+            View::Webhooks => Vec::new(),
         }
     }
 
@@ -603,6 +636,7 @@ impl App {
                 let before = self.current_org().map(str::to_string);
                 self.org = new;
                 self.feed.selected = 0;
+                self.webhook = 0;
                 if self.current_org().map(str::to_string) != before {
                     self.teams = Teams::default();
                     self.users.list.clear();
@@ -628,7 +662,7 @@ impl App {
                     self.teams.filter.clear();
                 }
             }
-            View::Users => {}
+            View::Users | View::Webhooks => {}
         }
         Vec::new()
     }
@@ -663,7 +697,7 @@ impl App {
                 });
                 vec![ClientMsg::TeamMembers { org, team: id }]
             }
-            View::Users => Vec::new(),
+            View::Users | View::Webhooks => Vec::new(),
         }
     }
 
@@ -695,6 +729,7 @@ impl App {
             View::Users => {
                 self.users.selected = step(self.users.selected, self.users.list.len());
             }
+            View::Webhooks => self.webhook = step(self.webhook, self.webhooks().len()),
         }
     }
 }

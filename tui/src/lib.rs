@@ -6,12 +6,14 @@
 //! - [`ui`]: rendering the state;
 //! - [`client`]: the socket client, reconnecting by itself;
 //! - [`text`]: escaping and clipping IdP data for display;
+//! - [`when`]: the daemon's times, relative to its own clock;
 //! - [`run`]: the terminal loop that ties them together.
 
 pub mod app;
 pub mod client;
 pub mod text;
 pub mod ui;
+pub mod when;
 
 use std::io;
 use std::path::PathBuf;

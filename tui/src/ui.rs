@@ -1,7 +1,9 @@
 //! Drawing the dashboard from an [`App`]: a two-line header (daemon, connection, request
 //! rate), the view tabs, the current view, and a key-hint footer, plus the help and org-picker
 //! overlays. Pure rendering: everything shown comes from the state, and every string from the
-//! IdP goes through [`crate::text`] first.
+//! IdP goes through [`crate::text`] first. The Webhooks view lives in [`webhooks`].
+
+pub mod webhooks;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -9,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
 use ratatui::Frame;
 use scimd_core::wire::ActivityRecord;
+use unicode_width::UnicodeWidthStr;
 
 use crate::app::{App, Conn, View};
 use crate::text::{clip, escape};
@@ -33,6 +36,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         View::Activity => render_activity(app, frame, body),
         View::Teams => render_teams(app, frame, body),
         View::Users => render_users(app, frame, body),
+        View::Webhooks => webhooks::render(app, frame, body),
     }
     render_footer(app, frame, footer);
     if let Some(selected) = app.picker {
@@ -169,6 +173,9 @@ fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
                 .fg(Color::Black)
                 .bg(Color::Cyan)
                 .add_modifier(Modifier::BOLD)
+        } else if *view == View::Webhooks && app.webhooks().iter().any(webhooks::failing) {
+            // An endpoint of this org is failing: worth a look from any view.
+            Style::new().fg(webhooks::FAILING)
         } else {
             Style::new()
         };
@@ -551,6 +558,16 @@ fn render_users(app: &App, frame: &mut Frame, area: Rect) {
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let hints: &[(&str, &str)] = if app.editing {
         &[("Enter", "keep"), ("Esc", "clear"), ("type", "to filter")]
+    } else if app.view == View::Webhooks {
+        // Nothing to open, go back from or filter here.
+        &[
+            ("Tab", "view"),
+            ("↑↓", "move"),
+            ("o", "org"),
+            ("p", "pause"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else {
         &[
             ("Tab", "view"),
@@ -559,23 +576,36 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             ("Esc", "back"),
             ("/", "filter"),
             ("o", "org"),
+            ("w", "webhooks"),
             ("p", "pause"),
             ("?", "help"),
             ("q", "quit"),
         ]
     };
     let mut spans = Vec::new();
+    let mut room = usize::from(area.width);
     if let Some(notice) = &app.notice {
-        spans.push(Span::styled(
-            format!(" {} ", clip(notice, 40)),
-            Style::new().fg(Color::Red),
-        ));
+        let notice = format!(" {} ", clip(notice, 40));
+        room = room.saturating_sub(notice.width());
+        spans.push(Span::styled(notice, Style::new().fg(Color::Red)));
     }
-    for (key, what) in hints {
+    for (key, what) in fitting(hints, room) {
         spans.push(Span::styled(format!(" {key}"), bold().fg(Color::Cyan)));
         spans.push(Span::styled(format!(" {what}"), dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The hints that fit in `room` columns, each taking ` key what`: help and quit (the last two)
+/// always stay, so on a narrow terminal the others are dropped from the right, before them,
+/// rather than the line being cut at its end.
+fn fitting<'a>(hints: &[(&'a str, &'a str)], room: usize) -> Vec<(&'a str, &'a str)> {
+    let cost = |(key, what): &(&str, &str)| key.width() + what.width() + 2;
+    let mut shown = hints.to_vec();
+    while shown.len() > 2 && shown.iter().map(cost).sum::<usize>() > room {
+        shown.remove(shown.len() - 3);
+    }
+    shown
 }
 
 /// A `w`×`h` rectangle centered in `area`, shrunk to fit.
@@ -593,12 +623,21 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn render_picker(app: &App, selected: usize, frame: &mut Frame, area: Rect) {
     let mut lines = vec![Line::raw("All orgs")];
     for o in &app.orgs {
-        lines.push(Line::raw(format!(
+        let mut line = format!(
             "{}  {} users, {} teams",
             clip(&o.name, 20),
             o.users,
             o.teams
-        )));
+        );
+        if !o.webhooks.is_empty() {
+            line.push_str(&format!(", {} webhooks", o.webhooks.len()));
+        }
+        let style = if o.webhooks.iter().any(webhooks::failing) {
+            Style::new().fg(webhooks::FAILING)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(line, style));
     }
     let lines: Vec<Line> = lines
         .into_iter()
@@ -629,6 +668,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc", "back, or clear the filter"),
     ("/", "filter (Activity, Teams), search (Users)"),
     ("o", "pick the org"),
+    ("w", "webhooks: the org's endpoints, delivery state"),
     ("p", "pause / resume the live feed"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),

@@ -39,6 +39,26 @@ pub fn org(name: &str, users: u64, active: u64, teams: u64) -> OrgSummary {
     }
 }
 
+/// An endpoint that is `attempts` failed tries into its next event, with `error` the last.
+pub fn hook(
+    url: &str,
+    delivered: u64,
+    backlog: u64,
+    attempts: u32,
+    error: Option<&str>,
+) -> WebhookSummary {
+    WebhookSummary {
+        url: url.into(),
+        delivered,
+        backlog,
+        failed: 0,
+        attempts,
+        last_error: error.map(Into::into),
+        next_retry: None,
+        last_success: None,
+    }
+}
+
 pub fn info() -> DaemonInfo {
     DaemonInfo {
         version: "0.1.0".into(),
@@ -204,9 +224,68 @@ fn tab_cycles_views_both_ways() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Users);
     app.update(key(KeyCode::Tab));
+    assert_eq!(app.view, View::Webhooks);
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Activity);
     app.update(key(KeyCode::BackTab));
+    assert_eq!(app.view, View::Webhooks);
+    app.update(key(KeyCode::BackTab));
     assert_eq!(app.view, View::Users);
+}
+
+#[test]
+fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
+    let mut app = connected();
+    let with_hooks = |n: usize| {
+        let mut acme = org("acme", 3, 2, 1);
+        acme.webhooks = (0..n)
+            .map(|i| hook(&format!("https://h{i}.example.com/"), 10, 0, 0, None))
+            .collect();
+        vec![acme, org("globex", 1, 1, 0)]
+    };
+    app.update(Msg::Server(ServerMsg::Counters {
+        requests: 1,
+        errors: 0,
+        uptime_secs: 1,
+        orgs: with_hooks(3),
+    }));
+    app.update(chr('w'));
+    assert_eq!(app.view, View::Webhooks);
+    assert_eq!(app.webhooks().len(), 3);
+    app.update(chr('j'));
+    app.update(key(KeyCode::End));
+    assert_eq!(app.webhook, 2);
+    // Nothing to filter here: / is not the start of typing, and q still quits afterwards.
+    app.update(chr('/'));
+    assert!(!app.editing);
+    // A reload that drops endpoints keeps the selection on one that exists.
+    app.update(Msg::Server(ServerMsg::Counters {
+        requests: 2,
+        errors: 0,
+        uptime_secs: 2,
+        orgs: with_hooks(1),
+    }));
+    assert_eq!(app.webhook, 0);
+    app.update(Msg::Server(ServerMsg::Counters {
+        requests: 3,
+        errors: 0,
+        uptime_secs: 3,
+        orgs: with_hooks(2),
+    }));
+    app.update(chr('j'));
+    assert_eq!(app.webhook, 1);
+    // Another org starts at its first endpoint; globex has none.
+    app.update(chr('o'));
+    app.update(chr('j'));
+    app.update(chr('j'));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.current_org(), Some("globex"));
+    assert_eq!(app.webhook, 0);
+    assert!(app.webhooks().is_empty());
+    app.update(chr('j'));
+    assert_eq!(app.webhook, 0);
+    app.update(chr('q'));
+    assert!(app.quit);
 }
 
 #[test]
@@ -281,6 +360,7 @@ fn teams_open_to_their_members_and_refresh_on_activity() {
 #[test]
 fn typing_in_users_searches_by_prefix() {
     let mut app = connected();
+    app.update(key(KeyCode::BackTab));
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.view, View::Users);
     app.update(chr('/'));

@@ -3,11 +3,11 @@
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use scimd_core::wire::{MemberSummary, ServerMsg, TeamSummary, UserSummary};
+use scimd_core::wire::{MemberSummary, OrgSummary, ServerMsg, TeamSummary, UserSummary};
 use unicode_width::UnicodeWidthStr;
 
 use super::*;
-use crate::app::tests::{chr, info, key, org, record};
+use crate::app::tests::{chr, hook, info, key, org, record};
 use crate::app::Msg;
 use crossterm::event::KeyCode;
 
@@ -39,12 +39,35 @@ fn draw(app: &App, w: u16, h: u16) -> Vec<String> {
     screen_text(terminal.backend().buffer())
 }
 
+/// The failing endpoint's last error, as a receiver might word it.
+const HOOK_ERROR: &str = "HTTP 503 Service Unavailable: upstream is restarting";
+
+/// The sample's orgs: acme with a healthy and a failing endpoint, globex with none. The
+/// daemon's clock reads 12:02:05 (started 11:00:00, up 3725 s).
+fn sample_orgs() -> Vec<OrgSummary> {
+    let mut healthy = hook("https://hooks.acme.com/scim/events", 1042, 0, 0, None);
+    healthy.last_success = Some("2025-03-04T12:02:03.412Z".into());
+    let mut failing = hook(
+        "https://crm.example.net/inbound/scimd?tenant=acme",
+        1037,
+        5,
+        3,
+        Some(HOOK_ERROR),
+    );
+    failing.failed = 1;
+    failing.next_retry = Some("2025-03-04T12:02:47.250Z".into());
+    failing.last_success = Some("2025-03-04T11:58:10Z".into());
+    let mut acme = org("acme", 42, 40, 5);
+    acme.webhooks = vec![healthy, failing];
+    vec![acme, org("globex", 7, 7, 1)]
+}
+
 /// A dashboard with a little of everything, used by the tests and the docs capture.
 pub fn sample() -> App {
     let mut app = App::new("/var/lib/scimd/scimd.sock");
     app.update(Msg::Connected(info()));
     app.update(Msg::Server(ServerMsg::Snapshot {
-        orgs: vec![org("acme", 42, 40, 5), org("globex", 7, 7, 1)],
+        orgs: sample_orgs(),
     }));
     let mut requests = 100;
     for (i, n) in [0u64, 3, 8, 12, 6, 2, 9, 14, 11, 4, 1, 7]
@@ -56,7 +79,7 @@ pub fn sample() -> App {
             requests,
             errors: if i > 8 { 2 } else { 0 },
             uptime_secs: 3725,
-            orgs: vec![org("acme", 42, 40, 5), org("globex", 7, 7, 1)],
+            orgs: sample_orgs(),
         }));
     }
     let mut rows = vec![
@@ -274,12 +297,182 @@ fn teams_view_marks_scim_and_says_it_is_read_only() {
 fn users_view_shows_state_and_teams() {
     let mut app = sample();
     app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::BackTab));
     let lines = draw(&app, 80, 24);
     assert!(lines[3].contains("acme · all users"), "{}", lines[3]);
     assert!(lines[5].starts_with("ann@acme.com") && lines[5].contains("active"));
     assert!(lines[6].contains("deactivated"));
     let text = lines.join("\n");
     assert!(text.contains("Teams: Design, Platform"), "{text}");
+}
+
+#[test]
+fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
+    let mut app = sample();
+    app.update(chr('w'));
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| render(&app, f)).unwrap();
+    let buf = terminal.backend().buffer();
+    let lines = screen_text(buf);
+    let text = lines.join("\n");
+    assert!(lines[2].contains("Webhooks    org acme"), "{}", lines[2]);
+    assert!(
+        lines[3].contains("Webhooks of acme (2) · backlog 5 · 1 failing"),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[4].starts_with("Endpoint"), "{}", lines[4]);
+    assert!(
+        lines[4].ends_with("Delivered Backlog Failed"),
+        "{}",
+        lines[4]
+    );
+    // The healthy endpoint: its counts, then ok with the daemon-relative time.
+    assert!(lines[5].starts_with("https://hooks.acme.com/scim/events"));
+    assert!(
+        lines[5].ends_with("up to #1042       0      0"),
+        "{}",
+        lines[5]
+    );
+    assert_eq!(lines[6], "  ok, last success 12:02:03 (2s ago)");
+    // The failing one: its backlog and given-up count, the retry countdown and the error.
+    assert!(lines[7].starts_with("https://crm.example.net/inbound/scimd?tenant=acme"));
+    assert!(
+        lines[7].ends_with("up to #1037       5      1"),
+        "{}",
+        lines[7]
+    );
+    assert!(
+        lines[8].starts_with("  retrying (3 attempts), next in 42s, last error: HTTP 503"),
+        "{}",
+        lines[8]
+    );
+    assert!(lines[8].ends_with('…'), "{}", lines[8]);
+    // The selected (first) endpoint in full below, and the error in full there once the
+    // failing one is selected.
+    assert!(text.contains("last success 12:02:03 (2s ago)"));
+    assert!(lines.iter().all(|l| l.width() <= 80));
+    // Failing in the error color; healthy not; the selection reversed.
+    assert_eq!(buf[(2, 7)].fg, Color::Red);
+    assert_eq!(buf[(2, 8)].fg, Color::Red);
+    assert_eq!(buf[(2, 6)].fg, Color::Green);
+    assert!(buf[(0, 5)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(0, 7)].modifier.contains(Modifier::REVERSED));
+    assert!(lines[23].contains("o org"), "{}", lines[23]);
+
+    app.update(chr('j'));
+    let lines = draw(&app, 80, 24);
+    let text = lines.join("\n");
+    assert!(
+        text.contains(&format!("Last error: {HOOK_ERROR}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("last success 11:58:10 (3m 55s ago) · next attempt 12:02:47 (in 42s)"),
+        "{text}"
+    );
+    // Narrow: the URL is cut with a marker, the counts stay whole.
+    let lines = draw(&app, 60, 24);
+    assert!(
+        lines[7].starts_with("https://crm.example.net/inbound/… up to #1037"),
+        "{}",
+        lines[7]
+    );
+    assert!(
+        lines[7].ends_with("up to #1037       5      1"),
+        "{}",
+        lines[7]
+    );
+}
+
+#[test]
+fn receivers_errors_and_urls_are_escaped_on_screen() {
+    let mut app = App::new("/s");
+    app.update(Msg::Connected(info()));
+    let mut acme = org("acme", 1, 1, 0);
+    acme.webhooks = vec![hook(
+        "https://h.example.com/\u{1b}[2J",
+        1,
+        0,
+        1,
+        Some("HTTP 500: \u{1b}]0;pwned\u{7}\nsecond line"),
+    )];
+    app.update(Msg::Server(ServerMsg::Snapshot { orgs: vec![acme] }));
+    app.update(chr('w'));
+    let lines = draw(&app, 100, 24);
+    let text = lines.join("\n");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text}"
+    );
+    assert!(
+        lines[5].starts_with("https://h.example.com/^[[2J"),
+        "{}",
+        lines[5]
+    );
+    assert!(
+        lines[6].ends_with("last error: HTTP 500: ^[]0;pwned^G^Jsecond line"),
+        "{}",
+        lines[6]
+    );
+    // With no next attempt scheduled (the worker is at it), the row still says it retries.
+    assert!(
+        lines[6].starts_with("  retrying (1 attempt)"),
+        "{}",
+        lines[6]
+    );
+}
+
+#[test]
+fn webhooks_tab_turns_red_while_an_endpoint_fails() {
+    let mut app = sample();
+    // Activity shows all orgs; the tab follows the first org, acme.
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| render(&app, f)).unwrap();
+    let lines = screen_text(terminal.backend().buffer());
+    let x = lines[2].find("Webhooks").unwrap() as u16;
+    // The tab line has box-drawing separators: count columns, not bytes.
+    let x = lines[2][..x as usize].width() as u16;
+    assert_eq!(terminal.backend().buffer()[(x, 2)].fg, Color::Red);
+    // globex has no endpoints: plain.
+    app.update(chr('o'));
+    app.update(chr('j'));
+    app.update(chr('j'));
+    app.update(key(KeyCode::Enter));
+    terminal.draw(|f| render(&app, f)).unwrap();
+    assert_eq!(terminal.backend().buffer()[(x, 2)].fg, Color::Reset);
+}
+
+#[test]
+fn an_org_without_webhooks_is_told_how_to_add_one() {
+    let mut app = sample();
+    app.update(chr('o'));
+    app.update(chr('j'));
+    app.update(chr('j'));
+    app.update(key(KeyCode::Enter));
+    app.update(chr('w'));
+    let lines = draw(&app, 80, 24);
+    assert!(lines[3].contains("Webhooks of globex (0)"), "{}", lines[3]);
+    assert_eq!(lines[4], "No webhook endpoints for globex.");
+    assert_eq!(
+        lines[5],
+        "Add one with: scimd webhook add --org globex --url URL"
+    );
+}
+
+#[test]
+fn footer_and_help_list_the_webhooks_key() {
+    let app = sample();
+    let lines = draw(&app, 80, 24);
+    assert!(lines[23].contains("w webhooks"), "{}", lines[23]);
+    // Help and quit always fit; the rest give way from the right.
+    assert!(lines[23].ends_with("? help q quit"), "{}", lines[23]);
+    let lines = draw(&app, 40, 24);
+    assert!(lines[23].ends_with("? help q quit"), "{}", lines[23]);
+    let mut app = app;
+    app.update(chr('?'));
+    let text = draw(&app, 80, 24).join("\n");
+    assert!(text.contains("webhooks: the org's endpoints"), "{text}");
 }
 
 #[test]
@@ -293,7 +486,10 @@ fn help_and_picker_overlays() {
     app.update(chr('o'));
     let text = draw(&app, 80, 24).join("\n");
     assert!(text.contains("Pick an org"));
-    assert!(text.contains("acme  42 users, 5 teams"), "{text}");
+    assert!(
+        text.contains("acme  42 users, 5 teams, 2 webhooks"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -320,7 +516,7 @@ fn disconnected_is_shown_in_the_header() {
 #[test]
 fn tiny_and_odd_sizes_do_not_panic() {
     let mut app = sample();
-    for view in 0..3 {
+    for view in View::ALL {
         for (w, h) in [
             (0, 0),
             (1, 1),
@@ -374,11 +570,29 @@ scimd tui [--socket PATH] [--config PATH]
 
 The daemon creates the socket with mode 0600, owned by the user the daemon runs as, so only that user and root can connect; there is no other check and no network listener. Under the systemd unit in `contrib/` ([operations.md](operations.md#running-as-a-service)) that user is `scimd`: run `sudo -u scimd scimd tui --config /etc/scimd/scimd.toml`, or run it as root. To watch a daemon on another machine, run `scimd tui` there (over SSH, for example).
 
-Whoever connects sees every org's activity, users and teams. The dashboard only reads: it cannot change a user or a team. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+Whoever connects sees every org's activity, users, teams and webhook endpoints (their URLs and the receivers' last errors, never their secrets). The dashboard only reads: it cannot change a user, a team or a webhook. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+
+## Views
+
+`Tab` and `Shift-Tab` go through the views in order: Activity, Teams, Users and Webhooks; `w` goes straight to Webhooks. `o` picks the org. Activity can show every org at once; the other views show the picked org, or the first org while all orgs are picked. The footer lists the keys that fit the terminal's width (`?` and `q` always), and `?` lists them all.
+
+## Webhooks
+
+The Webhooks view (`w`) shows, for each of the org's webhook endpoints, how far delivery has got. It refreshes every second.
+
+- **Endpoint**: the URL, cut to the width with `…`; the selected endpoint's full URL and last error are below the list (`↑` `↓` select).
+- **Delivered** `up to #N`: every event of the org up to number N is done with: delivered, not one the endpoint's `events` asks for, or given up on.
+- **Backlog**: the org's events after N, still to deliver. A healthy endpoint catching up shows a backlog and `ok`.
+- **Failed**: events given up on after retrying for `webhooks.retry_hours`; yellow when nonzero.
+- The line under each endpoint is its state: `ok` with its last successful delivery, or, while the next event keeps failing, `retrying (N attempts)`, when the next attempt is due and the receiver's last error. A failing endpoint is red, and so is the Webhooks tab, in every view, while an endpoint of the org is failing. The org picker counts each org's endpoints and is red for an org with a failing one.
+- Times are the daemon's clock time in UTC, like the activity feed's, with how long ago or until; both are counted on the daemon's clock (its start plus its uptime), so they are right even when the dashboard's clock is not.
+- The title sums up the org: its endpoints, their total backlog and how many are failing.
+
+An org without endpoints says how to add one: `scimd webhook add --org NAME --url URL`. The daemon reloads its config by itself and the new endpoint appears here.
 
 ## Captures
 
-These captures are rendered by the UI code itself (`tui/src/ui.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
+These captures are rendered by the UI code itself (`tui/src/ui/tests.rs`, test `docs_capture_is_current`) at 80x24, so they match what the program draws.
 "#;
 
 /// The text capture of the dashboard in docs/dashboard.md is this rendering; run with
@@ -400,6 +614,8 @@ fn docs_capture_is_current() {
     shot("Teams: managed by SCIM, read-only", &app);
     app.update(key(KeyCode::Tab));
     shot("Users: search by userName prefix", &app);
+    app.update(key(KeyCode::Tab));
+    shot("Webhooks: delivery per endpoint (w)", &app);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/dashboard.md");
     if std::env::var_os("SCIMD_UPDATE_DOCS").is_some() {
         std::fs::write(path, &out).unwrap();
