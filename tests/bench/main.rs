@@ -6,7 +6,9 @@
 //! commits) and the issue's targets as ratios of them. The
 //! `isolation` scenario then measures one org's write latency beside another org's expensive
 //! requests, and the `import` scenario walks whole orgs by `startIndex` and by cursor pages.
-//! `--only` picks some of `ceilings`, `sizes`, `isolation` and `import`. With
+//! The `webhooks` part measures POST throughput with a webhook endpoint attached and the events
+//! API's drain rate. `--only` picks some of `ceilings`, `sizes`, `isolation`, `import` and
+//! `webhooks`. With
 //! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb.
 //!
 //! ```sh
@@ -25,6 +27,7 @@ mod load;
 mod pg;
 mod report;
 mod seed;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -95,6 +98,9 @@ struct Args {
     /// at 1M users.
     #[arg(long, default_value_t = 1_000_000)]
     import_max_users: usize,
+    /// Events in the feed the `webhooks` part drains through the events API.
+    #[arg(long, default_value_t = 100_000)]
+    drain_events: usize,
 }
 
 /// The parts of a run.
@@ -110,6 +116,9 @@ enum Part {
     /// A whole-org walk by `startIndex` pages of 100 and by cursor, per `--users` size from
     /// 1,000 to `--import-max-users`.
     Import,
+    /// POST throughput with and without one webhook endpoint, and the events API draining
+    /// `--drain-events` events.
+    Webhooks,
 }
 
 const BASE: &str = "/scim/v2/bench";
@@ -197,6 +206,17 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let hooks = if part(Part::Webhooks) {
+        let settings = webhooks::Settings {
+            clients: args.clients,
+            secs,
+            drain_events: args.drain_events,
+            seed_batch: args.seed_batch,
+        };
+        Some(webhooks::run(&rt, &bin, pg.as_ref(), &settings)?)
+    } else {
+        None
+    };
     machine.push((
         "load average (1/5/15 min), start → end".into(),
         format!("{load_before} → {}", report::loadavg()),
@@ -210,6 +230,10 @@ fn main() -> anyhow::Result<()> {
         iso.as_ref(),
         imports.as_ref(),
     );
+    let text = match &hooks {
+        Some(h) => text + &webhooks::render(h, args.clients),
+        None => text,
+    };
     println!("{text}");
     if let Some(path) = &args.out {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::events::{consumer, drain};
-use crate::harness::{eventually, patch_body, scimd, Client, Daemon, GROUP, USER};
+use crate::harness::{eventually, patch_body, scimd, socket_path, Client, Ctl, Daemon, GROUP, USER};
 use crate::receiver::{secret, Receiver};
 
 const DELIVERY: Duration = Duration::from_secs(90);
@@ -191,6 +191,21 @@ fn a_receiver_that_refuses_for_a_while_gets_every_event_in_order_after() {
         (receiver.all().len() >= 2).then_some(())
     });
     assert!(receiver.delivered().is_empty());
+    // The dashboard sees the endpoint failing: nothing delivered, a backlog, the error.
+    let mut ctl = Ctl::connect(&socket_path(&d));
+    let hook = |ctl: &mut Ctl| -> Value {
+        let snap = ctl.ask(json!({"type": "snapshot"}), "snapshot");
+        snap["orgs"][0]["webhooks"][0].clone()
+    };
+    let failing = eventually("the failure on the dashboard", DELIVERY, || {
+        let h = hook(&mut ctl);
+        (h["attempts"].as_u64() >= Some(1)).then_some(h)
+    });
+    assert_eq!(failing["url"], receiver.url());
+    assert_eq!(failing["delivered"], 0);
+    assert_eq!(failing["backlog"], 3);
+    assert!(failing["last_error"].as_str().unwrap_or_default().contains("503"), "{failing}");
+    assert!(failing["next_retry"].is_string(), "{failing}");
     // Then not even listening.
     receiver.down();
     for i in 3..5 {
@@ -203,6 +218,13 @@ fn a_receiver_that_refuses_for_a_while_gets_every_event_in_order_after() {
     let got = delivered(&receiver, 5);
     let seqs: Vec<u64> = got.iter().map(|g| g.json()["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5], "in order, each once delivered");
+    let caught_up = eventually("the dashboard caught up", DELIVERY, || {
+        let h = hook(&mut ctl);
+        (h["delivered"] == 5).then_some(h)
+    });
+    assert_eq!(caught_up["backlog"], 0);
+    assert_eq!(caught_up["attempts"], 0);
+    assert!(caught_up["last_success"].is_string(), "{caught_up}");
     // Every retry of an event carried the same id, and verified.
     for attempt in receiver.all() {
         let seq = attempt.json()["seq"].as_u64().unwrap() as usize;
