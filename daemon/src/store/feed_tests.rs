@@ -1,6 +1,7 @@
 //! Store tests of the change feed on the embedded backend: the events a sequence of writes
 //! leaves, their numbers across pruning and a reopen. The PostgreSQL backend runs the same
-//! sequence through the e2e suite (`tests/e2e/events.rs`).
+//! sequence through the e2e suite (`tests/e2e/events.rs`). Also the webhook positions kept
+//! beside the feed.
 
 use scimd_core::patch::MemberOp;
 use scimd_core::ResourceType;
@@ -176,4 +177,57 @@ fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
         kinds(&store, Some(11)),
         vec![(12, "user.created".to_string())]
     );
+}
+
+#[test]
+fn a_webhook_position_starts_after_the_last_event_and_survives_a_reopen() {
+    use crate::store::hooks::{HookState, Lease};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scimd.redb");
+    let lease = Lease {
+        owner: "me".into(),
+        ttl: std::time::Duration::from_secs(30),
+    };
+    {
+        let store = Store::open(&path).expect("open");
+        let ann = attrs(json!({"userName": "ann@acme.com"}));
+        store
+            .create(
+                "acme",
+                ResourceType::User,
+                "u1",
+                NOW,
+                ann,
+                vec![],
+                Unknown::Skip,
+            )
+            .expect("create");
+        let fresh = store.hook_claim("acme", "h1", &lease).expect("claim");
+        assert_eq!(
+            fresh.map(|s| s.delivered),
+            Some(1),
+            "new endpoints skip the past"
+        );
+        // Another org's endpoint starts at that org's own (empty) feed.
+        let other = store.hook_claim("globex", "h1", &lease).expect("claim");
+        assert_eq!(other.map(|s| s.delivered), Some(0));
+        let failing = HookState {
+            delivered: 1,
+            attempts: 2,
+            last_error: Some("HTTP 503".into()),
+            ..HookState::default()
+        };
+        assert!(store
+            .hook_save("acme", "h1", &lease, &failing, false)
+            .expect("save"));
+        store.hook_release("acme", "h1", &lease).expect("release");
+        store.close();
+    }
+    let store = Store::open(&path).expect("reopen");
+    let states = store.hook_states("acme").expect("states");
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].0, "h1");
+    assert_eq!(states[0].1.attempts, 2);
+    let again = store.hook_claim("acme", "h1", &lease).expect("claim");
+    assert_eq!(again.and_then(|s| s.last_error), Some("HTTP 503".into()));
 }

@@ -175,3 +175,41 @@ fn connector() -> Result<tokio_rustls::TlsConnector, String> {
     });
     config.clone().map(tokio_rustls::TlsConnector::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(port: u16) -> Target {
+        Target {
+            host: "127.0.0.1".into(),
+            port,
+            https: false,
+            path_and_query: "/hook".into(),
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_times_out_and_a_closed_port_is_refused() {
+        // Connections complete in the kernel's backlog; nothing ever answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let got = Conn::default()
+            .post(&target(port), &[], Bytes::from_static(b"{}"))
+            .await;
+        assert_eq!(got, Err(SendError::Timeout(1)));
+        drop(silent);
+        let got = Conn::default()
+            .post(&target(port), &[], Bytes::from_static(b"{}"))
+            .await;
+        assert!(matches!(got, Err(SendError::Connect(_))), "{got:?}");
+    }
+
+    #[test]
+    fn an_ipv6_host_is_bracketed_for_the_host_header() {
+        assert_eq!(bracket("::1"), "[::1]");
+        assert_eq!(bracket("example.com"), "example.com");
+    }
+}

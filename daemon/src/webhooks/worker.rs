@@ -255,34 +255,27 @@ impl Worker {
                     if state.attempts > 0 {
                         tracing::info!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts + 1, "webhook delivered after retries");
                     }
-                    state.delivered = event.seq;
-                    state.attempts = 0;
-                    state.failing_since = None;
-                    state.next_attempt = None;
-                    state.last_success = Some(now);
+                    backoff::succeeded(&mut state, event.seq, now);
                     dirty = true;
                 }
                 Err(cause) => {
-                    state.attempts = state.attempts.saturating_add(1);
-                    let since = *state.failing_since.get_or_insert(now);
-                    state.last_error = Some(cause.clone());
-                    let given_up = now - since >= ep.retry_for.as_millis() as i64;
+                    let first = state.attempts == 0;
+                    let jitter = rand::random::<f64>();
+                    let given_up = backoff::failed(
+                        &mut state,
+                        event.seq,
+                        now,
+                        ep.retry_for,
+                        cause.clone(),
+                        jitter,
+                    );
                     let result = if given_up { "given_up" } else { "failed" };
                     crate::metrics::get().webhook_attempt(&ep.org, &ep.id, result);
                     if given_up {
-                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts, %cause, "webhook delivery failed for good; moving on");
+                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed for good; moving on");
                         buffer.pop_front();
-                        state.failed += 1;
-                        state.delivered = event.seq;
-                        state.attempts = 0;
-                        state.failing_since = None;
-                        state.next_attempt = None;
-                    } else {
-                        if state.attempts == 1 {
-                            tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
-                        }
-                        let d = backoff::delay(state.attempts, rand::random::<f64>());
-                        state.next_attempt = Some(now + d.as_millis() as i64);
+                    } else if first {
+                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
                     }
                     // Saved at once, so the dashboard and a restart see the failure.
                     dirty = true;
