@@ -13,17 +13,23 @@ use crate::harness::{assert_error, eventually, patch_body, Client, Daemon, GROUP
 /// A daemon whose orgs each have an events token besides their SCIM token; returns the
 /// events tokens by org.
 pub fn start(tables: &str, orgs: &[&str]) -> (Daemon, BTreeMap<String, String>) {
+    let orgs: Vec<(&str, String)> = orgs.iter().map(|o| (*o, String::new())).collect();
+    start_with(tables, &orgs)
+}
+
+/// [`start`], with further lines (or tables of the org, such as webhooks) after each org's.
+pub fn start_with(tables: &str, orgs: &[(&str, String)]) -> (Daemon, BTreeMap<String, String>) {
     let mut event_tokens = BTreeMap::new();
     let extra: Vec<(String, String)> = orgs
         .iter()
-        .map(|org| {
+        .map(|(org, more)| {
             let token = scimd_config::token::generate();
-            let line = format!(
-                "event_tokens = [\"{}\"]",
+            let lines = format!(
+                "event_tokens = [\"{}\"]\n{more}",
                 scimd_config::token::hash(&token)
             );
             event_tokens.insert(org.to_string(), token);
-            (org.to_string(), line)
+            (org.to_string(), lines)
         })
         .collect();
     let orgs: Vec<(&str, &str)> = extra

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::events::{consumer, drain};
+use crate::events::{consumer, drain, start_with as start};
 use crate::harness::{eventually, patch_body, scimd, socket_path, Client, Ctl, Daemon, GROUP, USER};
 use crate::receiver::{secret, Receiver};
 
@@ -19,29 +19,6 @@ const DELIVERY: Duration = Duration::from_secs(90);
 /// The lines of one `[[orgs.NAME.webhooks]]` table.
 fn hook(org: &str, url: &str, secret: &str) -> String {
     format!("\n[[orgs.{org}.webhooks]]\nurl = \"{url}\"\nsecret = \"{secret}\"\n")
-}
-
-/// A daemon whose orgs each have an events token and the webhook tables given; returns the
-/// events tokens by org.
-fn start(tables: &str, orgs: &[(&str, String)]) -> (Daemon, BTreeMap<String, String>) {
-    let mut event_tokens = BTreeMap::new();
-    let extra: Vec<(String, String)> = orgs
-        .iter()
-        .map(|(org, hooks)| {
-            let token = scimd_config::token::generate();
-            let lines = format!(
-                "event_tokens = [\"{}\"]\n{hooks}",
-                scimd_config::token::hash(&token)
-            );
-            event_tokens.insert(org.to_string(), token);
-            (org.to_string(), lines)
-        })
-        .collect();
-    let orgs: Vec<(&str, &str)> = extra
-        .iter()
-        .map(|(o, l)| (o.as_str(), l.as_str()))
-        .collect();
-    (Daemon::start_with(tables, &orgs), event_tokens)
 }
 
 /// Waits until the receiver has acknowledged `n` deliveries; returns them.
@@ -142,18 +119,7 @@ fn okta_and_entra_changes_arrive_once_in_order_and_signed() {
     entra_sequence(&c);
     let feed = drain(&consumer(&d, "acme", &tokens["acme"]));
     let kinds: BTreeSet<&str> = feed.iter().filter_map(|e| e["type"].as_str()).collect();
-    for kind in [
-        "user.created",
-        "user.updated",
-        "user.deactivated",
-        "user.reactivated",
-        "user.deleted",
-        "team.created",
-        "team.updated",
-        "team.deleted",
-        "team.member_added",
-        "team.member_removed",
-    ] {
+    for kind in scimd_config::EVENT_TYPES {
         assert!(kinds.contains(kind), "the sequence lacks {kind}: {kinds:?}");
     }
     let got = delivered(&receiver, feed.len());
