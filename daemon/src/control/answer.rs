@@ -1,0 +1,155 @@
+//! Answering the dashboard's requests, and the counters every subscriber shares: store reads
+//! run off the async threads, and one computation per second serves all dashboards.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scimd_core::wire::PROTOCOL_VERSION;
+use scimd_core::wire::{ClientMsg, OrgSummary, ServerMsg};
+use tokio::sync::watch;
+
+use super::ControlState;
+use crate::store::StoreError;
+
+/// Caps on what one request may ask for.
+const MAX_USERS: usize = 500;
+const MAX_RECENT: usize = 10_000;
+
+/// Computes the counters once a second while anyone subscribes; every subscriber gets the
+/// same computed message, so many dashboards cost one set of store reads.
+pub(super) async fn publish_counters(
+    state: Arc<ControlState>,
+    tx: watch::Sender<Option<ServerMsg>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // The server keeps one receiver to clone from; more means someone subscribed.
+        if tx.receiver_count() <= 1 {
+            continue;
+        }
+        match snapshot(state.clone()).await {
+            Ok(orgs) => {
+                let (requests, errors) = state.bus.totals();
+                tx.send_replace(Some(ServerMsg::Counters {
+                    requests,
+                    errors,
+                    uptime_secs: state.started.elapsed().as_secs(),
+                    orgs,
+                }));
+            }
+            Err(err) => tracing::warn!(cause = %err, "cannot compute dashboard counters"),
+        }
+    }
+}
+
+/// The configured orgs with their counts from the store.
+async fn snapshot(state: Arc<ControlState>) -> Result<Vec<OrgSummary>, StoreError> {
+    let config = state.config.borrow().clone();
+    let store = state.store.clone();
+    blocking(move || {
+        config
+            .orgs
+            .values()
+            .map(|org| {
+                let stats = store.org_stats(&org.name)?;
+                Ok(OrgSummary {
+                    name: org.name.clone(),
+                    display_name: org.display_name.clone(),
+                    enabled: org.enabled,
+                    users: stats.users,
+                    active_users: stats.active_users,
+                    teams: stats.teams,
+                    webhooks: crate::webhooks::summaries(&store, org)?,
+                })
+            })
+            .collect()
+    })
+    .await
+}
+
+/// Runs a store read off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(err) => Err(StoreError::Corrupt {
+            table: "-",
+            key: "-".into(),
+            cause: format!("store task failed: {err}"),
+        }),
+    }
+}
+
+/// Answers one request.
+pub(super) async fn answer(state: &Arc<ControlState>, req: ClientMsg) -> ServerMsg {
+    let store = state.store.clone();
+    let result = match req {
+        ClientMsg::Hello { .. } => Ok(ServerMsg::Hello {
+            version: PROTOCOL_VERSION,
+            daemon: state.info(),
+        }),
+        ClientMsg::Subscribe => Ok(ServerMsg::Error {
+            message: "already subscribed".into(),
+        }),
+        ClientMsg::Snapshot => snapshot(state.clone())
+            .await
+            .map(|orgs| ServerMsg::Snapshot { orgs }),
+        ClientMsg::Teams { org } => {
+            blocking(move || {
+                let teams = store.teams(&org)?;
+                Ok(ServerMsg::Teams { org, teams })
+            })
+            .await
+        }
+        ClientMsg::TeamMembers { org, team } => {
+            blocking(move || {
+                Ok(match store.team_members(&org, &team)? {
+                    Some(members) => ServerMsg::TeamMembers { org, team, members },
+                    None => ServerMsg::Error {
+                        message: format!("org {org} has no team {team}"),
+                    },
+                })
+            })
+            .await
+        }
+        ClientMsg::Users { org, prefix, limit } => {
+            blocking(move || {
+                let users = store.users_by_prefix(&org, &prefix, limit.min(MAX_USERS))?;
+                Ok(ServerMsg::Users { org, users })
+            })
+            .await
+        }
+        ClientMsg::Backup { path } => {
+            let out = PathBuf::from(&path);
+            if !out.is_absolute() {
+                return ServerMsg::Error {
+                    message: format!("the backup path {path} must be absolute"),
+                };
+            }
+            tracing::info!(path = %out.display(), "writing a backup");
+            blocking(move || {
+                let bytes = store.backup(&out)?;
+                tracing::info!(path = %out.display(), bytes, "backup written");
+                Ok(ServerMsg::Backup { path, bytes })
+            })
+            .await
+        }
+        ClientMsg::Recent { limit } => {
+            blocking(move || {
+                let records = store.recent_activity(limit.min(MAX_RECENT))?;
+                Ok(ServerMsg::Recent { records })
+            })
+            .await
+        }
+    };
+    result.unwrap_or_else(|err| {
+        tracing::warn!(cause = %err, "control request failed");
+        ServerMsg::Error {
+            message: err.to_string(),
+        }
+    })
+}
