@@ -2,9 +2,11 @@
 //! fixed SCIM user body (the HTTP ceiling, driven by the same client at the same concurrency),
 //! and plain redb single-insert commits with `Durability::Immediate` (the disk ceiling). With
 //! `--postgres`, the PostgreSQL server's own commit ceiling comes from `pg.rs` (pgbench).
+//! [`ceilings`] measures them all for the `ceilings` part.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,7 +20,10 @@ use scimd_core::ResourceType;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::load::{self, Gen, Plan, Req, Target};
+use crate::report::Ceilings;
 use crate::seed::user_attrs;
+use crate::{pg, Args, BASE};
 
 /// A rendered SCIM user as the daemon answers a GET by id, for the bare server to send.
 pub fn user_body(addr: SocketAddr) -> Bytes {
@@ -170,4 +175,49 @@ pub fn redb_commits(duration: Duration) -> anyhow::Result<DiskCeiling> {
         elapsed,
         lat_us,
     })
+}
+
+/// The bare hyper server and redb durable commit ceilings, and with `--postgres` the server's.
+pub fn ceilings(
+    rt: &tokio::runtime::Runtime,
+    args: &Args,
+    pg: Option<&pg::Server>,
+    secs: Duration,
+) -> anyhow::Result<Ceilings> {
+    eprintln!("ceilings: bare hyper server, {} clients", args.clients);
+    let bare = BareServer::start()?;
+    let bare_target = Target {
+        addr: bare.addr,
+        token: None,
+    };
+    let gen: Gen = Arc::new(|_, _| Some(Req::get(format!("{BASE}/Users/x"))));
+    let hyper = rt.block_on(load::drive(
+        &bare_target,
+        &Plan {
+            clients: args.clients,
+            duration: secs,
+            expect: 200,
+            gen,
+            created: None,
+        },
+    ))?;
+    drop(bare);
+    eprintln!("  {:.0} req/s", hyper.rps());
+    eprintln!("ceilings: redb single-insert durable commits");
+    let disk = redb_commits(secs)?;
+    eprintln!("  {:.0} commits/s", disk.per_sec());
+    let pg = match pg {
+        None => None,
+        Some(server) => {
+            eprintln!("ceilings: PostgreSQL single-row commits (pgbench, 1 connection)");
+            Some(match server.commit_ceiling(secs)? {
+                Some(c) => {
+                    eprintln!("  {:.0} commits/s", c.per_sec());
+                    Ok(c)
+                }
+                None => Err("no pgbench on PATH or in /usr/lib/postgresql/*/bin".to_string()),
+            })
+        }
+    };
+    Ok(Ceilings { hyper, disk, pg })
 }

@@ -31,15 +31,13 @@ mod sizes;
 mod webhooks;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 use http::Method;
 
-use load::{Gen, Plan, Req, Target};
-use report::Ceilings;
+use load::Req;
 use sizes::run_size;
 
 #[derive(Parser, Debug)]
@@ -175,7 +173,7 @@ fn main() -> anyhow::Result<()> {
     let load_before = report::loadavg();
 
     let ceilings = if part(Part::Ceilings) {
-        Some(ceilings(&rt, &args, pg.as_ref(), secs)?)
+        Some(ceiling::ceilings(&rt, &args, pg.as_ref(), secs)?)
     } else {
         None
     };
@@ -255,51 +253,6 @@ fn backend(pg: Option<&pg::Server>, args: &Args) -> String {
         ),
         _ => "redb (`data_dir/scimd.redb`)".into(),
     }
-}
-
-/// The bare hyper server and redb durable commit ceilings, and with `--postgres` the server's.
-fn ceilings(
-    rt: &tokio::runtime::Runtime,
-    args: &Args,
-    pg: Option<&pg::Server>,
-    secs: Duration,
-) -> anyhow::Result<Ceilings> {
-    eprintln!("ceilings: bare hyper server, {} clients", args.clients);
-    let bare = ceiling::BareServer::start()?;
-    let bare_target = Target {
-        addr: bare.addr,
-        token: None,
-    };
-    let gen: Gen = Arc::new(|_, _| Some(Req::get(format!("{BASE}/Users/x"))));
-    let hyper = rt.block_on(load::drive(
-        &bare_target,
-        &Plan {
-            clients: args.clients,
-            duration: secs,
-            expect: 200,
-            gen,
-            created: None,
-        },
-    ))?;
-    drop(bare);
-    eprintln!("  {:.0} req/s", hyper.rps());
-    eprintln!("ceilings: redb single-insert durable commits");
-    let disk = ceiling::redb_commits(secs)?;
-    eprintln!("  {:.0} commits/s", disk.per_sec());
-    let pg = match pg {
-        None => None,
-        Some(server) => {
-            eprintln!("ceilings: PostgreSQL single-row commits (pgbench, 1 connection)");
-            Some(match server.commit_ceiling(secs)? {
-                Some(c) => {
-                    eprintln!("  {:.0} commits/s", c.per_sec());
-                    Ok(c)
-                }
-                None => Err("no pgbench on PATH or in /usr/lib/postgresql/*/bin".to_string()),
-            })
-        }
-    };
-    Ok(Ceilings { hyper, disk, pg })
 }
 
 fn args_line(a: &Args) -> String {
