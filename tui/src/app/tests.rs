@@ -1,6 +1,7 @@
 //! The app's state machine driven by messages: keys, server answers and their effects.
 
 use super::*;
+use crossterm::event::{KeyCode, KeyModifiers};
 
 pub fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
