@@ -1,7 +1,8 @@
 //! The webhook part: SCIM POST throughput with one webhook endpoint attached against the same
 //! load on a daemon without one (the bound: within 10%), how long the endpoint takes
 //! to have every event of that load, and how fast the events API drains a feed of 100,000
-//! events page by page. The receiver is a hyper server in this process answering 204.
+//! events page by page. The receiver is a hyper server in this process answering 204, on a
+//! thread of its own.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -40,33 +41,43 @@ pub struct WebhookResult {
     pub drain_time: Duration,
 }
 
-/// A receiver that answers every request 204 and counts them.
-async fn receiver(rt: &tokio::runtime::Runtime) -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// A receiver that answers every request 204 and counts them, on a runtime (one thread) of
+/// its own, so that its work does not delay the load generator's clients.
+fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let count = Arc::new(AtomicU64::new(0));
     let seen = count.clone();
-    rt.spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
             };
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |_req| {
-                    let seen = seen.clone();
-                    async move {
-                        seen.fetch_add(1, Ordering::Relaxed);
-                        let mut resp = hyper::Response::new(Full::new(Bytes::new()));
-                        *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
-                        Ok::<_, std::convert::Infallible>(resp)
-                    }
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |_req| {
+                        let seen = seen.clone();
+                        async move {
+                            seen.fetch_add(1, Ordering::Relaxed);
+                            let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                            *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
+            }
+        })
     });
     Ok((addr, count))
 }
@@ -217,7 +228,7 @@ pub fn run(
     s: &Settings,
 ) -> anyhow::Result<WebhookResult> {
     eprintln!("webhooks: POST throughput without and with one endpoint, then the events drain");
-    let hook = rt.block_on(receiver(rt))?;
+    let hook = receiver()?;
     let (without, _) = write_load(rt, bin, pg, s, None)?;
     let (with, caught) = write_load(rt, bin, pg, s, Some(hook))?;
     let (catch_up, delivered) = caught.unwrap_or_default();
