@@ -10,10 +10,8 @@ use scimd_core::resource::{self as res, Limits, UserNames};
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{json, Map, Value};
 
-use super::{
-    internal, json_body, name_of, patch_change, put_change, summary, Context, Reply, Request,
-    Result,
-};
+use super::write::{name_of, patch_change, put_change};
+use super::{internal, json_body, summary, Context, Reply, Request, Result};
 use crate::activity::{client_name, Activity};
 use crate::store::{Outcome, StoreError, Tx, Unknown};
 

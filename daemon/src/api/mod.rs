@@ -1,5 +1,6 @@
 //! The SCIM API handlers: synchronous functions from a parsed request to a reply, run off the
 //! async threads. They call `core` for everything protocol and the store for everything durable.
+//! Routing, reads and rendering live here; the writes (POST, PUT, PATCH, DELETE) in `write.rs`.
 
 mod bulk;
 mod discovery;
@@ -8,20 +9,21 @@ mod list;
 pub mod pages;
 mod plan;
 mod summary;
+mod write;
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use scimd_core::filter::parse_filter;
 use scimd_core::list::Projection;
-use scimd_core::patch::{apply_patch, parse_patch, MemberOp, PatchOperation};
 use scimd_core::resource::{self as res, Limits, UserNames};
 use scimd_core::{ResourceType, ScimError};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::activity::{client_name, Activity, Bus};
+use crate::activity::Bus;
 use crate::precondition;
-use crate::store::{Change, Link, Resource, Source, Store, StoreError, Unknown};
+use crate::store::{Link, Resource, Source, Store, StoreError, Unknown};
+use write::{create, delete, patch, replace, write};
 
 /// The most resources one list page returns, advertised as `filter.maxResults`.
 pub const MAX_RESULTS: usize = 1000;
@@ -354,257 +356,4 @@ fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Resu
         }
     }
     Ok(single(ctx, rt, r, &proj, 200))
-}
-
-/// What a write produced, for the reply and the activity event.
-struct Written {
-    reply: Reply,
-    id: Option<String>,
-    name: Option<String>,
-    summary: String,
-}
-
-type WriteFn = fn(&Context<'_>, &Request, ResourceType, Option<&str>) -> Result<Written>;
-
-/// Runs a write and records it on the activity bus, whether it succeeded or not.
-fn write(
-    ctx: &Context<'_>,
-    req: &Request,
-    rt: ResourceType,
-    id: Option<&str>,
-    f: WriteFn,
-) -> Result<Reply> {
-    let result = f(ctx, req, rt, id);
-    let (status, scim_type, summary, name, rid) = match &result {
-        Ok(w) => (
-            w.reply.status,
-            None,
-            w.summary.clone(),
-            w.name.clone(),
-            w.id.clone(),
-        ),
-        Err(e) => (
-            e.status(),
-            e.scim_type().map(|t| t.as_str().to_string()),
-            format!("failed: {e}"),
-            None,
-            id.map(str::to_string),
-        ),
-    };
-    ctx.bus.publish(Activity {
-        seq: 0,
-        time: ctx.now.clone(),
-        org: ctx.org.to_string(),
-        client: client_name(req.user_agent.as_deref()),
-        method: req.method.to_string(),
-        resource: rt.name().to_string(),
-        id: rid,
-        name,
-        summary,
-        status,
-        scim_type,
-        latency_us: ctx.started.elapsed().as_micros() as u64,
-    });
-    result.map(|w| w.reply)
-}
-
-fn name_of(rt: ResourceType, attrs: &Map<String, Value>) -> Option<String> {
-    let key = match rt {
-        ResourceType::User => "userName",
-        ResourceType::Group => "displayName",
-    };
-    attrs.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn reread(ctx: &Context<'_>, rt: ResourceType, id: &str, proj: &Projection) -> Result<Resource> {
-    let with_links = proj.includes(rt, links_attr(rt));
-    ctx.store
-        .get(ctx.org, rt, id, with_links)
-        .map_err(internal)?
-        .ok_or_else(|| ScimError::NotFound(format!("{} {id} not found", rt.name())))
-}
-
-fn create(ctx: &Context<'_>, req: &Request, rt: ResourceType, _: Option<&str>) -> Result<Written> {
-    let proj = projection(rt, &req.query)?;
-    let body = json_body(&req.body)?;
-    let n = res::normalize(rt, &body, &ctx.limits)?;
-    let id = uuid::Uuid::now_v7().to_string();
-    let out = ctx
-        .store
-        .create(
-            ctx.org,
-            rt,
-            &id,
-            &ctx.now,
-            n.attrs,
-            n.members.unwrap_or_default(),
-            ctx.unknown,
-        )
-        .map_err(internal)?;
-    let summary = summary::created(rt, &out);
-    let r = if rt == ResourceType::User {
-        // A new user belongs to no team yet: the written state is the answer, no second read.
-        let mut r = out.resource;
-        r.links = proj.includes(rt, links_attr(rt)).then(Vec::new);
-        r
-    } else {
-        reread(ctx, rt, &id, &proj)?
-    };
-    let name = name_of(rt, &r.attrs);
-    Ok(Written {
-        reply: single(ctx, rt, r, &proj, 201),
-        id: Some(id),
-        name,
-        summary,
-    })
-}
-
-/// Normalizes the new state of `cur`. A team name over the org's limit is refused only when
-/// the name changes, so lowering `team_name_max` never blocks pushes to existing teams.
-fn normalize_change(
-    rt: ResourceType,
-    cur: &Resource,
-    input: &Value,
-    limits: Limits,
-) -> Result<res::Normalized> {
-    let n = res::normalize(
-        rt,
-        input,
-        &Limits {
-            team_name_max: usize::MAX,
-            ..limits
-        },
-    )?;
-    if rt == ResourceType::Group && n.attrs.get("displayName") != cur.attrs.get("displayName") {
-        res::normalize(rt, &Value::Object(n.attrs.clone()), &limits)?;
-    }
-    Ok(n)
-}
-
-/// The new state of a PUT: the body replaces everything but immutable attributes.
-fn put_change(
-    rt: ResourceType,
-    cur: &Resource,
-    body: &Value,
-    limits: Limits,
-    names: UserNames,
-) -> Result<Change> {
-    let n = normalize_change(rt, cur, body, limits)?;
-    let members = match (rt, n.members) {
-        (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
-        // PUT replaces the whole resource: a team PUT without members has none.
-        (ResourceType::Group, None) => vec![MemberOp::Clear],
-        (ResourceType::User, _) => Vec::new(),
-    };
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
-    Ok(Change { attrs, members })
-}
-
-/// The new state of a PATCH: all operations, or an error and nothing.
-fn patch_change(
-    rt: ResourceType,
-    cur: &Resource,
-    ops: &[PatchOperation],
-    limits: Limits,
-    names: UserNames,
-) -> Result<Change> {
-    let mut attrs = cur.attrs.clone();
-    let members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
-    let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
-    Ok(Change { attrs, members })
-}
-
-fn replace(
-    ctx: &Context<'_>,
-    req: &Request,
-    rt: ResourceType,
-    id: Option<&str>,
-) -> Result<Written> {
-    let body = json_body(&req.body)?;
-    let (limits, names) = (ctx.limits, ctx.usernames);
-    change_one(ctx, req, rt, id, move |cur| {
-        put_change(rt, cur, &body, limits, names)
-    })
-}
-
-fn patch(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
-    let ops = parse_patch(&json_body(&req.body)?)?;
-    let (limits, names) = (ctx.limits, ctx.usernames);
-    change_one(ctx, req, rt, id, move |cur| {
-        patch_change(rt, cur, &ops, limits, names)
-    })
-}
-
-/// PUT and PATCH: applies `change` to the current resource in one write and answers 200 with
-/// the new state.
-fn change_one(
-    ctx: &Context<'_>,
-    req: &Request,
-    rt: ResourceType,
-    id: Option<&str>,
-    change: impl Fn(&Resource) -> Result<Change> + Send + Sync + 'static,
-) -> Result<Written> {
-    let id = id.unwrap_or_default();
-    // Parsed before the write, so a bad `attributes` refuses the request instead of
-    // failing after it applied.
-    let proj = projection(rt, &req.query)?;
-    let (org, now, if_match) = (ctx.org, &ctx.now, req.if_match.as_deref());
-    let out = ctx
-        .store
-        .modify(org, rt, id, if_match, now, ctx.unknown, change)
-        .map_err(internal)?;
-    let team_patch = rt == ResourceType::Group && req.method == http::Method::PATCH;
-    let asked_for =
-        req.query.contains_key("attributes") || req.query.contains_key("excludedattributes");
-    if team_patch && !asked_for {
-        // Microsoft's guidance and collection expect a group PATCH to answer 204, and a 200
-        // body without `members` reads to some clients as "the members are gone". Nothing is
-        // rendered, so one member change costs the same on any team size.
-        return Ok(Written {
-            reply: Reply {
-                status: 204,
-                body: None,
-                etag: Some(res::etag(out.resource.meta.version)),
-                location: None,
-                allow: None,
-            },
-            id: Some(id.to_string()),
-            name: name_of(rt, &out.resource.attrs),
-            summary: summary::changed(rt, &out),
-        });
-    }
-    // Asked for attributes: exactly those, members only when they are among them.
-    let r = if team_patch && !proj.includes(rt, links_attr(rt)) {
-        out.resource.clone()
-    } else {
-        reread(ctx, rt, id, &proj)?
-    };
-    let (name, summary) = (name_of(rt, &r.attrs), summary::changed(rt, &out));
-    Ok(Written {
-        reply: single(ctx, rt, r, &proj, 200),
-        id: Some(id.to_string()),
-        name,
-        summary,
-    })
-}
-
-fn delete(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: Option<&str>) -> Result<Written> {
-    let id = id.unwrap_or_default();
-    let out = ctx
-        .store
-        .delete(ctx.org, rt, id, req.if_match.as_deref(), &ctx.now)
-        .map_err(internal)?;
-    Ok(Written {
-        reply: Reply {
-            status: 204,
-            body: None,
-            etag: None,
-            location: None,
-            allow: None,
-        },
-        id: Some(id.to_string()),
-        name: name_of(rt, &out.resource.attrs),
-        summary: "deleted".into(),
-    })
 }
