@@ -70,11 +70,29 @@ fn copy_all(from: &ReadTransaction, to: &WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-/// `<out>.partial`, where a backup is written before it is renamed to `out`.
-fn partial(out: &Path) -> PathBuf {
-    let mut name = out.as_os_str().to_owned();
-    name.push(".partial");
+/// `path` with `suffix` appended to its file name: where a file is staged beside it.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Renames `from` over `to` and syncs their folder, so that the new name survives a crash.
+fn rename_durably(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to)
+        .map_err(|e| StoreError::Db(format!("renaming to {}: {e}", to.display())))?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))
 }
 
 /// Writes a consistent copy of `db` (one read snapshot) to `out`, which must not exist yet;
@@ -86,7 +104,7 @@ pub(super) fn backup(db: &Database, out: &Path) -> Result<u64> {
             out.display()
         )));
     }
-    let staged = partial(out);
+    let staged = beside(out, ".partial");
     let _ = std::fs::remove_file(&staged);
     OpenOptions::new()
         .write(true)
@@ -103,16 +121,8 @@ pub(super) fn backup(db: &Database, out: &Path) -> Result<u64> {
         copy_all(&snapshot, &txn)?;
         txn.commit()?;
         drop(copy_db);
-        std::fs::rename(&staged, out)
-            .map_err(|e| StoreError::Db(format!("renaming to {}: {e}", out.display())))?;
-        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        std::fs::metadata(out)
-            .map(|m| m.len())
-            .map_err(|e| StoreError::Db(format!("{}: {e}", out.display())))
+        rename_durably(&staged, out)?;
+        file_size(out)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&staged);
@@ -126,31 +136,18 @@ pub(super) fn backup(db: &Database, out: &Path) -> Result<u64> {
 /// while a fresh copy holds only what is live. The copy replaces the original only if it is
 /// smaller.
 pub(crate) fn compact(path: &Path) -> Result<(u64, u64)> {
-    let size = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.len())
-            .map_err(|e| StoreError::Db(format!("{}: {e}", p.display())))
-    };
-    let before = size(path)?;
+    let before = file_size(path)?;
     // Held open (and so locked) until the copy is in place, so no daemon can open the old
     // file in between and write to a file about to be replaced.
     let db = Database::open(path)?;
-    let mut name = path.as_os_str().to_owned();
-    name.push(".compacted");
-    let staged = PathBuf::from(name);
+    let staged = beside(path, ".compacted");
     let _ = std::fs::remove_file(&staged);
     let after = backup(&db, &staged)?;
     if after >= before {
         let _ = std::fs::remove_file(&staged);
         return Ok((before, before));
     }
-    std::fs::rename(&staged, path)
-        .map_err(|e| StoreError::Db(format!("renaming to {}: {e}", path.display())))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+    rename_durably(&staged, path)?;
     drop(db);
     Ok((before, after))
 }
