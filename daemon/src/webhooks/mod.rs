@@ -90,6 +90,24 @@ pub fn endpoints(config: &Config, origin: Origin) -> HashMap<(String, String), E
     out
 }
 
+/// The Standard Webhooks headers of one attempt to send `body` as message `id`: the id, the
+/// attempt's time, and the signature over both and the body.
+pub fn signed_headers(
+    secret: &WebhookSecret,
+    id: &str,
+    body: &[u8],
+) -> [(&'static str, String); 3] {
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    [
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", ts.to_string()),
+        (
+            "webhook-signature",
+            scimd_config::sign(secret, id, ts, body),
+        ),
+    ]
+}
+
 struct Running {
     config: watch::Sender<Arc<Endpoint>>,
     task: JoinHandle<()>,

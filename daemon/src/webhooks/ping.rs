@@ -45,15 +45,7 @@ pub async fn ping(config: &Config, org: &str) -> Option<Vec<Pinged>> {
             "data": {"message": "A test event from scimd webhook test."},
         })
         .to_string();
-        let ts = now.unix_timestamp();
-        let headers = [
-            ("webhook-id", id.clone()),
-            ("webhook-timestamp", ts.to_string()),
-            (
-                "webhook-signature",
-                scimd_config::sign(&ep.secret, &id, ts, body.as_bytes()),
-            ),
-        ];
+        let headers = super::signed_headers(&ep.secret, &id, body.as_bytes());
         let result = Conn::default()
             .post(&ep.target, &headers, Bytes::from(body))
             .await

@@ -293,13 +293,7 @@ impl Worker {
             event.clone(),
         ))
         .unwrap_or_default();
-        let ts = OffsetDateTime::now_utc().unix_timestamp();
-        let signature = scimd_config::sign(&ep.secret, &event.id, ts, &body);
-        let headers = [
-            ("webhook-id", event.id.clone()),
-            ("webhook-timestamp", ts.to_string()),
-            ("webhook-signature", signature),
-        ];
+        let headers = super::signed_headers(&ep.secret, &event.id, &body);
         let mut stop = self.stop.clone();
         tokio::select! {
             r = self.conn.post(&ep.target, &headers, Bytes::from(body)) => Some(r.map(|_| ()).map_err(|e| e.to_string())),
