@@ -22,7 +22,7 @@ use scimd_core::wire::WebhookSummary;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::store::hooks::Lease;
+use crate::store::hooks::{HookState, Lease};
 use crate::store::{Store, StoreError};
 use client::Target;
 
@@ -223,12 +223,12 @@ pub fn summaries(store: &Store, org: &OrgConfig) -> Result<Vec<WebhookSummary>, 
         .webhooks
         .iter()
         .map(|hook| {
-            let state = states.get(&hook.id()).cloned().unwrap_or_default();
-            let delivered = if states.contains_key(&hook.id()) {
-                state.delivered
-            } else {
-                last
-            };
+            // An endpoint without a state yet will start after the newest event.
+            let state = states.get(&hook.id()).cloned().unwrap_or(HookState {
+                delivered: last,
+                ..HookState::default()
+            });
+            let delivered = state.delivered;
             WebhookSummary {
                 url: hook.url.clone(),
                 delivered,
