@@ -134,6 +134,9 @@ impl Worker {
         let shared = self.store.shared();
         let mut buffer: VecDeque<Event> = VecDeque::new();
         let mut dirty = false;
+        // Set when a save should not wait for SAVE_EVERY (a failure, for the dashboard and a
+        // restart to see), and when it should not wait for DURABLE_EVERY (going idle).
+        let (mut save_now, mut durable_now) = (false, false);
         let mut last_save = Instant::now();
         let mut last_durable = Instant::now();
         let mut renew_at = Instant::now() + RENEW;
@@ -147,9 +150,9 @@ impl Worker {
                 let _ = blocking(move || store.hook_release(&ep.org, &ep.id, &lease)).await;
                 return Exit::Stop;
             }
-            let due_save = dirty && last_save.elapsed() >= SAVE_EVERY;
+            let due_save = dirty && (save_now || last_save.elapsed() >= SAVE_EVERY);
             if due_save || (shared && Instant::now() >= renew_at) {
-                let durable = last_durable.elapsed() >= DURABLE_EVERY;
+                let durable = durable_now || last_durable.elapsed() >= DURABLE_EVERY;
                 match self.save(&state, durable).await {
                     Ok(true) => {}
                     Ok(false) => return Exit::LeaseLost,
@@ -159,7 +162,7 @@ impl Worker {
                         continue;
                     }
                 }
-                dirty = false;
+                (dirty, save_now, durable_now) = (false, false, false);
                 last_save = Instant::now();
                 if durable {
                     last_durable = last_save;
@@ -207,8 +210,7 @@ impl Worker {
                 if page.events.is_empty() {
                     if dirty {
                         // Idle: make the position durable now rather than at the next write.
-                        last_save = Instant::now() - SAVE_EVERY;
-                        last_durable = Instant::now() - DURABLE_EVERY;
+                        (save_now, durable_now) = (true, true);
                         continue;
                     }
                     let idle = if shared { POLL_SHARED } else { RENEW };
@@ -278,8 +280,7 @@ impl Worker {
                         tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
                     }
                     // Saved at once, so the dashboard and a restart see the failure.
-                    dirty = true;
-                    last_save = Instant::now() - SAVE_EVERY;
+                    (dirty, save_now) = (true, true);
                 }
             }
         }
