@@ -64,30 +64,17 @@ pub(super) fn after(
     limit: usize,
 ) -> Result<EventPage> {
     let from = match after {
-        Some(a) => i64::try_from(a).unwrap_or(i64::MAX),
+        Some(a) => a,
         None => conn
             .query("SELECT pruned FROM scimd_event_seq WHERE org = $1", &[&org])?
             .first()
-            .map(|r| r.get(0))
+            .map(|r| seq(r.get(0)))
             .unwrap_or(0),
     };
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = conn.query(
-        "SELECT seq, id, time, kind, data FROM scimd_events \
-         WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        &[&org, &from, &limit],
-    )?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let data: String = r.get(4);
-        out.push(events::decode(
-            seq(r.get(0)),
-            r.get(1),
-            r.get(2),
-            r.get(3),
-            &data,
-        )?);
-    }
+    let out = raw(conn, org, from, limit)?
+        .into_iter()
+        .map(|(n, e)| events::decode(n, e.id, e.time, e.kind, &e.data))
+        .collect::<Result<Vec<_>>>()?;
     let (last, pruned) = conn
         .query(
             "SELECT last_seq, pruned FROM scimd_event_seq WHERE org = $1",
