@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -22,8 +22,9 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use scimd_config::{Config, ConfigError, LimitsConfig, RateLimit, UnknownMembers};
 
-/// Where every generated file claims to live; every error must name it.
-const PATH: &str = "/tmp/x/scimd.toml";
+mod common;
+
+use common::{basic_string, check_any, PATH};
 
 /// Every key the parser knows, at any depth, so junk hits real keys with wrong types.
 const KEYS: &[&str] = &[
@@ -184,69 +185,6 @@ const HEADERS: &[&str] = &[
     "[orgs.acme.webhooks]",
     "[limits.max_connections]",
 ];
-
-/// Parses `text`. Whatever it is, the parser must return; an error must be one line, start with
-/// the file's path and, when it has a position, point inside the text.
-fn check_any(text: &str) -> Result<(), TestCaseError> {
-    let err = match Config::from_toml_str(text, Path::new(PATH)) {
-        Ok(config) => {
-            prop_assert_eq!(config.path, PathBuf::from(PATH));
-            return Ok(());
-        }
-        Err(err) => err,
-    };
-    let shown = err.to_string();
-    prop_assert!(
-        shown.starts_with(PATH),
-        "does not name the file: {:?}",
-        shown
-    );
-    prop_assert!(
-        !shown.chars().any(char::is_control),
-        "not one printable line: {:?}",
-        shown
-    );
-    let line_col = match &err {
-        ConfigError::Parse { line_col, .. } | ConfigError::Invalid { line_col, .. } => *line_col,
-        other => return Err(TestCaseError::fail(format!("unexpected error {other:?}"))),
-    };
-    if let Some((line, col)) = line_col {
-        let lines: Vec<&str> = text.split('\n').collect();
-        prop_assert!(
-            line >= 1 && line <= lines.len(),
-            "line {} of {}: {:?}",
-            line,
-            lines.len(),
-            shown
-        );
-        let width = lines[line - 1].chars().count();
-        prop_assert!(
-            col >= 1 && col <= width + 1,
-            "col {} of {}: {:?}",
-            col,
-            width,
-            shown
-        );
-    }
-    Ok(())
-}
-
-/// A TOML basic string holding exactly `s`.
-fn basic_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// Keys: mostly real ones and org names; with `raw`, also text no TOML key can be.
 fn key(raw: bool) -> BoxedStrategy<String> {
@@ -678,49 +616,6 @@ proptest! {
     fn valid_configs_parse_to_the_values_generated(config in valid_config()) {
         check_valid(&config)?;
     }
-
-    /// The webhook URL parser is written by hand and slices strings: any text must come back
-    /// as an endpoint the daemon can connect to, or as an error pointing at the url.
-    #[test]
-    fn webhook_urls_never_panic(url in webhook_url()) {
-        let text = format!(
-            "[orgs.acme]\n[[orgs.acme.webhooks]]\nurl = {}\nsecret = {:?}\n",
-            basic_string(&url),
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        );
-        check_any(&text)?;
-        match Config::from_toml_str(&text, Path::new(PATH)) {
-            Ok(config) => {
-                let hook = &config.orgs["acme"].webhooks[0];
-                prop_assert!(!hook.host().is_empty() && hook.port() != 0, "{:?}", hook);
-                prop_assert!(hook.path_and_query().starts_with('/'), "{:?}", hook);
-                prop_assert!(!url.contains(['#', ' ']), "{:?}", url);
-                // `@` may sit in the path or query, never in the authority.
-                let rest = url.split_once("://").map_or("", |(_, rest)| rest);
-                let authority = rest.split(['/', '?']).next().unwrap_or_default();
-                prop_assert!(!authority.contains('@'), "{:?}", url);
-            }
-            Err(ConfigError::Invalid { key, .. }) => {
-                prop_assert_eq!(key, "orgs.acme.webhooks[0].url");
-            }
-            Err(other) => return Err(TestCaseError::fail(format!("{other}"))),
-        }
-    }
-}
-
-/// URL-shaped text: a scheme, then host and port pieces and path characters, URL parsers'
-/// usual trouble spots (brackets, colons, `@`, `%`, `\\`) overrepresented.
-fn webhook_url() -> impl Strategy<Value = String> {
-    prop_oneof![
-        1 => any::<String>(),
-        4 => (
-            select(&["http://", "https://", "HTTPS://", "ftp://", "http:/", ""][..]),
-            "(\\[[0-9a-fA-F:.%]{0,12}\\]?|[a-zA-Z0-9._-]{0,12})",
-            "(:[0-9+]{0,6})?",
-            "[a-zA-Z0-9/?&=%#@:\\[\\]\\\\.-]{0,12}",
-        )
-            .prop_map(|(scheme, host, port, rest)| format!("{scheme}{host}{port}{rest}")),
-    ]
 }
 
 /// Inputs the fuzz target once failed on, each after its fix.
