@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use http::Method;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -233,7 +232,6 @@ pub fn run(
     let (with, caught) = write_load(rt, bin, pg, s, Some(hook))?;
     let (catch_up, delivered) = caught.unwrap_or_default();
     let (drain_events, drain_pages, drain_time) = drain(rt, bin, pg, s)?;
-    let _ = Method::GET;
     Ok(WebhookResult {
         without,
         with,
