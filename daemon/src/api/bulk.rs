@@ -211,7 +211,7 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let (fail_on_errors, ops) = parse(&body)?;
     let env = Env {
         org: ctx.org.to_string(),
-        now: ctx.now.clone(),
+        now: ctx.now().to_string(),
         limits: ctx.limits,
         unknown: ctx.unknown,
         usernames: ctx.usernames,
@@ -287,7 +287,7 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         results.push(Value::Object(r));
         ctx.bus.publish(Activity {
             seq: 0,
-            time: ctx.now.clone(),
+            time: ctx.now().to_string(),
             org: ctx.org.to_string(),
             client: client_name(req.user_agent.as_deref()),
             method: format!("BULK {}", d.op.method),

@@ -58,9 +58,16 @@ pub struct Context<'a> {
     pub usernames: UserNames,
     /// Where recent startIndex pages ended, shared by all requests.
     pub pages: &'a pages::PageEnds,
-    /// RFC 3339 time of the request, read once at the edge.
-    pub now: String,
+    /// RFC 3339 time of the request, read once, when a handler first asks (reads never do).
+    pub now: std::cell::OnceCell<String>,
     pub started: Instant,
+}
+
+impl Context<'_> {
+    /// The time of the request as RFC 3339: the same for every write of the request.
+    pub fn now(&self) -> &str {
+        self.now.get_or_init(crate::now_rfc3339)
+    }
 }
 
 /// A successful reply.
@@ -278,20 +285,25 @@ fn links_attr(rt: ResourceType) -> &'static str {
     }
 }
 
-fn links_json(base: &str, rt: ResourceType, links: &[Link]) -> Vec<Value> {
+fn links_json(base: &str, rt: ResourceType, links: Vec<Link>) -> Vec<Value> {
     let (path, kind) = match rt {
         ResourceType::User => ("Groups", "direct"),
         ResourceType::Group => ("Users", "User"),
     };
+    // Built by hand, moving the strings in: a team's members can be thousands of these.
+    let prefix = format!("{base}/{path}/");
     links
-        .iter()
+        .into_iter()
         .map(|l| {
-            serde_json::json!({
-                "value": l.id,
-                "display": l.display,
-                "$ref": format!("{base}/{path}/{}", l.id),
-                "type": kind,
-            })
+            let mut uri = String::with_capacity(prefix.len() + l.id.len());
+            uri.push_str(&prefix);
+            uri.push_str(&l.id);
+            let mut m = serde_json::Map::with_capacity(4);
+            m.insert("value".into(), Value::String(l.id));
+            m.insert("display".into(), Value::String(l.display));
+            m.insert("$ref".into(), Value::String(uri));
+            m.insert("type".into(), Value::String(kind.into()));
+            Value::Object(m)
         })
         .collect()
 }
@@ -304,7 +316,7 @@ fn render_owned(ctx: &Context<'_>, rt: ResourceType, r: Resource) -> Value {
 /// A resource as clients read it under the org's SCIM base URL `base`: what the API
 /// answers, and what `scimd export` writes.
 pub fn render(base: &str, rt: ResourceType, r: Resource) -> Value {
-    let computed = r.links.as_deref().map(|l| links_json(base, rt, l));
+    let computed = r.links.map(|l| links_json(base, rt, l));
     res::render_owned(rt, &r.id, r.attrs, &r.meta, base, computed)
 }
 

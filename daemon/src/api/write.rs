@@ -51,7 +51,7 @@ pub(super) fn write(
     };
     ctx.bus.publish(Activity {
         seq: 0,
-        time: ctx.now.clone(),
+        time: ctx.now().to_string(),
         org: ctx.org.to_string(),
         client: client_name(req.user_agent.as_deref()),
         method: req.method.to_string(),
@@ -98,7 +98,7 @@ pub(super) fn create(
             ctx.org,
             rt,
             &id,
-            &ctx.now,
+            ctx.now(),
             n.attrs,
             n.members.unwrap_or_default(),
             ctx.unknown,
@@ -217,7 +217,7 @@ fn change_one(
     // Parsed before the write, so a bad `attributes` refuses the request instead of
     // failing after it applied.
     let proj = projection(rt, &req.query)?;
-    let (org, now, if_match) = (ctx.org, &ctx.now, req.if_match.as_deref());
+    let (org, now, if_match) = (ctx.org, ctx.now(), req.if_match.as_deref());
     let out = ctx
         .store
         .modify(org, rt, id, if_match, now, ctx.unknown, change)
@@ -266,7 +266,7 @@ pub(super) fn delete(
     let id = id.unwrap_or_default();
     let out = ctx
         .store
-        .delete(ctx.org, rt, id, req.if_match.as_deref(), &ctx.now)
+        .delete(ctx.org, rt, id, req.if_match.as_deref(), ctx.now())
         .map_err(internal)?;
     Ok(Written {
         reply: Reply {

@@ -180,9 +180,12 @@ pub async fn serve(
 /// Renders a reply.
 fn reply_response(reply: Reply) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let body = reply
-        .body
-        .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap_or_default()));
+    let body = reply.body.map(|b| {
+        // Sized for a user, so most answers are written without growing the buffer.
+        let mut buf = Vec::with_capacity(1024);
+        let _ = serde_json::to_writer(&mut buf, &b);
+        Bytes::from(buf)
+    });
     let mut resp = Response::new(Full::new(body.clone().unwrap_or_default()));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -387,7 +390,7 @@ async fn route(
             return Err(err);
         }
     };
-    check_rate(state, &org, started)?;
+    check_rate(state, org, started)?;
 
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -457,7 +460,7 @@ async fn route(
             unknown,
             usernames,
             pages: &pages,
-            now: crate::now_rfc3339(),
+            now: std::cell::OnceCell::new(),
             started,
         };
         api::handle(&ctx, &request)
@@ -525,11 +528,11 @@ fn too_large() -> ScimError {
     ScimError::PayloadTooLarge(format!("The request body is larger than {MAX_BODY} bytes."))
 }
 
-fn authenticate(
-    config: &Config,
+fn authenticate<'c>(
+    config: &'c Config,
     org_name: &str,
     headers: &HeaderMap,
-) -> Result<scimd_config::OrgConfig, ScimError> {
+) -> Result<&'c scimd_config::OrgConfig, ScimError> {
     let Some(token) = bearer(headers) else {
         return Err(ScimError::Unauthorized(
             "Missing or malformed Authorization header; send 'Authorization: Bearer <token>'."
@@ -553,5 +556,5 @@ fn authenticate(
             "Org '{org_name}' is disabled in the server's configuration."
         )));
     }
-    Ok(org.clone())
+    Ok(org)
 }

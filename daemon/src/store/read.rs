@@ -2,7 +2,6 @@
 //! members, a user's teams), and the visit of a listing's candidates in id order.
 
 use scimd_core::{ResourceType, ScimError};
-use serde_json::Value;
 
 use super::error::{Result, StoreError};
 use super::model::{meta_of, Link, Record, Resource, Source};
@@ -50,13 +49,7 @@ pub(crate) fn links(view: &dyn View, org: &str, rt: ResourceType, id: &str) -> R
         ResourceType::User => {
             let mut out = Vec::new();
             for gid in view.teams_of(org, id)? {
-                if let Some(rec) = view.record(org, ResourceType::Group, &gid)? {
-                    let display = rec
-                        .attrs
-                        .get("displayName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
+                if let Some(display) = view.team_name(org, &gid)? {
                     out.push(Link { id: gid, display });
                 }
             }

@@ -81,6 +81,18 @@ pub(crate) trait View {
     /// The ids of the teams user `uid` belongs to, by team id.
     fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>>;
 
+    /// The displayName of team `gid`, None when there is no such team. A user's `groups`
+    /// needs nothing else of each team, so a backend may skip decoding the rest.
+    fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
+        Ok(self.record(org, ResourceType::Group, gid)?.map(|rec| {
+            rec.attrs
+                .get("displayName")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        }))
+    }
+
     /// A counter (see `model::counter_users`, `ACTIVE`, `member_counter`); 0 when unset.
     fn counter(&self, org: &str, name: &str) -> Result<u64>;
 

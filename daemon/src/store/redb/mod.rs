@@ -107,7 +107,7 @@ impl Engine for Redb {
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
         let b = self.shared.backend()?;
         let txn = b.db.begin_read()?;
-        f(&Reader { txn: &txn })
+        f(&Reader::new(&txn))
     }
 
     fn enqueue(&self, job: Job) -> Result<()> {

@@ -1,5 +1,6 @@
 //! Reads inside one redb read transaction, as [`View`] for the backend-neutral reads.
 
+use std::cell::OnceCell;
 use std::ops::Bound;
 
 use scimd_core::ResourceType;
@@ -19,15 +20,73 @@ fn rt_table(
     }
 }
 
-/// Reads within one read transaction.
+/// A stored team record's displayName, the rest of the record passed over unparsed.
+fn decode_name(gid: &str, bytes: &[u8]) -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        attrs: Name,
+    }
+    #[derive(serde::Deserialize)]
+    struct Name {
+        #[serde(rename = "displayName", default)]
+        display_name: String,
+    }
+    serde_json::from_slice::<Named>(bytes)
+        .map(|n| n.attrs.display_name)
+        .map_err(|e| crate::store::StoreError::Corrupt {
+            table: "groups",
+            key: gid.to_string(),
+            cause: e.to_string(),
+        })
+}
+
+type Records = redb::ReadOnlyTable<(&'static str, &'static str), &'static [u8]>;
+type MemberOf = redb::ReadOnlyTable<(&'static str, &'static str, &'static str), ()>;
+
+/// Reads within one read transaction. The tables a page reads once per resource are opened
+/// once per transaction: opening one is a lookup in redb's table directory, which would
+/// otherwise cost as much as the read itself.
 pub(super) struct Reader<'a> {
-    pub(super) txn: &'a redb::ReadTransaction,
+    txn: &'a redb::ReadTransaction,
+    users: OnceCell<Records>,
+    groups: OnceCell<Records>,
+    member_of: OnceCell<MemberOf>,
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(txn: &'a redb::ReadTransaction) -> Reader<'a> {
+        Reader {
+            txn,
+            users: OnceCell::new(),
+            groups: OnceCell::new(),
+            member_of: OnceCell::new(),
+        }
+    }
+
+    fn records(&self, rt: ResourceType) -> Result<&Records> {
+        let cell = match rt {
+            ResourceType::User => &self.users,
+            ResourceType::Group => &self.groups,
+        };
+        opened(cell, || self.txn.open_table(rt_table(rt)))
+    }
+}
+
+/// The table in `cell`, opened by `open` on first use.
+fn opened<T>(
+    cell: &OnceCell<T>,
+    open: impl FnOnce() -> std::result::Result<T, redb::TableError>,
+) -> Result<&T> {
+    if let Some(t) = cell.get() {
+        return Ok(t);
+    }
+    let t = open()?;
+    Ok(cell.get_or_init(|| t))
 }
 
 impl View for Reader<'_> {
     fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
-        let table = self.txn.open_table(rt_table(rt))?;
-        match table.get((org, id))? {
+        match self.records(rt)?.get((org, id))? {
             Some(v) => Ok(Some(decode(table_name(rt), id, v.value())?)),
             None => Ok(None),
         }
@@ -116,7 +175,7 @@ impl View for Reader<'_> {
     }
 
     fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>> {
-        let member_of = self.txn.open_table(MEMBER_OF)?;
+        let member_of = opened(&self.member_of, || self.txn.open_table(MEMBER_OF))?;
         let mut out = Vec::new();
         for entry in member_of.range((org, uid, "")..)? {
             let (k, _) = entry?;
@@ -127,6 +186,13 @@ impl View for Reader<'_> {
             out.push(g.to_string());
         }
         Ok(out)
+    }
+
+    fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
+        match self.records(ResourceType::Group)?.get((org, gid))? {
+            Some(v) => Ok(Some(decode_name(gid, v.value())?)),
+            None => Ok(None),
+        }
     }
 
     fn counter(&self, org: &str, name: &str) -> Result<u64> {
