@@ -580,7 +580,8 @@ pub fn render_owned(
     computed: Option<Vec<Value>>,
 ) -> Value {
     let base = base.trim_end_matches('/');
-    let mut out = Map::new();
+    // Sized once: growing the map entry by entry rehashed it several times per resource.
+    let mut out = Map::with_capacity(attrs.len() + 4);
 
     let mut schemas = vec![Value::String(rt.schema().id.to_string())];
     for ext in rt.extensions() {
@@ -634,7 +635,7 @@ pub fn render_owned(
         out.insert(ext.id.to_string(), Value::Object(obj));
     }
 
-    let mut m = Map::new();
+    let mut m = Map::with_capacity(5);
     m.insert("resourceType".into(), Value::String(rt.name().to_string()));
     m.insert("created".into(), Value::String(meta.created.clone()));
     m.insert(
