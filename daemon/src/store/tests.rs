@@ -271,3 +271,97 @@ fn a_store_written_by_an_older_layout_is_migrated() {
         .map(|v| v.value());
     assert_eq!(version, Some(crate::store::redb::SCHEMA_VERSION));
 }
+
+fn team(name: &str) -> Map<String, Value> {
+    json!({ "displayName": name })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The teams of each user as a listing reads them (several users per membership range) are
+/// the teams a GET of that user reads alone, including a user in more teams than one range
+/// holds, and a listing that starts part way.
+#[test]
+fn a_page_of_users_reads_the_same_teams_as_single_gets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("scimd.redb")).expect("open");
+    let ids: Vec<String> = (0..300).map(|i| format!("u{i:03}")).collect();
+    for id in &ids {
+        add_user(&store, id, &format!("{id}@acme.com")).expect("user");
+    }
+    let even: Vec<String> = ids.iter().step_by(2).cloned().collect();
+    let create_team = |gid: &str, members: Vec<String>| {
+        store
+            .create(
+                "acme",
+                ResourceType::Group,
+                gid,
+                NOW,
+                team(&format!("Team {gid}")),
+                members,
+                Unknown::Reject,
+            )
+            .expect("team");
+    };
+    create_team("g-even", even);
+    create_team("g-low", ids[..151].to_vec());
+    // u005 ends up in more teams than one membership range reads at once.
+    for k in 0..140 {
+        create_team(&format!("g-u005-{k:03}"), vec!["u005".into()]);
+    }
+    let single = |id: &str| -> Vec<(String, String)> {
+        let r = store
+            .get("acme", ResourceType::User, id, true)
+            .expect("get")
+            .expect("exists");
+        let mut links: Vec<(String, String)> = r
+            .links
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| (l.id, l.display))
+            .collect();
+        links.sort();
+        links
+    };
+    for after in [None, Some("u004"), Some("u149")] {
+        let mut seen = Vec::new();
+        store
+            .visit(
+                "acme",
+                ResourceType::User,
+                &crate::store::Source::All,
+                after,
+                0,
+                true,
+                &mut |r| {
+                    let mut links: Vec<(String, String)> = r
+                        .links
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| (l.id, l.display))
+                        .collect();
+                    links.sort();
+                    seen.push((r.id, links));
+                    Ok(true)
+                },
+            )
+            .expect("visit");
+        let expected_ids: Vec<&String> = ids
+            .iter()
+            .filter(|i| after.is_none_or(|a| i.as_str() > a))
+            .collect();
+        assert_eq!(seen.len(), expected_ids.len(), "after {after:?}");
+        for (id, links) in &seen {
+            assert_eq!(links, &single(id), "teams of {id}, after {after:?}");
+        }
+    }
+    let u005 = single("u005");
+    assert_eq!(u005.len(), 141, "u005 (odd): g-low and its 140 teams");
+    assert!(u005.contains(&("g-low".into(), "Team g-low".into())));
+    assert_eq!(single("u299"), Vec::new(), "odd and above 150: no team");
+    assert_eq!(
+        single("u298"),
+        vec![("g-even".into(), "Team g-even".into())]
+    );
+}

@@ -1,6 +1,7 @@
 //! Reads inside one redb read transaction, as [`View`] for the backend-neutral reads.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use scimd_core::ResourceType;
@@ -51,6 +52,9 @@ pub(super) struct Reader<'a> {
     users: OnceCell<Records>,
     groups: OnceCell<Records>,
     member_of: OnceCell<MemberOf>,
+    window: RefCell<Window>,
+    /// Team displayNames read in this transaction: a page of users shares a few teams.
+    team_names: RefCell<HashMap<String, Option<String>>>,
 }
 
 impl<'a> Reader<'a> {
@@ -60,7 +64,24 @@ impl<'a> Reader<'a> {
             users: OnceCell::new(),
             groups: OnceCell::new(),
             member_of: OnceCell::new(),
+            window: RefCell::default(),
+            team_names: RefCell::default(),
         }
+    }
+
+    /// The teams of one user, by a range of their own.
+    fn teams_of_one(&self, org: &str, uid: &str) -> Result<Vec<String>> {
+        let member_of = opened(&self.member_of, || self.txn.open_table(MEMBER_OF))?;
+        let mut out = Vec::new();
+        for entry in member_of.range((org, uid, "")..)? {
+            let (k, _) = entry?;
+            let (o, u, g) = k.value();
+            if o != org || u != uid {
+                break;
+            }
+            out.push(g.to_string());
+        }
+        Ok(out)
     }
 
     fn records(&self, rt: ResourceType) -> Result<&Records> {
@@ -69,6 +90,43 @@ impl<'a> Reader<'a> {
             ResourceType::Group => &self.groups,
         };
         opened(cell, || self.txn.open_table(rt_table(rt)))
+    }
+}
+
+/// Memberships read per range once a read transaction reads a second user's teams.
+const WINDOW: usize = 128;
+
+/// The memberships of every user from `from` up to `end` (exclusive; None: to the org's
+/// end), read in one range for a page of users in id order.
+#[derive(Default)]
+struct Window {
+    /// Range reads of memberships so far in this transaction.
+    reads: usize,
+    org: String,
+    from: String,
+    end: Option<String>,
+    /// (user id, team id), in key order.
+    rows: Vec<(String, String)>,
+}
+
+impl Window {
+    /// The teams of `uid`, when the window covers that user.
+    fn teams(&self, org: &str, uid: &str) -> Option<Vec<String>> {
+        let covered = !self.from.is_empty()
+            && self.org == org
+            && self.from.as_str() <= uid
+            && self.end.as_deref().is_none_or(|e| uid < e);
+        if !covered {
+            return None;
+        }
+        let start = self.rows.partition_point(|(u, _)| u.as_str() < uid);
+        Some(
+            self.rows[start..]
+                .iter()
+                .take_while(|(u, _)| u == uid)
+                .map(|(_, g)| g.clone())
+                .collect(),
+        )
     }
 }
 
@@ -175,24 +233,71 @@ impl View for Reader<'_> {
     }
 
     fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>> {
+        let mut window = self.window.borrow_mut();
+        if let Some(teams) = window.teams(org, uid) {
+            return Ok(teams);
+        }
         let member_of = opened(&self.member_of, || self.txn.open_table(MEMBER_OF))?;
-        let mut out = Vec::new();
+        // The first user of a transaction reads their own memberships; a second means a page
+        // is being read in id order, so the memberships ahead are read in one range.
+        let limit = if window.reads == 0 {
+            None
+        } else {
+            Some(WINDOW)
+        };
+        window.reads += 1;
+        let mut rows = Vec::new();
+        let mut complete = true;
         for entry in member_of.range((org, uid, "")..)? {
             let (k, _) = entry?;
             let (o, u, g) = k.value();
-            if o != org || u != uid {
+            if o != org || (limit.is_none() && u != uid) {
                 break;
             }
-            out.push(g.to_string());
+            if limit.is_some_and(|l| rows.len() >= l) {
+                complete = false;
+                break;
+            }
+            rows.push((u.to_string(), g.to_string()));
         }
-        Ok(out)
+        let end = if complete {
+            None
+        } else {
+            rows.last().map(|(u, _)| u.clone())
+        };
+        let teams: Vec<String> = rows
+            .iter()
+            .filter(|(u, _)| u == uid)
+            .map(|(_, g)| g.clone())
+            .collect();
+        if limit.is_some() && end.as_deref() != Some(uid) {
+            *window = Window {
+                reads: window.reads,
+                org: org.to_string(),
+                from: uid.to_string(),
+                end,
+                rows,
+            };
+        } else if end.as_deref() == Some(uid) {
+            // One user in more teams than a window holds: read them alone.
+            drop(window);
+            return self.teams_of_one(org, uid);
+        }
+        Ok(teams)
     }
 
     fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
-        match self.records(ResourceType::Group)?.get((org, gid))? {
-            Some(v) => Ok(Some(decode_name(gid, v.value())?)),
-            None => Ok(None),
+        if let Some(name) = self.team_names.borrow().get(gid) {
+            return Ok(name.clone());
         }
+        let name = match self.records(ResourceType::Group)?.get((org, gid))? {
+            Some(v) => Some(decode_name(gid, v.value())?),
+            None => None,
+        };
+        self.team_names
+            .borrow_mut()
+            .insert(gid.to_string(), name.clone());
+        Ok(name)
     }
 
     fn counter(&self, org: &str, name: &str) -> Result<u64> {
