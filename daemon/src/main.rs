@@ -6,7 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 // glibc's malloc keeps a heap arena per thread, and the blocking pool has many threads: at 1M
-// users that alone took the daemon past 500 MiB. jemalloc returns freed memory over time.
+// users that alone took the daemon past 500 MiB. jemalloc returns freed memory over time, and
+// runs with one arena (`.cargo/config.toml`), so memory one thread freed serves the next
+// thread's large request.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

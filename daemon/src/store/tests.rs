@@ -279,6 +279,18 @@ fn team(name: &str) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
+/// A resource's links as (id, display), sorted.
+fn sorted_links(r: crate::store::Resource) -> Vec<(String, String)> {
+    let mut links: Vec<(String, String)> = r
+        .links
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| (l.id, l.display))
+        .collect();
+    links.sort();
+    links
+}
+
 /// The teams of each user as a listing reads them (several users per membership range) are
 /// the teams a GET of that user reads alone, including a user in more teams than one range
 /// holds, and a listing that starts part way.
@@ -315,14 +327,7 @@ fn a_page_of_users_reads_the_same_teams_as_single_gets() {
             .get("acme", ResourceType::User, id, true)
             .expect("get")
             .expect("exists");
-        let mut links: Vec<(String, String)> = r
-            .links
-            .unwrap_or_default()
-            .into_iter()
-            .map(|l| (l.id, l.display))
-            .collect();
-        links.sort();
-        links
+        sorted_links(r)
     };
     for after in [None, Some("u004"), Some("u149")] {
         let mut seen = Vec::new();
@@ -335,14 +340,7 @@ fn a_page_of_users_reads_the_same_teams_as_single_gets() {
                 0,
                 true,
                 &mut |r| {
-                    let mut links: Vec<(String, String)> = r
-                        .links
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|l| (l.id, l.display))
-                        .collect();
-                    links.sort();
-                    seen.push((r.id, links));
+                    seen.push((r.id.clone(), sorted_links(r)));
                     Ok(true)
                 },
             )

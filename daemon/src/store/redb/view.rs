@@ -237,53 +237,47 @@ impl View for Reader<'_> {
         if let Some(teams) = window.teams(org, uid) {
             return Ok(teams);
         }
-        let member_of = opened(&self.member_of, || self.txn.open_table(MEMBER_OF))?;
         // The first user of a transaction reads their own memberships; a second means a page
         // is being read in id order, so the memberships ahead are read in one range.
-        let limit = if window.reads == 0 {
-            None
-        } else {
-            Some(WINDOW)
-        };
         window.reads += 1;
+        if window.reads == 1 {
+            drop(window);
+            return self.teams_of_one(org, uid);
+        }
+        let member_of = opened(&self.member_of, || self.txn.open_table(MEMBER_OF))?;
         let mut rows = Vec::new();
         let mut complete = true;
         for entry in member_of.range((org, uid, "")..)? {
             let (k, _) = entry?;
             let (o, u, g) = k.value();
-            if o != org || (limit.is_none() && u != uid) {
+            if o != org {
                 break;
             }
-            if limit.is_some_and(|l| rows.len() >= l) {
+            if rows.len() >= WINDOW {
                 complete = false;
                 break;
             }
             rows.push((u.to_string(), g.to_string()));
         }
+        // When the range stopped part way, its last user's teams may go on past it.
         let end = if complete {
             None
         } else {
             rows.last().map(|(u, _)| u.clone())
         };
-        let teams: Vec<String> = rows
-            .iter()
-            .filter(|(u, _)| u == uid)
-            .map(|(_, g)| g.clone())
-            .collect();
-        if limit.is_some() && end.as_deref() != Some(uid) {
-            *window = Window {
-                reads: window.reads,
-                org: org.to_string(),
-                from: uid.to_string(),
-                end,
-                rows,
-            };
-        } else if end.as_deref() == Some(uid) {
+        if end.as_deref() == Some(uid) {
             // One user in more teams than a window holds: read them alone.
             drop(window);
             return self.teams_of_one(org, uid);
         }
-        Ok(teams)
+        *window = Window {
+            reads: window.reads,
+            org: org.to_string(),
+            from: uid.to_string(),
+            end,
+            rows,
+        };
+        Ok(window.teams(org, uid).unwrap_or_default())
     }
 
     fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
