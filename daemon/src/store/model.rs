@@ -98,7 +98,12 @@ pub(crate) fn member_counter(gid: &str) -> String {
     format!("members:{gid}")
 }
 
-pub(crate) fn decode(table: &'static str, key: &str, bytes: &[u8]) -> Result<Record> {
+/// A stored row of `table` (a [`Record`], or any part of one), a corrupt one named by its key.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    key: &str,
+    bytes: &[u8],
+) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table,
         key: key.to_string(),

@@ -345,11 +345,12 @@ fn a_page_of_users_reads_the_same_teams_as_single_gets() {
                 },
             )
             .expect("visit");
-        let expected_ids: Vec<&String> = ids
+        let expected: Vec<&String> = ids
             .iter()
             .filter(|i| after.is_none_or(|a| i.as_str() > a))
             .collect();
-        assert_eq!(seen.len(), expected_ids.len(), "after {after:?}");
+        let got: Vec<&String> = seen.iter().map(|(id, _)| id).collect();
+        assert_eq!(got, expected, "after {after:?}");
         for (id, links) in &seen {
             assert_eq!(links, &single(id), "teams of {id}, after {after:?}");
         }

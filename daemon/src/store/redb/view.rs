@@ -32,13 +32,7 @@ fn decode_name(gid: &str, bytes: &[u8]) -> Result<String> {
         #[serde(rename = "displayName", default)]
         display_name: String,
     }
-    serde_json::from_slice::<Named>(bytes)
-        .map(|n| n.attrs.display_name)
-        .map_err(|e| crate::store::StoreError::Corrupt {
-            table: "groups",
-            key: gid.to_string(),
-            cause: e.to_string(),
-        })
+    decode::<Named>(table_name(ResourceType::Group), gid, bytes).map(|n| n.attrs.display_name)
 }
 
 type Records = redb::ReadOnlyTable<(&'static str, &'static str), &'static [u8]>;
