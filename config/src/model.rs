@@ -57,6 +57,21 @@ pub const MAX_TIMEOUT_SECS: u64 = 3600;
 pub const DEFAULT_MAX_VALUES_PER_ATTRIBUTE: usize = 100;
 /// Upper bound for `limits.max_values_per_attribute`.
 pub const MAX_MAX_VALUES_PER_ATTRIBUTE: usize = 100_000;
+/// Default for `limits.max_indexed_length` (characters).
+pub const DEFAULT_MAX_INDEXED_LENGTH: usize = 512;
+/// Upper bound for `limits.max_indexed_length`: PostgreSQL's B-tree entries hold at most
+/// 2,704 bytes, and 640 characters of four UTF-8 bytes each stay below that with the org.
+pub const MAX_MAX_INDEXED_LENGTH: usize = 640;
+/// Default for `limits.max_string_length` (characters).
+pub const DEFAULT_MAX_STRING_LENGTH: usize = 16_384;
+/// Upper bound for `limits.max_string_length`: no longer than a whole request body.
+pub const MAX_MAX_STRING_LENGTH: usize = 1 << 20;
+/// Default for `limits.max_sorted_window` (entries one sorted list holds).
+pub const DEFAULT_MAX_SORTED_WINDOW: usize = 10_000;
+/// Upper bound for `limits.max_sorted_window`.
+pub const MAX_MAX_SORTED_WINDOW: usize = 1_000_000;
+/// Default for `limits.max_connections_per_ip` (0 turns the cap off).
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 /// Upper bound for `orgs.<name>.rate_limit` (requests per second).
 pub const MAX_RATE_LIMIT: u32 = 1_000_000;
 /// Upper bound for `orgs.<name>.rate_burst`.
@@ -163,6 +178,15 @@ pub struct LimitsConfig {
     pub shutdown_timeout: Duration,
     /// Most values of one multi-valued attribute (`emails`, `phoneNumbers`, ...) in a request.
     pub max_values_per_attribute: usize,
+    /// Longest value, in characters, of an indexed or unique attribute (`userName`,
+    /// `externalId`, `displayName`, `emails.value`, ids).
+    pub max_indexed_length: usize,
+    /// Longest value, in characters, of any other string attribute.
+    pub max_string_length: usize,
+    /// Most entries one sorted list holds: `startIndex - 1 + count` past it is refused.
+    pub max_sorted_window: usize,
+    /// Most connections open at once from one client address; 0 turns the cap off.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for LimitsConfig {
@@ -174,6 +198,10 @@ impl Default for LimitsConfig {
             body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
             shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
             max_values_per_attribute: DEFAULT_MAX_VALUES_PER_ATTRIBUTE,
+            max_indexed_length: DEFAULT_MAX_INDEXED_LENGTH,
+            max_string_length: DEFAULT_MAX_STRING_LENGTH,
+            max_sorted_window: DEFAULT_MAX_SORTED_WINDOW,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
     }
 }
@@ -551,6 +579,28 @@ impl Validator<'_> {
                 &key.key("max_values_per_attribute"),
                 n,
                 1..=MAX_MAX_VALUES_PER_ATTRIBUTE,
+            )?;
+        }
+        if let Some(n) = raw.max_indexed_length {
+            limits.max_indexed_length = self.in_range(
+                &key.key("max_indexed_length"),
+                n,
+                16..=MAX_MAX_INDEXED_LENGTH,
+            )?;
+        }
+        if let Some(n) = raw.max_string_length {
+            limits.max_string_length =
+                self.in_range(&key.key("max_string_length"), n, 16..=MAX_MAX_STRING_LENGTH)?;
+        }
+        if let Some(n) = raw.max_sorted_window {
+            limits.max_sorted_window =
+                self.in_range(&key.key("max_sorted_window"), n, 1..=MAX_MAX_SORTED_WINDOW)?;
+        }
+        if let Some(n) = raw.max_connections_per_ip {
+            limits.max_connections_per_ip = self.in_range(
+                &key.key("max_connections_per_ip"),
+                n,
+                0..=MAX_MAX_CONNECTIONS,
             )?;
         }
         Ok(limits)

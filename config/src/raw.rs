@@ -80,6 +80,10 @@ pub(crate) struct RawLimits {
     pub(crate) body_read_timeout_secs: Option<i64>,
     pub(crate) shutdown_timeout_secs: Option<i64>,
     pub(crate) max_values_per_attribute: Option<i64>,
+    pub(crate) max_indexed_length: Option<i64>,
+    pub(crate) max_string_length: Option<i64>,
+    pub(crate) max_sorted_window: Option<i64>,
+    pub(crate) max_connections_per_ip: Option<i64>,
 }
 
 /// `Debug` by hand, unlike the others: `url` may hold a password.

@@ -48,6 +48,10 @@ const KEYS: &[&str] = &[
     "body_read_timeout_secs",
     "shutdown_timeout_secs",
     "max_values_per_attribute",
+    "max_indexed_length",
+    "max_string_length",
+    "max_sorted_window",
+    "max_connections_per_ip",
     "store",
     "backend",
     "url",
@@ -339,6 +343,8 @@ struct GenConfig {
     body_read_timeout_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     max_values_per_attribute: Option<usize>,
+    /// The string, sort and per-address limits.
+    bounds: (Option<usize>, Option<usize>, Option<usize>, Option<usize>),
     inline_limits: bool,
     max_records: Option<u64>,
     max_age_days: Option<u64>,
@@ -401,6 +407,13 @@ impl GenConfig {
             (
                 "max_values_per_attribute",
                 self.max_values_per_attribute.map(|n| n.to_string()),
+            ),
+            ("max_indexed_length", self.bounds.0.map(|n| n.to_string())),
+            ("max_string_length", self.bounds.1.map(|n| n.to_string())),
+            ("max_sorted_window", self.bounds.2.map(|n| n.to_string())),
+            (
+                "max_connections_per_ip",
+                self.bounds.3.map(|n| n.to_string()),
             ),
         ]
         .into_iter()
@@ -509,9 +522,15 @@ fn valid_config() -> impl Strategy<Value = GenConfig> {
             prop::option::of(1..=3650u64),
             prop::collection::vec(gen_org(), 0..5),
         ),
+        (
+            prop::option::of(16..=640usize),
+            prop::option::of(16..=1_048_576usize),
+            prop::option::of(1..=1_000_000usize),
+            prop::option::of(0..=1_000_000usize),
+        ),
     )
         .prop_map(
-            |(limits, (inline_limits, max_records, max_age_days, orgs))| {
+            |(limits, (inline_limits, max_records, max_age_days, orgs), bounds)| {
                 // Org names are case-insensitive: keep the first spelling of each.
                 let mut seen = BTreeSet::new();
                 let orgs = orgs
@@ -526,6 +545,7 @@ fn valid_config() -> impl Strategy<Value = GenConfig> {
                     body_read_timeout_secs: body,
                     shutdown_timeout_secs: shutdown,
                     max_values_per_attribute: max_values,
+                    bounds,
                     inline_limits,
                     max_records,
                     max_age_days,
@@ -558,6 +578,13 @@ fn check_valid(generated: &GenConfig) -> Result<(), TestCaseError> {
         max_values_per_attribute: generated
             .max_values_per_attribute
             .unwrap_or(defaults.max_values_per_attribute),
+        max_indexed_length: generated.bounds.0.unwrap_or(defaults.max_indexed_length),
+        max_string_length: generated.bounds.1.unwrap_or(defaults.max_string_length),
+        max_sorted_window: generated.bounds.2.unwrap_or(defaults.max_sorted_window),
+        max_connections_per_ip: generated
+            .bounds
+            .3
+            .unwrap_or(defaults.max_connections_per_ip),
     };
     prop_assert_eq!(config.limits, expected);
     prop_assert_eq!(

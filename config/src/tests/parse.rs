@@ -42,6 +42,10 @@ fn empty_file_gets_every_default() {
     assert_eq!(limits.body_read_timeout, Duration::from_secs(30));
     assert_eq!(limits.shutdown_timeout, Duration::from_secs(10));
     assert_eq!(limits.max_values_per_attribute, 100);
+    assert_eq!(limits.max_indexed_length, 512);
+    assert_eq!(limits.max_string_length, 16_384);
+    assert_eq!(limits.max_sorted_window, 10_000);
+    assert_eq!(limits.max_connections_per_ip, 256);
     assert_eq!(limits, LimitsConfig::default());
     assert!(config.orgs.is_empty());
     assert_eq!(config.metrics, None, "no metrics listener unless asked");
@@ -108,6 +112,10 @@ idle_timeout_secs = 120
 body_read_timeout_secs = 15
 shutdown_timeout_secs = 0
 max_values_per_attribute = 20
+max_indexed_length = 256
+max_string_length = 4096
+max_sorted_window = 500
+max_connections_per_ip = 0
 [orgs.acme]
 display_name = "Acme Corp"
 tokens = ["{a}", "{b}"]
@@ -151,6 +159,10 @@ rate_limit = 7
             body_read_timeout: Duration::from_secs(15),
             shutdown_timeout: Duration::ZERO,
             max_values_per_attribute: 20,
+            max_indexed_length: 256,
+            max_string_length: 4096,
+            max_sorted_window: 500,
+            max_connections_per_ip: 0,
         }
     );
     let acme = config.org("ACME").unwrap();
@@ -420,6 +432,18 @@ fn err_rows() {
             "[limits]\nmax_connections = 0\n".into(),
             "/etc/scimd/scimd.toml:2:19: limits.max_connections: ",
             "expected a number from 1 to 1000000, got 0",
+        ),
+        (
+            "limits max_indexed_length past what an index entry holds",
+            "[limits]\nmax_indexed_length = 641\n".into(),
+            "/etc/scimd/scimd.toml:2:22: limits.max_indexed_length: ",
+            "from 16 to 640, got 641",
+        ),
+        (
+            "limits max_sorted_window zero",
+            "[limits]\nmax_sorted_window = 0\n".into(),
+            "/etc/scimd/scimd.toml:2:21: limits.max_sorted_window: ",
+            "from 1 to 1000000, got 0",
         ),
         (
             "limits max_connections too big",
