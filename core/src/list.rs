@@ -445,13 +445,26 @@ impl SortSpec {
 
     /// Compares two rendered resources; missing values sort last ascending, first descending.
     pub fn compare(&self, rt: ResourceType, a: &Value, b: &Value) -> Ordering {
+        self.compare_values(rt, self.value(a), self.value(b))
+    }
+
+    /// The value a rendered resource sorts by, alone: what a sorted listing keeps of each
+    /// candidate instead of the whole resource.
+    pub fn key(&self, resource: &Value) -> Option<Value> {
+        self.value(resource).cloned()
+    }
+
+    /// Compares two sort keys as [`SortSpec::compare`] compares the resources they came from.
+    pub fn compare_values(
+        &self,
+        rt: ResourceType,
+        a: Option<&Value>,
+        b: Option<&Value>,
+    ) -> Ordering {
         let leaf = self.leaf(rt);
         let case_exact = leaf.is_some_and(|l| l.case_exact);
         let is_time = leaf.is_some_and(|l| l.ty == AttrType::DateTime);
-        let ord = match (
-            to_key(self.value(a), is_time),
-            to_key(self.value(b), is_time),
-        ) {
+        let ord = match (to_key(a, is_time), to_key(b, is_time)) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Greater,
             (Some(_), None) => Ordering::Less,

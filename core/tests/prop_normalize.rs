@@ -1,6 +1,7 @@
 //! Properties of normalisation over arbitrary JSON bodies with schema attribute names mixed in:
 //! it never panics, its output is a fixed point (normalising the stored form, or the rendered
-//! form, gives the same attributes back), and the cap on multi-valued attributes is exact.
+//! form, gives the same attributes back), the cap on multi-valued attributes is exact, and no
+//! stored string holds U+0000 or runs past its length cap.
 
 mod support;
 
@@ -39,6 +40,12 @@ fn limits() -> impl Strategy<Value = Limits> {
         1 => (0usize..4, 0usize..20).prop_map(|(max_values, team_name_max)| Limits {
             team_name_max,
             max_values,
+            ..Limits::default()
+        }),
+        1 => (0usize..40, 0usize..80).prop_map(|(indexed, other)| Limits {
+            max_indexed_length: indexed,
+            max_string_length: other,
+            ..Limits::default()
         }),
     ]
 }
@@ -56,6 +63,57 @@ fn fuzz_normalize_never_panics() {
         |((rt, body), limits)| {
             for rt in [rt, other(rt)] {
                 let _ = normalize(rt, &body, &limits);
+            }
+            Ok(())
+        },
+    );
+}
+
+/// Every string of a stored form with whether it is indexed (the shorter cap).
+fn strings<'a>(key: &str, v: &'a Value, indexed: bool, out: &mut Vec<(&'a str, bool)>) {
+    match v {
+        Value::String(s) => out.push((s, indexed)),
+        Value::Array(items) => items.iter().for_each(|i| strings(key, i, indexed, out)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                let sub_indexed = k == "value" && (key == "emails" || key == "manager");
+                strings(k, v, sub_indexed, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn fuzz_stored_strings_are_bounded_and_clean() {
+    fuzz(
+        "fuzz_stored_strings_are_bounded_and_clean",
+        (typed_body(), limits()),
+        |((rt, body), limits)| {
+            let Ok(n) = normalize(rt, &body, &limits) else {
+                return Ok(());
+            };
+            let mut found = Vec::new();
+            for (k, v) in &n.attrs {
+                let indexed = matches!(k.as_str(), "userName" | "externalId" | "displayName");
+                strings(k, v, indexed, &mut found);
+            }
+            for (s, indexed) in found {
+                let max = if indexed {
+                    limits.max_indexed_length
+                } else {
+                    limits.max_string_length
+                };
+                prop_assert!(!s.contains('\0'), "stored a NUL: {s:?}");
+                prop_assert!(
+                    s.chars().count() <= max,
+                    "stored {} chars past {max}",
+                    s.len()
+                );
+            }
+            for id in n.members.unwrap_or_default() {
+                prop_assert!(!id.contains('\0'));
+                prop_assert!(id.chars().count() <= limits.max_indexed_length);
             }
             Ok(())
         },

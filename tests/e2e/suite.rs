@@ -32,6 +32,7 @@ mod reload_hardening;
 mod scaleout;
 mod shutdown;
 mod smoke;
+mod tenants;
 mod tls;
 mod usernames;
 mod webhooks;

@@ -25,6 +25,10 @@ pub struct Limits {
     /// entitlements, roles, x509Certificates, ...) may hold; group `members` are not capped
     /// (they live in a membership table).
     pub max_values: usize,
+    /// The longest value, in characters, of an indexed or unique attribute, or an id.
+    pub max_indexed_length: usize,
+    /// The longest value, in characters, of any other string.
+    pub max_string_length: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +36,8 @@ impl Default for Limits {
         Limits {
             team_name_max: 100,
             max_values: 100,
+            max_indexed_length: 512,
+            max_string_length: 16_384,
         }
     }
 }
@@ -508,8 +514,15 @@ pub fn normalize(
         }
     }
 
+    bounds::check_strings(&attrs, limits, None)?;
     let members = match gathered.members {
-        Some(v) => Some(member_ids(v)?),
+        Some(v) => {
+            let ids = member_ids(v)?;
+            for id in &ids {
+                bounds::check_id("members.value", id, limits)?;
+            }
+            Some(ids)
+        }
         None => None,
     };
     Ok(Normalized { attrs, members })
@@ -556,10 +569,12 @@ pub fn enforce_immutable(
     Ok(new)
 }
 
+mod bounds;
 mod keys;
 mod render;
 #[cfg(test)]
 mod tests;
 
+pub use bounds::{check_id, check_strings, fits_index};
 pub use keys::{display_name_key, email_keys, external_id, member_display, user_name_key};
 pub use render::{render, render_owned};

@@ -91,6 +91,9 @@ pub fn awkward_string() -> BoxedStrategy<String> {
         3 => prop::collection::vec(prop::sample::select(AWKWARD), 0..8)
             .prop_map(|parts| parts.concat()),
         1 => prop::collection::vec(any::<char>(), 0..12).prop_map(String::from_iter),
+        // Long values, around the default caps on indexed (512) and other strings.
+        1 => (prop::sample::select(vec!['a', 'é', '日']), 0..1100usize)
+            .prop_map(|(c, n)| c.to_string().repeat(n)),
     ]
     .boxed()
 }

@@ -173,6 +173,9 @@ fn run_one(
         usernames,
     } = env;
     let limits_v = *limits;
+    if let [_, id] = segments.as_slice() {
+        res::check_id("id", id, &limits_v)?;
+    }
     match (&op.method, segments.as_slice()) {
         (&http::Method::POST, [_]) => {
             let n = res::normalize(rt, &data, &limits_v)?;

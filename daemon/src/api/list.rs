@@ -156,7 +156,28 @@ impl ListParams {
     }
 }
 
+impl ListParams {
+    /// Refuses a sorted page that reaches past the sorted window: holding that many
+    /// candidates is what a deep `startIndex` would cost every tenant in memory.
+    fn check_window(&self, window: usize) -> Result<()> {
+        if self.sort.is_none() {
+            return Ok(());
+        }
+        let reach = (self.start_index - 1).saturating_add(self.count);
+        if reach > window {
+            return Err(ScimError::invalid_value(format!(
+                "A sorted list reaches at most {window} results deep ([limits] \
+                 max_sorted_window), and startIndex {} with count {} reaches {reach}. Page \
+                 without sortBy (by startIndex or by cursor) to go deeper.",
+                self.start_index, self.count
+            )));
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
+    p.check_window(ctx.sorted_window)?;
     let page = collect(ctx, rt, p)?;
     if p.cursor.is_none() {
         let total = page.total.unwrap_or(page.resources.len());
@@ -220,6 +241,13 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         .filter
         .as_ref()
         .map_or(Source::All, |f| plan::source(f, rt));
+    if !plan::fits(&source, &ctx.limits) {
+        return Ok(Page {
+            total: Some(0),
+            resources: Vec::new(),
+            next: None,
+        });
+    }
     let (org, store) = (ctx.org, ctx.store);
     let unfiltered_total = || -> Result<Option<usize>> {
         match p.filter {
@@ -316,27 +344,33 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             next: None,
         });
     };
-    // Sorted: only the first startIndex-1+count matches are ever kept, whatever the org size.
+    // Sorted: only the first startIndex-1+count matches are ever kept (at most
+    // `max_sorted_window`, checked when the request was parsed), and of each only its sort key
+    // and id: the page's resources are read again by id at the end.
     let keep = skip.saturating_add(p.count);
-    let mut top = scimd_core::list::TopK::new(keep, |a: &Value, b: &Value| sort.compare(rt, a, b));
+    type Candidate = (Option<Value>, String);
+    let mut top = scimd_core::list::TopK::new(keep, |a: &Candidate, b: &Candidate| {
+        sort.compare_values(rt, a.0.as_ref(), b.0.as_ref())
+    });
     let mut total = 0usize;
     store
         .visit(org, rt, &source, None, 0, with_links, &mut |r| {
+            let id = r.id.clone();
             let v = render_owned(ctx, rt, r);
             if matches(&v) {
                 total += 1;
-                top.push(v);
+                top.push((sort.key(&v), id));
             }
             Ok(true)
         })
         .map_err(internal)?;
-    let resources = top
-        .into_sorted()
-        .into_iter()
-        .skip(skip)
-        .take(p.count)
-        .map(finish)
-        .collect();
+    let mut resources = Vec::with_capacity(p.count);
+    for (_, id) in top.into_sorted().into_iter().skip(skip).take(p.count) {
+        // One deleted since the scan is left out, as a later scan would leave it out.
+        if let Some(r) = store.get(org, rt, &id, with_links).map_err(internal)? {
+            resources.push(finish(render_owned(ctx, rt, r)));
+        }
+    }
     Ok(Page {
         total: Some(total),
         resources,
@@ -357,6 +391,7 @@ pub(super) fn search_all(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
                 "Cursor paging works per resource type: search /Users or /Groups.",
             ));
         }
+        p.check_window(ctx.sorted_window)?;
         start_index = p.start_index;
         let count = p.count;
         p.start_index = 1;

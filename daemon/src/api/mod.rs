@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::activity::Bus;
 use crate::precondition;
-use crate::store::{Link, Resource, Source, Store, StoreError, Unknown};
+use crate::store::{Link, Resource, Store, StoreError, Unknown};
 use write::{create, delete, patch, replace, write};
 
 /// The most resources one list page returns, advertised as `filter.maxResults`.
@@ -53,6 +53,8 @@ pub struct Context<'a> {
     pub store: &'a Store,
     pub bus: &'a Bus,
     pub limits: Limits,
+    /// The most entries one sorted list holds (`[limits] max_sorted_window`).
+    pub sorted_window: usize,
     pub unknown: Unknown,
     /// Whether PUT and PATCH may change a userName.
     pub usernames: UserNames,
@@ -189,6 +191,7 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         }
         [kind, id] if rt_of(kind).is_some() => {
             let rt = rt_of(kind).unwrap_or(ResourceType::User);
+            res::check_id("id", id, &ctx.limits)?;
             match req.method {
                 M::GET => get_one(ctx, req, rt, id),
                 M::PUT => write(ctx, req, rt, Some(id), replace),
@@ -229,7 +232,7 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
 }
 
 /// Whether the request is a read that one index lookup answers in microseconds: a user by
-/// id, or a list whose filter the planner answers from an index (teams only when their members
+/// id, or a list whose filter the planner answers from a unique index (teams only when their members
 /// are excluded, as a large team's member list is not a point read).
 pub fn is_point_read(req: &Request) -> bool {
     if req.method != http::Method::GET {
@@ -261,7 +264,7 @@ pub fn is_point_read(req: &Request) -> bool {
                     .query
                     .get("filter")
                     .and_then(|f| parse_filter(f).ok())
-                    .is_some_and(|f| matches!(plan::source(&f, rt), Source::Lookup(_)))
+                    .is_some_and(|f| plan::is_unique(&plan::source(&f, rt)))
         }
         _ => false,
     }

@@ -2,6 +2,7 @@
 //! The full filter is still evaluated on every candidate, so planning only narrows.
 
 use scimd_core::filter::{AttrPath, CompValue, CompareOp, Filter};
+use scimd_core::resource::{fits_index, Limits};
 use scimd_core::ResourceType;
 
 use crate::store::{Lookup, Source};
@@ -9,6 +10,28 @@ use crate::store::{Lookup, Source};
 /// The cheapest source that yields every resource `filter` can match.
 pub fn source(filter: &Filter, rt: ResourceType) -> Source {
     lookup(filter, rt).map_or(Source::All, Source::Lookup)
+}
+
+/// Whether an index could hold the key `source` looks up. One it could not (a value with
+/// U+0000, or longer than `max_indexed_length`) matches nothing, so it is never sent to the
+/// backend, where it could only fail.
+pub fn fits(source: &Source, limits: &Limits) -> bool {
+    match source {
+        Source::All => true,
+        Source::Lookup(
+            Lookup::UserName(v) | Lookup::ExternalId(v) | Lookup::Email(v) | Lookup::DisplayName(v),
+        ) => fits_index(v, limits),
+    }
+}
+
+/// Whether `source` finds at most one resource through a unique index (`userName`, a team's
+/// `displayName`), so the read is as cheap as one by id. `externalId` and emails are not
+/// unique: thousands may share one, so their lookups are scans in disguise.
+pub fn is_unique(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::Lookup(Lookup::UserName(_) | Lookup::DisplayName(_))
+    )
 }
 
 fn canonical(rt: ResourceType, path: &AttrPath) -> Option<(&'static str, Option<&'static str>)> {

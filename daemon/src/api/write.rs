@@ -135,13 +135,25 @@ fn normalize_change(
         input,
         &Limits {
             team_name_max: usize::MAX,
+            max_indexed_length: usize::MAX,
+            max_string_length: usize::MAX,
             ..limits
         },
     )?;
+    // Only what changes is held to the string limits, like the team name below.
+    res::check_strings(&n.attrs, &limits, Some(&cur.attrs))?;
+    if let Some(ids) = &n.members {
+        check_member_ids(ids, &limits)?;
+    }
     if rt == ResourceType::Group && n.attrs.get("displayName") != cur.attrs.get("displayName") {
         res::normalize(rt, &Value::Object(n.attrs.clone()), &limits)?;
     }
     Ok(n)
+}
+
+fn check_member_ids(ids: &[String], limits: &Limits) -> Result<()> {
+    ids.iter()
+        .try_for_each(|id| res::check_id("members.value", id, limits))
 }
 
 /// The new state of a PUT: the body replaces everything but immutable attributes.
@@ -172,7 +184,15 @@ pub(super) fn patch_change(
     names: UserNames,
 ) -> Result<Change> {
     let mut attrs = cur.attrs.clone();
-    let members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
+    let mut members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
+    for op in &mut members {
+        match op {
+            MemberOp::Add(ids) => check_member_ids(ids, &limits)?,
+            // An id no member can have removes nothing, as a filter on it matches nothing.
+            MemberOp::Remove(ids) => ids.retain(|id| res::fits_index(id, &limits)),
+            MemberOp::Clear => {}
+        }
+    }
     let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
     let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
     Ok(Change { attrs, members })

@@ -425,6 +425,8 @@ async fn route(
     let limits = Limits {
         team_name_max: org.team_name_max,
         max_values: config.limits.max_values_per_attribute,
+        max_indexed_length: config.limits.max_indexed_length,
+        max_string_length: config.limits.max_string_length,
     };
     let unknown = match org.unknown_members {
         scimd_config::UnknownMembers::Skip => Unknown::Skip,
@@ -443,6 +445,7 @@ async fn route(
             store: &store,
             bus: &bus,
             limits,
+            sorted_window: config.limits.max_sorted_window,
             unknown,
             usernames,
             pages: &pages,

@@ -1,11 +1,38 @@
-//! PostgreSQL's errors turned into [`StoreError`] words; a unique violation is told apart so the
-//! caller can answer it as the SCIM conflict it is.
+//! PostgreSQL's errors turned into [`StoreError`] words. An error caused by a request's own
+//! data (a value the database cannot take, a constraint it breaks) is that request's SCIM
+//! refusal, so group commit undoes that request alone and the rest of its batch commits; only
+//! connection and server faults are faults.
 
+use scimd_core::ScimError;
 use tokio_postgres::error::SqlState;
 
 use crate::store::error::StoreError;
 
-/// A database error as a store fault, with PostgreSQL's own message. A deadlock or a
+/// The refusal for an error a request's data caused: SQLSTATE class 22 (data exception: a
+/// NUL byte, a string too long for its column), 54 (program limit exceeded: an index entry
+/// too large), or 23 (integrity constraint violation: uniqueness, a check). None for any other.
+fn refusal(d: &tokio_postgres::error::DbError) -> Option<ScimError> {
+    let code = d.code().code();
+    let detail = || {
+        format!(
+            "The database refused a value of this request ({code}: {}).",
+            d.message()
+        )
+    };
+    if code == SqlState::UNIQUE_VIOLATION.code() {
+        return Some(ScimError::Conflict(format!(
+            "{} A value that must be unique is already taken.",
+            detail()
+        )));
+    }
+    match code.get(..2) {
+        Some("22" | "54" | "23") => Some(ScimError::invalid_value(detail())),
+        _ => None,
+    }
+}
+
+/// A database error as a store fault, with PostgreSQL's own message, or as the SCIM refusal
+/// of the request whose data caused it (see [`refusal`]). A deadlock or a
 /// serialization failure (two daemons' transactions in each other's way) fails only the
 /// request that met it, as "unavailable, retry": the rest of its batch carries on.
 pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
@@ -19,6 +46,9 @@ pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
                 code.code()
             ));
         }
+    }
+    if let Some(refused) = e.as_db_error().and_then(refusal) {
+        return StoreError::Scim(refused);
     }
     match e.as_db_error() {
         Some(d) => StoreError::Db(format!("postgres: {}: {}", d.code().code(), d.message())),
