@@ -113,3 +113,46 @@ fn fail_on_errors_stops_and_limits_are_enforced() {
     );
     assert_error(&c.get("/Bulk"), 405, None);
 }
+
+/// Operations are prepared before the writer against a snapshot; one whose target an earlier
+/// operation of the same request wrote sees that write, as if worked out in order.
+#[test]
+fn operations_on_one_resource_see_the_earlier_ones_of_the_same_request() {
+    let d = Daemon::start(&["acme"]);
+    let c = d.client("acme");
+    let ann = c.create_user("ann@acme.com");
+    let gone = c.create_user("gone@acme.com");
+    let patch = |attr: &str, value: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": attr, "value": value}]})
+    };
+    let r = c.post(
+        "/Bulk",
+        &bulk(
+            json!([
+                {"method": "PATCH", "path": format!("/Users/{ann}"), "data": patch("title", "A")},
+                {"method": "PATCH", "path": format!("/Users/{ann}"), "data": patch("nickName", "N")},
+                // The version the request started from is stale by now.
+                {"method": "PATCH", "path": format!("/Users/{ann}"), "version": "W/\"1\"",
+                 "data": patch("title", "B")},
+                {"method": "PUT", "path": format!("/Users/{ann}"), "version": "W/\"3\"",
+                 "data": {"userName": "ann@acme.com", "title": "C", "nickName": "N"}},
+                {"method": "DELETE", "path": format!("/Users/{gone}")},
+                {"method": "PATCH", "path": format!("/Users/{gone}"), "data": patch("title", "X")},
+            ]),
+            None,
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        statuses(&r.body),
+        ["200", "200", "412", "200", "204", "404"],
+        "{}",
+        r.body
+    );
+    let u = c.get(&format!("/Users/{ann}"));
+    assert_eq!(u.expect(200).body["title"], "C");
+    assert_eq!(u.body["nickName"], "N");
+    assert_eq!(u.body["meta"]["version"], "W/\"4\"");
+    assert_error(&c.get(&format!("/Users/{gone}")), 404, None);
+}

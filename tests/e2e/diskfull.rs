@@ -75,7 +75,7 @@ fn create(c: &Client, n: usize) -> crate::harness::Resp {
     c.post(
         "/Users",
         &json!({"schemas": [USER], "userName": format!("u{n}@full.test"),
-                "displayName": "d".repeat(8 << 10)}),
+                "title": "d".repeat(8 << 10)}),
     )
 }
 

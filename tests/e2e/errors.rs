@@ -364,11 +364,15 @@ fn body_over_one_mebibyte_is_413() {
     let (status, body) = raw_http(&d.origin, &head, &chunked);
     assert_413(status, &body);
 
-    // Just under the limit is an ordinary request.
+    // Just under the limit is an ordinary request: 61 addresses of 16,000 characters each
+    // (strings stay within `max_string_length`).
     let c = d.client("acme");
+    let addresses: Vec<_> = (0..61)
+        .map(|i| json!({"formatted": format!("{i}{}", "y".repeat(16_000)), "type": "work"}))
+        .collect();
     let r = c.post(
         "/Users",
-        &json!({"userName": "fits@acme.com", "displayName": "y".repeat(1000 * 1000)}),
+        &json!({"userName": "fits@acme.com", "addresses": addresses}),
     );
     r.expect(201);
     assert_eq!(

@@ -79,7 +79,7 @@ const INTO_THE_PATCH: u64 = 10;
 /// 100 emails (the cap) of 1 KB each.
 fn big_emails(tag: &str) -> Vec<Value> {
     (0..100)
-        .map(|i| json!({"value": format!("{tag}{}{i}@x.io", "a".repeat(1000))}))
+        .map(|i| json!({"value": format!("{tag}{}{i}@x.io", "a".repeat(490))}))
         .collect()
 }
 
@@ -88,7 +88,8 @@ fn a_heavy_patch_of_one_org_does_not_hold_up_another_orgs_write() {
     let d = Daemon::start(&["alpha", "beta"]);
     let (a, b) = (d.client("alpha"), d.client("beta"));
     let pid = d.child.id();
-    // 1,000 operations (the cap) that each filter 100 emails (the cap) of 1 KB by substring:
+    // 1,000 operations (the cap) that each filter 100 emails (the cap) of 500 bytes (near
+    // `max_indexed_length`) by substring:
     // valid, and seconds of work.
     let id = a
         .post(

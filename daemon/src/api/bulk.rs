@@ -3,17 +3,14 @@
 //! later operations can name resources created earlier through `bulkId:<id>`, and
 //! `failOnErrors` stops the run after that many failures.
 
-use std::collections::HashMap;
-
-use scimd_core::patch::parse_patch;
-use scimd_core::resource::{self as res, Limits, UserNames};
-use scimd_core::{ResourceType, ScimError};
+use scimd_core::resource as res;
+use scimd_core::ScimError;
 use serde_json::{json, Map, Value};
 
-use super::write::{name_of, patch_change, put_change};
+use super::bulk_run::{self, Env, OpResult};
+use super::write::name_of;
 use super::{internal, json_body, summary, Context, Reply, Request, Result};
 use crate::activity::{client_name, Activity};
-use crate::store::{Outcome, StoreError, Tx, Unknown};
 
 /// The most operations one Bulk request may carry, as advertised.
 pub const MAX_OPERATIONS: usize = 1000;
@@ -22,18 +19,18 @@ const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
 /// One requested operation, as parsed before the transaction.
 #[derive(Clone)]
-struct Op {
-    method: http::Method,
-    path: String,
-    bulk_id: Option<String>,
-    version: Option<String>,
-    data: Option<Value>,
+pub(super) struct Op {
+    pub(super) method: http::Method,
+    pub(super) path: String,
+    pub(super) bulk_id: Option<String>,
+    pub(super) version: Option<String>,
+    pub(super) data: Option<Value>,
 }
 
 /// What one operation ended in.
 struct Done {
     op: Op,
-    result: std::result::Result<(ResourceType, String, Outcome), ScimError>,
+    result: OpResult,
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -107,107 +104,6 @@ fn parse(body: &Value) -> Result<(Option<usize>, Vec<Op>)> {
     Ok((fail_on_errors, out))
 }
 
-/// Replaces every string `bulkId:<id>` inside `v` with the id created for it.
-fn resolve(v: &mut Value, ids: &HashMap<String, String>) -> std::result::Result<(), ScimError> {
-    match v {
-        Value::String(s) => {
-            if let Some(reference) = s.strip_prefix("bulkId:") {
-                let id = ids.get(reference).ok_or_else(|| {
-                    ScimError::invalid_value(format!(
-                        "bulkId:{reference} does not name an earlier successful POST of this request"
-                    ))
-                })?;
-                *s = id.clone();
-            }
-        }
-        Value::Array(items) => items.iter_mut().try_for_each(|i| resolve(i, ids))?,
-        Value::Object(map) => map.values_mut().try_for_each(|i| resolve(i, ids))?,
-        _ => {}
-    }
-    Ok(())
-}
-
-/// What the operations run with inside the transaction; owned, as the writer thread runs it.
-struct Env {
-    org: String,
-    now: String,
-    limits: Limits,
-    unknown: Unknown,
-    usernames: UserNames,
-}
-
-fn run_one(
-    tx: &mut Tx<'_>,
-    env: &Env,
-    op: &Op,
-    ids: &HashMap<String, String>,
-) -> std::result::Result<(ResourceType, String, Outcome), StoreError> {
-    // The path may name an earlier POST too: `/Users/bulkId:ann`.
-    let mut segments: Vec<Value> = op
-        .path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| Value::String(s.to_string()))
-        .collect();
-    segments.iter_mut().try_for_each(|s| resolve(s, ids))?;
-    let segments: Vec<&str> = segments.iter().filter_map(Value::as_str).collect();
-    let path = format!("/{}", segments.join("/"));
-    let rt = match segments.first().map(|s| s.to_ascii_lowercase()).as_deref() {
-        Some("users") => ResourceType::User,
-        Some("groups") => ResourceType::Group,
-        _ => {
-            return Err(ScimError::NotFound(format!(
-                "Bulk operations address /Users or /Groups, not {path}"
-            ))
-            .into())
-        }
-    };
-    let mut data = op.data.clone().unwrap_or(Value::Null);
-    resolve(&mut data, ids)?;
-    let if_match = op.version.as_deref();
-    let Env {
-        org,
-        now,
-        limits,
-        unknown,
-        usernames,
-    } = env;
-    let limits_v = *limits;
-    if let [_, id] = segments.as_slice() {
-        res::check_id("id", id, &limits_v)?;
-    }
-    match (&op.method, segments.as_slice()) {
-        (&http::Method::POST, [_]) => {
-            let n = res::normalize(rt, &data, &limits_v)?;
-            let id = uuid::Uuid::now_v7().to_string();
-            let out = tx.create(org, rt, &id, now, n.attrs, n.members.unwrap_or_default(), *unknown)?;
-            Ok((rt, id, out))
-        }
-        (&http::Method::PUT, [_, id]) => {
-            let out = tx.modify(org, rt, id, if_match, now, *unknown, |cur| {
-                put_change(rt, cur, &data, limits_v, *usernames)
-            })?;
-            Ok((rt, id.to_string(), out))
-        }
-        (&http::Method::PATCH, [_, id]) => {
-            let ops = parse_patch(&data)?;
-            let out = tx.modify(org, rt, id, if_match, now, *unknown, |cur| {
-                patch_change(rt, cur, &ops, limits_v, *usernames)
-            })?;
-            Ok((rt, id.to_string(), out))
-        }
-        (&http::Method::DELETE, [_, id]) => {
-            let out = tx.delete(org, rt, id, if_match, now)?;
-            Ok((rt, id.to_string(), out))
-        }
-        _ => Err(ScimError::invalid_syntax(format!(
-            "{} {path}: POST goes to /Users or /Groups, PUT, PATCH and DELETE to /Users/<id> or /Groups/<id>",
-            op.method
-        ))
-        .into()),
-    }
-}
-
 /// `POST /Bulk`.
 pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let body = json_body(&req.body)?;
@@ -219,35 +115,26 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         unknown: ctx.unknown,
         usernames: ctx.usernames,
     };
-    let done = ctx
-        .store
-        .write(ctx.org, move |tx| {
-            let mut ids: HashMap<String, String> = HashMap::new();
-            let mut errors = 0usize;
-            let mut done = Vec::with_capacity(ops.len());
-            for op in ops.iter().cloned() {
-                if fail_on_errors.is_some_and(|max| errors >= max) {
-                    break;
-                }
-                let result = match run_one(tx, &env, &op, &ids) {
-                    Ok(ok) => {
-                        if let (true, Some(b)) = (op.method == http::Method::POST, &op.bulk_id) {
-                            ids.insert(b.clone(), ok.1.clone());
-                        }
-                        Ok(ok)
-                    }
-                    Err(StoreError::Scim(e)) => {
-                        errors += 1;
-                        Err(e)
-                    }
-                    // A storage fault: abandon the whole request, nothing is committed.
-                    Err(other) => return Err(other),
-                };
-                done.push(Done { op, result });
-            }
-            Ok(done)
+    // Parsing, normalizing and PATCH work happen here, outside the writer; the writer only
+    // checks versions and writes.
+    let planned = bulk_run::prepare(ctx.store, &env, ops);
+    let planned = std::sync::Arc::new(planned);
+    let results = {
+        let planned = planned.clone();
+        ctx.store
+            .write(ctx.org, move |tx| {
+                bulk_run::run(tx, &env, &planned, fail_on_errors)
+            })
+            .map_err(internal)?
+    };
+    let done: Vec<Done> = planned
+        .iter()
+        .zip(results)
+        .map(|(p, result)| Done {
+            op: p.op.clone(),
+            result,
         })
-        .map_err(internal)?;
+        .collect();
 
     let mut results = Vec::with_capacity(done.len());
     for d in &done {

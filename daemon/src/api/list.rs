@@ -157,13 +157,18 @@ impl ListParams {
 }
 
 impl ListParams {
+    /// How deep into the sorted results the page reaches.
+    fn reach(&self) -> usize {
+        (self.start_index - 1).saturating_add(self.count)
+    }
+
     /// Refuses a sorted page that reaches past the sorted window: holding that many
     /// candidates is what a deep `startIndex` would cost every tenant in memory.
     fn check_window(&self, window: usize) -> Result<()> {
         if self.sort.is_none() {
             return Ok(());
         }
-        let reach = (self.start_index - 1).saturating_add(self.count);
+        let reach = self.reach();
         if reach > window {
             return Err(ScimError::invalid_value(format!(
                 "A sorted list reaches at most {window} results deep ([limits] \
@@ -177,7 +182,6 @@ impl ListParams {
 }
 
 pub(super) fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
-    p.check_window(ctx.sorted_window)?;
     let page = collect(ctx, rt, p)?;
     if p.cursor.is_none() {
         let total = page.total.unwrap_or(page.resources.len());
@@ -348,6 +352,31 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
     // `max_sorted_window`, checked when the request was parsed), and of each only its sort key
     // and id: the page's resources are read again by id at the end.
     let keep = skip.saturating_add(p.count);
+    if keep > ctx.sorted_window {
+        // Past the window, only a page beyond the last result can be answered (empty, as
+        // a client walking to the end expects): counting needs no candidates kept.
+        let total = match unfiltered_total()? {
+            Some(total) => total,
+            None => {
+                let mut total = 0usize;
+                store
+                    .visit(org, rt, &source, None, 0, with_links, &mut |r| {
+                        total += usize::from(matches(&render_owned(ctx, rt, r)));
+                        Ok(true)
+                    })
+                    .map_err(internal)?;
+                total
+            }
+        };
+        if skip >= total {
+            return Ok(Page {
+                total: Some(total),
+                resources: Vec::new(),
+                next: None,
+            });
+        }
+        p.check_window(ctx.sorted_window)?;
+    }
     type Candidate = (Option<Value>, String);
     let mut top = scimd_core::list::TopK::new(keep, |a: &Candidate, b: &Candidate| {
         sort.compare_values(rt, a.0.as_ref(), b.0.as_ref())

@@ -3,6 +3,7 @@
 //! Routing, reads and rendering live here; the writes (POST, PUT, PATCH, DELETE) in `write.rs`.
 
 mod bulk;
+mod bulk_run;
 mod discovery;
 pub mod events;
 mod list;

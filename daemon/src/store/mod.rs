@@ -44,6 +44,7 @@ pub use error::StoreError;
 use events::{EventPage, EventRetention, Feed};
 use hooks::{HookState, Lease};
 use model::*;
+pub(crate) use model::{not_found, stale};
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
 use rows::View;
 pub use tx::Tx;
