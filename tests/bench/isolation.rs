@@ -4,7 +4,10 @@
 //! requests a tenant may legitimately send: PATCHes of a user just under the 1 MiB body cap
 //! with the most operations allowed (1000), PUTs of a user just under the cap (100 values in
 //! each of five multi-valued attributes, long strings), and Bulk requests of 1000 small
-//! PATCHes (Bulk still runs inside the writer). The noisy bodies are built once, two variants
+//! PATCHes (prepared outside the writer, which only checks versions and writes). A last round
+//! measures `bench` GETs of a user by id, alone and while eight clients of `noisy` filter by an
+//! `externalId` that tens of thousands of its users share (a lookup on a non-unique index,
+//! which must not run on the async workers). The noisy bodies are built once, two variants
 //! per client alternating, so every request changes the stored user.
 
 use std::sync::Arc;
@@ -31,6 +34,10 @@ const BODY_TARGET: usize = (1 << 20) - 8 * 1024;
 const MAX_OPS: usize = 1000;
 /// The most values of one multi-valued attribute (`[limits] max_values_per_attribute`).
 const MAX_VALUES: usize = 100;
+/// The `externalId` the crowd of `noisy`'s users share.
+const CROWD_EXTERNAL_ID: &str = "crowd-ext";
+/// Noisy clients of the `externalId` round, as issue 19 measured it.
+const CROWD_CLIENTS: usize = 8;
 /// The noisy load runs this long before the measured `bench` client starts, and this long
 /// after it stops.
 const WARMUP: Duration = Duration::from_millis(500);
@@ -43,6 +50,8 @@ pub struct Settings {
     pub noisy_clients: Vec<usize>,
     pub secs: Duration,
     pub seed_batch: usize,
+    /// Users of `noisy` sharing one `externalId`.
+    pub crowd: usize,
 }
 
 /// `len` lowercase letters, different for every `seed`.
@@ -73,7 +82,8 @@ fn email_of(tag: &str, variant: u8, k: usize) -> String {
 
 /// A PATCH of [`MAX_OPS`] operations: replace `emails` with [`MAX_VALUES`] values, then
 /// replace, in turn, one email's `display` through a value filter (each matching against all
-/// of them), `displayName`, `title` and `name.givenName`, each with a long string. `refused`
+/// of them), `nickName`, `title` and `name.givenName`, each with a long string (of at most
+/// `max_string_length`; `displayName` is indexed, so its cap is too short for them). `refused`
 /// makes the last operation remove `userName`, which the daemon refuses (400) only after
 /// applying all the others: the same work, nothing to write.
 fn big_patch(tag: &str, variant: u8, refused: bool) -> String {
@@ -88,7 +98,7 @@ fn big_patch(tag: &str, variant: u8, refused: bool) -> String {
                     "emails[value eq \"{}\"].display",
                     email_of(tag, variant, i % MAX_VALUES)
                 ),
-                1 => "displayName".into(),
+                1 => "nickName".into(),
                 2 => "title".into(),
                 _ => "name.givenName".into(),
             };
@@ -104,7 +114,7 @@ fn big_patch(tag: &str, variant: u8, refused: bool) -> String {
     })
 }
 
-/// A PUT of user `i`: long name parts, displayName and title, and [`MAX_VALUES`] emails, phone
+/// A PUT of user `i`: long name parts, nickName and title, and [`MAX_VALUES`] emails, phone
 /// numbers, addresses, roles and entitlements, each with a long string.
 fn big_put(i: usize, tag: &str, variant: u8) -> String {
     sized(|len| {
@@ -118,7 +128,7 @@ fn big_put(i: usize, tag: &str, variant: u8) -> String {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
             "userName": user_name(i),
             "name": {"givenName": f(1), "familyName": f(2), "formatted": f(3)},
-            "displayName": f(4),
+            "nickName": f(4),
             "title": f(5),
             "active": true,
             "emails": many(1, &|k, s| json!({
@@ -165,6 +175,8 @@ enum Kind {
     PatchOne,
     Put,
     Bulk,
+    /// A filter on the `externalId` the crowd shares, one result asked for (all counted).
+    ExternalId,
 }
 
 impl Kind {
@@ -175,6 +187,7 @@ impl Kind {
             Kind::PatchOne => "patch_one",
             Kind::Put => "put",
             Kind::Bulk => "bulk",
+            Kind::ExternalId => "external_id",
         }
     }
 
@@ -201,8 +214,11 @@ impl Kind {
             Kind::Put => format!(
                 "PUT user ({kib:.0} KiB, 5 × {MAX_VALUES} values), each client its own user"
             ),
-            Kind::Bulk => {
-                format!("Bulk of {MAX_OPS} one-op PATCHes ({kib:.0} KiB), runs in the writer")
+            Kind::Bulk => format!(
+                "Bulk of {MAX_OPS} one-op PATCHes ({kib:.0} KiB), prepared outside the writer"
+            ),
+            Kind::ExternalId => {
+                format!("GET /Users?filter=externalId eq (shared by {body} users)&count=1")
             }
         }
     }
@@ -268,7 +284,7 @@ impl Bodies {
             Kind::Patch | Kind::PatchOne => &self.patch,
             Kind::PatchRefused => &self.refused,
             Kind::Put => &self.put,
-            Kind::Bulk => &self.bulk,
+            Kind::Bulk | Kind::ExternalId => &self.bulk,
         }
     }
 }
@@ -284,13 +300,58 @@ fn noisy_req(l: &Layout, b: &Bodies, kind: Kind, c: usize, seq: u64) -> Req {
         Kind::PatchOne => (Method::PATCH, format!("{NOISY_BASE}/Users/{}", l.shared())),
         Kind::Put => (Method::PUT, format!("{NOISY_BASE}/Users/{}", l.put(c).1)),
         Kind::Bulk => (Method::POST, format!("{NOISY_BASE}/Bulk")),
+        Kind::ExternalId => {
+            let path = format!(
+                "{NOISY_BASE}/Users?filter=externalId%20eq%20%22{CROWD_EXTERNAL_ID}%22&count=1"
+            );
+            return Req::get(path);
+        }
     };
     Req { method, path, body }
 }
 
-/// Org `bench`'s measured client: POST a new small user.
-fn bench_post(tag: usize) -> Gen {
-    Arc::new(move |_, seq| Some(crate::post_user(&format!("iso-{tag}-{seq}"), "Iso")))
+/// What org `bench`'s measured client sends.
+#[derive(Clone)]
+enum Measured {
+    /// POST a new small user (201, durable).
+    Post,
+    /// GET one of these users by id (200).
+    Get(Arc<Vec<String>>),
+}
+
+impl Measured {
+    fn name(&self) -> &'static str {
+        match self {
+            Measured::Post => "POST",
+            Measured::Get(_) => "GET",
+        }
+    }
+
+    fn plan(&self, tag: usize, secs: Duration) -> Plan {
+        let (expect, gen): (u16, Gen) = match self {
+            Measured::Post => (
+                201,
+                Arc::new(move |_, seq| Some(crate::post_user(&format!("iso-{tag}-{seq}"), "Iso"))),
+            ),
+            Measured::Get(ids) => {
+                let ids = ids.clone();
+                (
+                    200,
+                    Arc::new(move |_, seq| {
+                        let id = &ids[seq as usize % ids.len().max(1)];
+                        Some(Req::get(format!("/scim/v2/{ORG}/Users/{id}")))
+                    }),
+                )
+            }
+        };
+        Plan {
+            clients: 1,
+            duration: secs,
+            expect,
+            gen,
+            created: None,
+        }
+    }
 }
 
 /// Runs `bench`'s client for `secs` on its own thread and runtime (so the noisy clients'
@@ -298,17 +359,11 @@ fn bench_post(tag: usize) -> Gen {
 fn measure(
     rt: &tokio::runtime::Runtime,
     bench: &Target,
-    tag: usize,
+    (what, tag): (&Measured, usize),
     secs: Duration,
     noisy: Option<(&Target, Plan)>,
 ) -> anyhow::Result<(Stats, Option<Stats>)> {
-    let plan = Plan {
-        clients: 1,
-        duration: secs,
-        expect: 201,
-        gen: bench_post(tag),
-        created: None,
-    };
+    let plan = what.plan(tag, secs);
     let wait = noisy.is_some();
     std::thread::scope(|s| {
         let measured = s.spawn(move || -> anyhow::Result<Stats> {
@@ -338,6 +393,7 @@ fn probe(rt: &tokio::runtime::Runtime, t: &Target, req: Req, kind: Kind) -> anyh
     let a = rt.block_on(load::once(t, req))?;
     let body = String::from_utf8_lossy(&a.body);
     let ok = a.status == kind.expect()
+        && (kind != Kind::ExternalId || body.contains("\"totalResults\":"))
         && (kind != Kind::Bulk || body.matches("\"status\":\"200\"").count() == MAX_OPS);
     if !ok {
         bail!(
@@ -365,8 +421,20 @@ pub fn run(
     );
     let inst = Instance::with_orgs(&[NOISY])?;
     let db = pg.map(|p| p.fresh("isolation")).transpose()?;
-    seed::users(&inst.store_path(), ORG, s.users, s.seed_batch)?;
+    let bench_ids = Arc::new(seed::users(&inst.store_path(), ORG, s.users, s.seed_batch)?);
     let ids = seed::users(&inst.store_path(), NOISY, noisy_users, s.seed_batch)?;
+    eprintln!(
+        "isolation: seeding {} users of `{NOISY}` that share one externalId",
+        s.crowd
+    );
+    seed::crowd(
+        &inst.store_path(),
+        NOISY,
+        noisy_users,
+        s.crowd,
+        CROWD_EXTERNAL_ID,
+        s.seed_batch,
+    )?;
     if let Some(db) = &db {
         db.load(&inst)?;
     }
@@ -385,17 +453,23 @@ pub fn run(
         addr: daemon.addr,
         token: inst.token_of(NOISY).map(str::to_string),
     };
-    for kind in [Kind::Patch, Kind::PatchRefused, Kind::Put, Kind::Bulk] {
+    for kind in [
+        Kind::Patch,
+        Kind::PatchRefused,
+        Kind::Put,
+        Kind::Bulk,
+        Kind::ExternalId,
+    ] {
         probe(rt, &noisy, noisy_req(&layout, &bodies, kind, 0, 0), kind)
             .with_context(|| format!("the noisy {} request", kind.key()))?;
     }
 
     let mut rows = Vec::new();
-    let alone = measure(rt, &bench, 0, s.secs, None)?;
+    let post = Measured::Post;
+    let alone = measure(rt, &bench, (&post, 0), s.secs, None)?;
     record(
         &mut rows,
-        "alone".into(),
-        "none (alone)".into(),
+        ("alone".into(), "none (alone)".into(), &post),
         0,
         alone,
         &daemon,
@@ -421,33 +495,56 @@ pub fn run(
                 gen: Arc::new(move |c, seq| Some(noisy_req(&l, &b, kind, c, seq))),
                 created: None,
             };
-            let got = measure(rt, &bench, tag, s.secs, Some((&noisy, plan)))?;
+            let got = measure(rt, &bench, (&post, tag), s.secs, Some((&noisy, plan)))?;
             tag += 1;
+            let key = format!("{}_{clients}", kind.key());
             record(
                 &mut rows,
-                format!("{}_{clients}", kind.key()),
-                kind.label(body),
+                (key, kind.label(body), &post),
                 clients,
                 got,
                 &daemon,
             );
         }
     }
-    let again = measure(rt, &bench, tag, s.secs, None)?;
+    let again = measure(rt, &bench, (&post, tag), s.secs, None)?;
     record(
         &mut rows,
-        "alone_again".into(),
-        "none (alone, again)".into(),
+        ("alone_again".into(), "none (alone, again)".into(), &post),
         0,
         again,
         &daemon,
     );
+    // Reads beside the non-unique lookups.
+    let get = Measured::Get(bench_ids);
+    let alone = measure(rt, &bench, (&get, 0), s.secs, None)?;
+    let label = "none (alone, GET by id)".to_string();
+    record(
+        &mut rows,
+        ("get_alone".into(), label, &get),
+        0,
+        alone,
+        &daemon,
+    );
+    let (l, b) = (layout.clone(), bodies.clone());
+    let plan = Plan {
+        clients: CROWD_CLIENTS,
+        duration: s.secs + 2 * WARMUP,
+        expect: 200,
+        gen: Arc::new(move |c, seq| Some(noisy_req(&l, &b, Kind::ExternalId, c, seq))),
+        created: None,
+    };
+    let got = measure(rt, &bench, (&get, 0), s.secs, Some((&noisy, plan)))?;
+    let key = format!("{}_{CROWD_CLIENTS}", Kind::ExternalId.key());
+    let label = Kind::ExternalId.label(s.crowd);
+    record(&mut rows, (key, label, &get), CROWD_CLIENTS, got, &daemon);
     let mem_end = daemon.memory();
     let stopped = daemon.stop()?;
     eprintln!("  stopped in {:.1?} ({})", stopped.took, stopped.status);
     Ok(IsolationResult {
         users: s.users,
-        noisy_users,
+        noisy_users: noisy_users + s.crowd,
+        crowd: s.crowd,
         rows,
         mem_end,
     })
@@ -456,8 +553,7 @@ pub fn run(
 /// Prints a round's progress line and keeps its row.
 fn record(
     rows: &mut Vec<IsoRow>,
-    key: String,
-    label: String,
+    (key, label, what): (String, String, &Measured),
     clients: usize,
     (bench, noisy): (Stats, Option<Stats>),
     daemon: &Running,
@@ -475,11 +571,12 @@ fn record(
     });
     eprintln!(
         "  {label}, {clients} noisy clients: bench p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
-         ({} POSTs, {} errors){noisy_line}",
+         ({} {}s, {} errors){noisy_line}",
         bench.p50(),
         bench.p99(),
         bench.max_ms(),
         bench.ok,
+        what.name(),
         bench.errors,
     );
     let noisy_error = noisy.as_ref().and_then(|n| n.first_error.as_ref());
@@ -492,6 +589,7 @@ fn record(
     rows.push(IsoRow {
         key,
         label,
+        measured: what.name(),
         noisy_clients: clients,
         bench,
         noisy,

@@ -80,6 +80,10 @@ struct Args {
     /// noisy loads per count.
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     noisy_clients: Vec<usize>,
+    /// Users of org `noisy` sharing one `externalId`, which eight of its clients filter by
+    /// in the isolation scenario's last round.
+    #[arg(long, default_value_t = 60_000)]
+    crowd_users: usize,
     /// Run every daemon on PostgreSQL: this URL's role must create databases; each instance
     /// gets a fresh database `bench_scimd_<what>` on the same server, seeded through redb and
     /// copied in, and dropped when the instance is done.
@@ -189,6 +193,7 @@ fn main() -> anyhow::Result<()> {
             noisy_clients: args.noisy_clients.clone(),
             secs,
             seed_batch: args.seed_batch,
+            crowd: args.crowd_users,
         };
         Some(isolation::run(&rt, &bin, pg.as_ref(), &settings)?)
     } else {

@@ -11,9 +11,12 @@ use crate::load::Stats;
 use crate::pg::Loaded;
 
 mod import;
+mod isolation;
 
 use import::{import_targets, render_import};
 pub use import::{ImportResult, ImportRun, Walk};
+use isolation::{isolation_targets, render_isolation};
+pub use isolation::{IsoRow, IsolationResult};
 
 pub struct Ceilings {
     pub hyper: Stats,
@@ -67,45 +70,6 @@ pub struct SizeResult {
     pub stopped: Stopped,
     pub stopped_again: Stopped,
     pub rows: Vec<Row>,
-}
-
-/// One round of the isolation scenario: org `bench`'s single POST client beside a noisy load.
-pub struct IsoRow {
-    pub key: String,
-    /// The noisy load.
-    pub label: String,
-    pub noisy_clients: usize,
-    pub bench: Stats,
-    /// `None` for the rounds without a noisy load.
-    pub noisy: Option<Stats>,
-    pub rss_after: u64,
-}
-
-/// The isolation scenario.
-pub struct IsolationResult {
-    /// Users seeded into `bench` and `noisy`.
-    pub users: usize,
-    pub noisy_users: usize,
-    /// The first row is `bench` alone, the baseline of the added latencies.
-    pub rows: Vec<IsoRow>,
-    pub mem_end: Memory,
-}
-
-impl IsolationResult {
-    fn baseline(&self) -> Option<&Stats> {
-        self.rows.first().map(|r| &r.bench)
-    }
-
-    /// The loaded round (of one noisy client when `one`) with the highest added p99, and its
-    /// added p50 and p99.
-    fn worst(&self, one: bool) -> Option<(&IsoRow, f64, f64)> {
-        let base = self.baseline()?;
-        self.rows
-            .iter()
-            .filter(|r| r.noisy.is_some() && (!one || r.noisy_clients == 1))
-            .map(|r| (r, r.bench.p50() - base.p50(), r.bench.p99() - base.p99()))
-            .max_by(|a, b| a.2.total_cmp(&b.2))
-    }
 }
 
 impl SizeResult {
@@ -294,23 +258,8 @@ fn targets(
     for r in import.map_or(&[][..], |i| &i.results) {
         import_targets(&mut out, r);
     }
-    for one in [true, false] {
-        let Some((r, p50, p99)) = iso.and_then(|i| i.worst(one)) else {
-            continue;
-        };
-        out.push(Target {
-            what: format!(
-                "added latency of org `bench`'s POST (1 client) beside org `noisy`'s worst load{} \
-                 ({}, {} noisy client{})",
-                if one { " of one client" } else { "" },
-                r.label,
-                r.noisy_clients,
-                if r.noisy_clients == 1 { "" } else { "s" },
-            ),
-            measured: format!("p50 {} ms, p99 {} ms", delta_ms(p50), delta_ms(p99)),
-            goal: "a few ms (our reading: p99 ≤ +5 ms)".into(),
-            met: Some(p99 <= 5.0),
-        });
+    if let Some(iso) = iso {
+        isolation_targets(&mut out, iso);
     }
     out
 }
@@ -490,62 +439,6 @@ fn delta_ms(v: f64) -> String {
         format!("+{}", ms(v))
     } else {
         ms(v)
-    }
-}
-
-fn render_isolation(o: &mut String, iso: &IsolationResult) {
-    let _ = writeln!(o, "\n### Tenant isolation\n");
-    let _ = writeln!(
-        o,
-        "Org `bench` ({} users) POSTs new users from one client (each answer durable) for the \
-         scenario time, alone and while clients of org `noisy` ({} users) send the load named; \
-         added = `bench` latency under the load minus `bench` alone (first row). Daemon peak \
-         RSS (VmHWM) at the end: {}.\n",
-        count(iso.users as u64),
-        count(iso.noisy_users as u64),
-        mib(iso.mem_end.hwm),
-    );
-    let _ = writeln!(
-        o,
-        "| load on org `noisy` | noisy clients | noisy requests | noisy errors | noisy req/s | \
-         noisy p50 ms | noisy p99 ms | `bench` POSTs | `bench` errors | `bench` p50 ms | \
-         `bench` p99 ms | `bench` max ms | added p50 ms | added p99 ms | daemon RSS after, MiB |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-    );
-    let base = iso.baseline();
-    for r in &iso.rows {
-        let b = &r.bench;
-        let (n_ok, n_err, n_rps, n_p50, n_p99) = match &r.noisy {
-            Some(n) => (
-                count(n.ok),
-                n.errors.to_string(),
-                format!("{:.1}", n.rps()),
-                ms(n.p50()),
-                ms(n.p99()),
-            ),
-            None => ("–".into(), "–".into(), "–".into(), "–".into(), "–".into()),
-        };
-        let (added50, added99) = match (base, r.key == "alone") {
-            (Some(a), false) => (delta_ms(b.p50() - a.p50()), delta_ms(b.p99() - a.p99())),
-            _ => ("–".into(), "–".into()),
-        };
-        let _ = writeln!(
-            o,
-            "| {} | {} | {n_ok} | {n_err} | {n_rps} | {n_p50} | {n_p99} | {} | {} | {} | {} | {} \
-             | {added50} | {added99} | {} |",
-            r.label,
-            if r.noisy.is_some() {
-                r.noisy_clients.to_string()
-            } else {
-                "–".into()
-            },
-            count(b.ok),
-            b.errors,
-            ms(b.p50()),
-            ms(b.p99()),
-            ms(b.max_ms()),
-            r.rss_after >> 20,
-        );
     }
 }
 

@@ -134,18 +134,51 @@ pub fn users(path: &Path, org: &str, users: usize, batch: usize) -> anyhow::Resu
     Ok(ids)
 }
 
+/// Seeds users `first..first + n` of `org` whose `externalId` is `external` for all of them
+/// (the non-unique lookup of the isolation scenario) into the store at `path`, and closes it.
+pub fn crowd(
+    path: &Path,
+    org: &str,
+    first: usize,
+    n: usize,
+    external: &str,
+    batch: usize,
+) -> anyhow::Result<()> {
+    let store = Store::open(path).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
+    let make = |i: usize| {
+        let mut attrs = user_attrs(i);
+        attrs.insert("externalId".into(), Value::String(external.to_string()));
+        attrs
+    };
+    seed_with(&store, org, first..first + n, batch, &make)?;
+    drop(store);
+    wait_closed(path)
+}
+
 /// Users `0..users` of `org`, in batches of one durable transaction each.
 fn seed_users(store: &Store, org: &str, users: usize, batch: usize) -> anyhow::Result<Vec<String>> {
+    seed_with(store, org, 0..users, batch, &user_attrs)
+}
+
+/// Users `range` of `org` as `make` builds them, in batches of one durable transaction each.
+fn seed_with(
+    store: &Store,
+    org: &str,
+    range: std::ops::Range<usize>,
+    batch: usize,
+    make: &dyn Fn(usize) -> Map<String, Value>,
+) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
-    let mut user_ids = Vec::with_capacity(users);
-    let mut i = 0;
+    let (first, users) = (range.start, range.end);
+    let mut user_ids = Vec::with_capacity(users - first);
+    let mut i = first;
     while i < users {
         let end = (i + batch).min(users);
         let mut rows = Vec::with_capacity(end - i);
         for n in i..end {
             let id = uuid::Uuid::now_v7().to_string();
             user_ids.push(id.clone());
-            rows.push((id, user_attrs(n)));
+            rows.push((id, make(n)));
         }
         let org = org.to_string();
         let at = now();
