@@ -54,10 +54,12 @@ fn authenticate(
              'scimd token rotate --org {shown} --scope events'."
         ))
     };
-    let org = config.org(org_name).ok_or_else(refused)?;
-    if !org.event_token_matches(&token) {
+    // Hashed and compared whether the org exists or not, as on the SCIM API (`auth.rs`).
+    let org = config.org(org_name);
+    let valid = super::auth::token_valid(org.map(|o| o.event_tokens.as_slice()), &token);
+    let Some(org) = org.filter(|_| valid) else {
         return Err(refused());
-    }
+    };
     if !org.enabled {
         return Err(ScimError::Forbidden(format!(
             "Org '{org_name}' is disabled in the server's configuration."

@@ -3,6 +3,7 @@
 //! the async threads, and renders every reply and error (the one place errors become HTTP).
 //! The events API (`events.rs`) shares the edge: its errors are rendered here too.
 
+mod auth;
 mod auth_failures;
 pub mod conn;
 mod events;
@@ -558,10 +559,12 @@ fn authenticate<'c>(
              'scimd token rotate --org {shown}'."
         ))
     };
-    let org = config.org(org_name).ok_or_else(refused)?;
-    if !org.token_matches(&token) {
+    // The token is hashed and compared whether the org exists or not (`auth.rs`).
+    let org = config.org(org_name);
+    let valid = auth::token_valid(org.map(|o| o.tokens.as_slice()), &token);
+    let Some(org) = org.filter(|_| valid) else {
         return Err(refused());
-    }
+    };
     if !org.enabled {
         return Err(ScimError::Forbidden(format!(
             "Org '{org_name}' is disabled in the server's configuration."
