@@ -68,11 +68,12 @@ fn authenticate(
     Ok(org.clone())
 }
 
-/// Serves one events request.
+/// Serves one events request; sets `authed` once its token is accepted.
 pub(super) async fn serve(
     state: &AppState,
     req: Request<Incoming>,
     started: Instant,
+    authed: &mut bool,
 ) -> Result<Response<Full<Bytes>>, ScimError> {
     let path = req.uri().path().to_string();
     let Some(org_name) = org_segment(&path) else {
@@ -83,7 +84,11 @@ pub(super) async fn serve(
     };
     let config = state.config.borrow().clone();
     let headers = req.headers();
-    let org = match authenticate(&config, &org_name, headers) {
+    let authenticated = authenticate(&config, &org_name, headers);
+    *authed = authenticated
+        .as_ref()
+        .map_or_else(|e| e.status() != 401, |_| true);
+    let org = match authenticated {
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
