@@ -6,6 +6,7 @@ mod backup;
 mod bulk;
 mod cli;
 mod conformance;
+mod conn_caps;
 mod crash;
 mod cursor;
 mod dashboard;
