@@ -26,6 +26,7 @@ mod okta;
 mod paging;
 mod permissions;
 mod persistence;
+mod quiet_log;
 mod races;
 mod receiver;
 mod reload;
