@@ -1,6 +1,6 @@
 //! The `[limits]` of the HTTP edge against raw sockets: slow and idle connections are closed,
-//! a keep-alive connection may rest between requests, the connection cap answers a canned 503,
-//! and a body that stops arriving is answered 408.
+//! a keep-alive connection may rest between requests, the connection cap answers a canned 503
+//! when no open connection is idle, and a body that stops arriving is answered 408.
 //!
 //! The old daemon (6457fe5) had none of this: hyper ran without a timer, so a connection that
 //! sent half a request, nothing, or one byte at a time kept its socket and task forever; there
@@ -112,15 +112,28 @@ fn slow_and_idle_connections_are_closed_while_others_are_served() {
 
 #[test]
 fn over_max_connections_a_new_one_reads_a_503_and_is_closed() {
-    let d = Daemon::start_with("[limits]\nmax_connections = 8\n", &[("acme", "")]);
-    // Eight keep-alive connections, each served once (so each surely holds its slot), then
-    // resting inside the default 60 s idle deadline. Nothing else has connected yet.
+    // At the cap an idle connection would be closed to make room (`conn_caps.rs`), so the
+    // eight held here are busy: each has a request in flight, a POST whose body is still to
+    // come. The `100 Continue` proves its handler runs; the body deadline is far away.
+    let d = Daemon::start_with(
+        "[limits]\nmax_connections = 8\nbody_read_timeout_secs = 120\n",
+        &[("acme", "")],
+    );
+    let body = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"u0"}"#;
     let mut held: Vec<TcpStream> = (0..8)
         .map(|i| {
             let mut s = connect(d.addr());
-            s.write_all(healthz(&d).as_bytes()).expect("write");
+            let head = format!(
+                "POST /scim/v2/acme/Users HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/scim+json\r\nContent-Length: {}\r\n\
+                 Expect: 100-continue\r\n\r\n",
+                d.addr(),
+                d.tokens["acme"],
+                body.len()
+            );
+            s.write_all(head.as_bytes()).expect("write");
             let r = read_response(&mut s).unwrap_or_else(|e| panic!("connection {i}: {e}"));
-            assert_eq!(r.status, 200, "connection {i}: {r:?}");
+            assert_eq!(r.status, 100, "connection {i}: {r:?}");
             s
         })
         .collect();
@@ -132,9 +145,14 @@ fn over_max_connections_a_new_one_reads_a_503_and_is_closed() {
     assert_eq!(r.headers.get("retry-after").map(String::as_str), Some("1"));
     until_closed(&mut ninth, "the refused connection");
 
-    // The held ones were not disturbed.
-    held[0].write_all(healthz(&d).as_bytes()).expect("write");
-    assert_eq!(read_response(&mut held[0]).expect("answer").status, 200);
+    // The held ones were not disturbed: each request completes.
+    for (i, s) in held.iter_mut().enumerate() {
+        // The same length as announced: one digit for one digit.
+        let body = body.replace("u0", &format!("u{i}"));
+        s.write_all(body.as_bytes()).expect("write the body");
+        let r = read_response(s).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        assert_eq!(r.status, 201, "connection {i}: {r:?}");
+    }
 
     // Once they go, their slots are free again.
     drop(held);

@@ -12,7 +12,7 @@ use crate::harness::{eventually, scimd_bin, write_config, Client};
 
 /// Starts `scimd serve` with stderr into the file `log` (a pipe's reader, not a terminal) and
 /// `RUST_LOG` set to `rust_log` or unset; returns the child and its origin.
-fn serve_logging_to(
+pub(crate) fn serve_logging_to(
     config: &std::path::Path,
     log: &std::path::Path,
     rust_log: Option<&str>,

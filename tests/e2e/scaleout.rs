@@ -372,6 +372,14 @@ fn a_database_outage_is_503_and_the_daemon_recovers_by_itself() {
     eventually("/healthz to say 503", Duration::from_secs(20), || {
         (health() == 503).then_some(())
     });
+    // Anyone may ask, so the answer is a fixed word, never PostgreSQL's message.
+    let body = crate::harness::Client {
+        base: d.origin.clone(),
+        token: None,
+    }
+    .get("/healthz")
+    .body;
+    assert_eq!(body, json!({"status": "recovering"}), "{body}");
     let refused = c.post(
         "/Users",
         &json!({"schemas": [USER], "userName": "bob@acme.com"}),

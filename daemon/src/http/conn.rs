@@ -2,7 +2,8 @@
 //! within `header_read_timeout`, and a connection with no request in flight and no bytes moving
 //! for `idle_timeout` is closed. hyper's own header timer also runs while a keep-alive
 //! connection waits for its next request, which would make the two one limit; this keeps them
-//! apart and covers a client that stops reading its response too.
+//! apart and covers a client that stops reading its response too. The [`Gate`] (`gate.rs`) may
+//! also close a connection early, through its tracker, to make room for a new one.
 
 use std::io;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 // tokio's clock, so the tests can run it paused.
 use tokio::time::Instant;
 
@@ -28,12 +30,15 @@ pub enum Expired {
 #[derive(Debug)]
 pub struct Tracker {
     epoch: Instant,
-    /// Milliseconds since `epoch` when bytes last moved either way.
+    /// Microseconds since `epoch` when bytes last moved either way (fine enough for the gate to
+    /// tell which of two connections served one after the other rested longer).
     last_io: AtomicU64,
-    /// 1 + milliseconds since `epoch` when the first byte of a not yet parsed request
+    /// 1 + microseconds since `epoch` when the first byte of a not yet parsed request
     /// arrived; 0 while there is none.
     head_started: AtomicU64,
     in_flight: AtomicUsize,
+    /// Told when the gate closes this connection to make room for another.
+    evict: Notify,
 }
 
 impl Tracker {
@@ -43,15 +48,16 @@ impl Tracker {
             last_io: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            evict: Notify::new(),
         })
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 
     fn moved(&self, read: bool) {
-        let now = self.now_ms();
+        let now = self.now_us();
         self.last_io.store(now, Ordering::Relaxed);
         if read
             && self.in_flight.load(Ordering::Relaxed) == 0
@@ -68,16 +74,41 @@ impl Tracker {
         InFlight(self.clone())
     }
 
+    /// How long the connection has rested between requests: None while a request is in flight
+    /// or the bytes of one are arriving, since closing it then would lose that request.
+    pub fn idle_for(&self) -> Option<Duration> {
+        if self.in_flight.load(Ordering::Relaxed) > 0
+            || self.head_started.load(Ordering::Relaxed) != 0
+        {
+            return None;
+        }
+        let idle = self
+            .now_us()
+            .saturating_sub(self.last_io.load(Ordering::Relaxed));
+        Some(Duration::from_micros(idle))
+    }
+
+    /// Asks the connection to close (see [`Tracker::evicted`]).
+    pub fn evict(&self) {
+        // `notify_one` keeps a permit when nobody waits yet, so an early eviction is not lost.
+        self.evict.notify_one();
+    }
+
+    /// Resolves once the gate has closed this connection to make room for another.
+    pub async fn evicted(&self) {
+        self.evict.notified().await;
+    }
+
     /// Resolves when the connection has outlived one of its deadlines.
     pub async fn expired(&self, header: Duration, idle: Duration) -> Expired {
         let tick = (header.min(idle) / 4).clamp(Duration::from_millis(25), Duration::from_secs(1));
-        let (header, idle) = (header.as_millis() as u64, idle.as_millis() as u64);
+        let (header, idle) = (header.as_micros() as u64, idle.as_micros() as u64);
         loop {
             tokio::time::sleep(tick).await;
             if self.in_flight.load(Ordering::Relaxed) > 0 {
                 continue;
             }
-            let now = self.now_ms();
+            let now = self.now_us();
             let started = self.head_started.load(Ordering::Relaxed);
             if started != 0 && now.saturating_sub(started - 1) >= header {
                 return Expired::Header;
@@ -164,44 +195,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
-/// Counts open connections against a cap that can change while serving.
-#[derive(Debug, Default)]
-pub struct Gate {
-    open: AtomicUsize,
-}
-
-impl Gate {
-    /// A slot for one more connection, unless `max` are open.
-    pub fn enter(self: &Arc<Self>, max: usize) -> Option<Slot> {
-        let mut cur = self.open.load(Ordering::Relaxed);
-        loop {
-            if cur >= max {
-                return None;
-            }
-            match self
-                .open
-                .compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => return Some(Slot(self.clone())),
-                Err(now) => cur = now,
-            }
-        }
-    }
-
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
-    }
-}
-
-/// One open connection; dropping it frees the slot.
-pub struct Slot(Arc<Gate>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
-    }
-}
+// The gate lives in its own module; metrics reads it by this path.
+pub use super::gate::Gate;
 
 /// What a refused connection reads before it is closed: a SCIM error, so an IdP's log says why.
 pub const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
@@ -222,15 +217,27 @@ mod tests {
         assert_eq!(v["status"], "503");
     }
 
-    #[test]
-    fn the_gate_holds_at_most_max() {
-        let gate = Arc::new(Gate::default());
-        let a = gate.enter(2);
-        let b = gate.enter(2);
-        assert!(a.is_some() && b.is_some());
-        assert!(gate.enter(2).is_none());
-        drop(a);
-        assert!(gate.enter(2).is_some());
+    #[tokio::test(start_paused = true)]
+    async fn idle_counts_only_between_requests() {
+        let t = Tracker::new();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(t.idle_for(), Some(Duration::from_secs(3)));
+        let guard = t.start_request();
+        assert_eq!(t.idle_for(), None);
+        drop(guard);
+        assert_eq!(t.idle_for(), Some(Duration::ZERO));
+        // The first bytes of the next request: no longer idle.
+        t.moved(true);
+        assert_eq!(t.idle_for(), None);
+    }
+
+    #[tokio::test]
+    async fn an_eviction_before_anyone_waits_is_kept() {
+        let t = Tracker::new();
+        t.evict();
+        tokio::time::timeout(Duration::from_secs(5), t.evicted())
+            .await
+            .expect("the eviction was lost");
     }
 
     #[tokio::test(start_paused = true)]

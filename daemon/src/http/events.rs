@@ -54,10 +54,12 @@ fn authenticate(
              'scimd token rotate --org {shown} --scope events'."
         ))
     };
-    let org = config.org(org_name).ok_or_else(refused)?;
-    if !org.event_token_matches(&token) {
+    // Hashed and compared whether the org exists or not, as on the SCIM API (`auth.rs`).
+    let org = config.org(org_name);
+    let valid = super::auth::token_valid(org.map(|o| o.event_tokens.as_slice()), &token);
+    let Some(org) = org.filter(|_| valid) else {
         return Err(refused());
-    }
+    };
     if !org.enabled {
         return Err(ScimError::Forbidden(format!(
             "Org '{org_name}' is disabled in the server's configuration."
@@ -66,11 +68,12 @@ fn authenticate(
     Ok(org.clone())
 }
 
-/// Serves one events request.
+/// Serves one events request; sets `authed` once its token is accepted.
 pub(super) async fn serve(
     state: &AppState,
     req: Request<Incoming>,
     started: Instant,
+    authed: &mut bool,
 ) -> Result<Response<Full<Bytes>>, ScimError> {
     let path = req.uri().path().to_string();
     let Some(org_name) = org_segment(&path) else {
@@ -81,7 +84,11 @@ pub(super) async fn serve(
     };
     let config = state.config.borrow().clone();
     let headers = req.headers();
-    let org = match authenticate(&config, &org_name, headers) {
+    let authenticated = authenticate(&config, &org_name, headers);
+    *authed = authenticated
+        .as_ref()
+        .map_or_else(|e| e.status() != 401, |_| true);
+    let org = match authenticated {
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {

@@ -1,15 +1,20 @@
 //! The HTTP edge: accepts connections under a cap and per-connection deadlines, authenticates,
 //! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers off
 //! the async threads, and renders every reply and error (the one place errors become HTTP).
-//! The events API (`events.rs`) shares the edge: its errors are rendered here too.
+//! The events API (`events.rs`) shares the edge: its errors are rendered here too. Nothing a
+//! client without a valid token causes is logged per request at the default level: such
+//! refusals are counted (`auth_failures.rs`) and published a few times a minute at most.
 
+mod accept;
+mod auth;
 mod auth_failures;
 pub mod conn;
 mod events;
+mod gate;
+mod health;
 mod rate;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,20 +23,20 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use scimd_config::Config;
 use scimd_core::resource::{Limits, UserNames};
 use scimd_core::ScimError;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::activity::{client_name, Bus};
 use crate::api::{self, Context, Reply};
-use crate::store::{Health, Store, Unknown};
-use auth_failures::AuthFailures;
-use conn::{Gate, Tracked, Tracker};
+use crate::store::{Store, Unknown};
+use auth_failures::{AuthFailures, Kind};
+use conn::Gate;
+use health::HealthLog;
 use rate::RateLimiter;
+
+pub use accept::serve;
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -46,9 +51,10 @@ pub struct AppState {
     pub bus: Bus,
     /// `http` or `https`, for base URLs derived from the Host header.
     pub scheme: &'static str,
-    /// Open connections, against `limits.max_connections`.
+    /// Open connections, against `limits.max_connections` and `max_connections_per_ip`.
     pub gate: Arc<Gate>,
     auth_failures: AuthFailures,
+    health_log: HealthLog,
     rates: RateLimiter,
     pages: Arc<api::pages::PageEnds>,
 }
@@ -67,113 +73,10 @@ impl AppState {
             scheme,
             gate: Arc::default(),
             auth_failures: AuthFailures::default(),
+            health_log: HealthLog::default(),
             rates: RateLimiter::default(),
             pages: Arc::default(),
         }
-    }
-}
-
-/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish for
-/// `limits.shutdown_timeout`. With `tls`, every connection is a TLS handshake with the
-/// configuration current at accept time.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    tls: Option<Arc<crate::tls::Current>>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    let mut flush = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(err) => {
-                        // Out of file descriptors and the like: back off rather than spin.
-                        tracing::warn!(cause = %err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let limits = state.config.borrow().limits;
-                let Some(slot) = state.gate.enter(limits.max_connections) else {
-                    // Refused without a task: one non-blocking write of a canned answer, then
-                    // the socket closes.
-                    let _ = stream.try_write(conn::REFUSED);
-                    tracing::debug!(%peer, "connection refused: at max_connections");
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let watcher = graceful.watcher();
-                let tls = tls.as_ref().map(|t| t.get());
-                tokio::spawn(async move {
-                    let _slot = slot;
-                    let tracker = Tracker::new();
-                    let stream = Tracked::new(stream, tracker.clone());
-                    let svc = {
-                        let tracker = tracker.clone();
-                        service_fn(move |req| {
-                            let state = state.clone();
-                            let in_flight = tracker.start_request();
-                            async move {
-                                let resp = handle(state, req).await;
-                                drop(in_flight);
-                                Ok::<_, Infallible>(resp)
-                            }
-                        })
-                    };
-                    let mut builder = hyper::server::conn::http1::Builder::new();
-                    builder.max_buf_size(MAX_HEAD);
-                    let expired = tracker.expired(limits.header_read_timeout, limits.idle_timeout);
-                    let served = async {
-                        match tls {
-                            None => watcher.watch(builder.serve_connection(TokioIo::new(stream), svc)).await,
-                            Some(config) => {
-                                let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                                match acceptor.accept(stream).await {
-                                    Ok(tls_stream) => {
-                                        watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), svc)).await
-                                    }
-                                    Err(err) => {
-                                        tracing::debug!(cause = %err, %peer, "TLS handshake failed");
-                                        Ok(())
-                                    }
-                                }
-                            }
-                        }
-                    };
-                    tokio::select! {
-                        result = served => if let Err(err) = result {
-                            tracing::debug!(cause = %err, "connection closed with error");
-                        },
-                        why = expired => tracing::debug!(%peer, ?why, "connection closed: deadline passed"),
-                    }
-                });
-            }
-            _ = flush.tick() => {
-                for record in state.auth_failures.flush(Instant::now()) {
-                    state.bus.publish(record);
-                }
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    // Long-polls answer now; otherwise each would hold the graceful shutdown for its wait.
-    state.store.feed().close();
-    let grace = state.config.borrow().limits.shutdown_timeout;
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => tracing::warn!(open = state.gate.open(), "shutdown: connections still open after the shutdown timeout"),
-    }
-    for record in state
-        .auth_failures
-        .flush(Instant::now() + auth_failures::WINDOW)
-    {
-        state.bus.publish(record);
     }
 }
 
@@ -224,44 +127,40 @@ pub fn error_response(err: &ScimError) -> Response<Full<Bytes>> {
     resp
 }
 
-/// `GET /healthz`: 200 while the store can serve, 503 with the reason while it cannot.
-fn health(store: &Store) -> Reply {
-    let (status, body) = match store.health() {
-        Health::Ok => (200, serde_json::json!({"status": "ok"})),
-        Health::Recovering { reason, disk_full } => (
-            503,
-            serde_json::json!({"status": "recovering", "reason": reason, "diskFull": disk_full}),
-        ),
-        Health::Failed(reason) => (
-            503,
-            serde_json::json!({"status": "failed", "reason": reason}),
-        ),
-    };
-    Reply {
-        status,
-        body: Some(body),
-        etag: None,
-        location: None,
-        allow: None,
-    }
-}
-
 async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // A cheap handle (shared bytes), kept for the count of a refusal.
+    let agent = req.headers().get(header::USER_AGENT).cloned();
+    let mut authed = false;
     let result = if events::is_events(&path) {
-        events::serve(&state, req, started).await
+        events::serve(&state, req, started, &mut authed).await
     } else {
-        route(&state, req, started).await.map(reply_response)
+        route(&state, req, started, &mut authed)
+            .await
+            .map(reply_response)
     };
     let resp = match result {
         Ok(resp) => resp,
         Err(err) => {
             if err.status() >= 500 {
                 tracing::error!(%method, %path, status = err.status(), "request failed");
-            } else {
+            } else if authed {
                 log_refusal(&method, &path, &err);
+            } else if err.status() != 401 {
+                // 401s were counted where they were decided, with their org's bucket.
+                let client = client_name(agent.as_ref().and_then(|v| v.to_str().ok()));
+                let record = state.auth_failures.refuse(
+                    Kind::NotFound,
+                    auth_failures::UNKNOWN,
+                    client,
+                    method.to_string(),
+                    started,
+                );
+                if let Some(record) = record {
+                    state.bus.publish(record);
+                }
             }
             error_response(&err)
         }
@@ -284,10 +183,10 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
     resp
 }
 
-/// Logs a refused SCIM request at info: org, method, path, status and scimType, never the
-/// token or the body. 401s are left to the failed-login counter (`auth_failures.rs`), which
-/// bounds what an unauthenticated flood can make scimd write; so are refusals outside the
-/// SCIM API.
+/// Logs a refused SCIM or events request that presented its org's token, at info: org,
+/// method, path, status and scimType, never the token or the body. Requests without a valid
+/// token (401s, unknown paths) are left to the counters (`auth_failures.rs`), which bound what
+/// an unauthenticated flood can make scimd write.
 fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
     let Some(rest) = path
         .strip_prefix("/scim/v2/")
@@ -345,15 +244,17 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
+/// Serves a request outside the events API; sets `authed` once its token is accepted.
 async fn route(
     state: &AppState,
     req: Request<Incoming>,
     started: Instant,
+    authed: &mut bool,
 ) -> Result<Reply, ScimError> {
     let path = req.uri().path().to_string();
     if path == "/healthz" {
         return match *req.method() {
-            Method::GET | Method::HEAD => Ok(health(&state.store)),
+            Method::GET | Method::HEAD => Ok(health::reply(&state.store, &state.health_log)),
             _ => Err(ScimError::MethodNotAllowed("use GET /healthz".into())),
         };
     }
@@ -374,7 +275,12 @@ async fn route(
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
     let user_agent = header_str(headers, header::USER_AGENT);
-    let org = match authenticate(&config, &org_name, headers) {
+    let authenticated = authenticate(&config, &org_name, headers);
+    // A disabled org's 403 also answers a valid token.
+    *authed = authenticated
+        .as_ref()
+        .map_or_else(|e| e.status() != 401, |_| true);
+    let org = match authenticated {
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
@@ -561,10 +467,12 @@ fn authenticate<'c>(
              'scimd token rotate --org {shown}'."
         ))
     };
-    let org = config.org(org_name).ok_or_else(refused)?;
-    if !org.token_matches(&token) {
+    // The token is hashed and compared whether the org exists or not (`auth.rs`).
+    let org = config.org(org_name);
+    let valid = auth::token_valid(org.map(|o| o.tokens.as_slice()), &token);
+    let Some(org) = org.filter(|_| valid) else {
         return Err(refused());
-    }
+    };
     if !org.enabled {
         return Err(ScimError::Forbidden(format!(
             "Org '{org_name}' is disabled in the server's configuration."
