@@ -20,6 +20,7 @@ pub mod hooks;
 mod members;
 mod model;
 mod pg;
+mod purge;
 mod read;
 mod redb;
 mod rows;
@@ -45,6 +46,7 @@ use events::{EventPage, EventRetention, Feed};
 use hooks::{HookState, Lease};
 use model::*;
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
+pub use purge::Purged;
 use rows::View;
 pub use tx::Tx;
 
