@@ -79,7 +79,10 @@ fn rotate_preserves_comments_and_other_orgs_and_invalidates_the_old_token() {
     assert!(config.org("globex").unwrap().token_matches(&globex));
 
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o640, "the file keeps its mode");
+    assert_eq!(
+        mode, 0o600,
+        "a rewritten config is private, whatever it was before"
+    );
     assert!(
         leftovers(dir.path()).is_empty(),
         "{:?}",
