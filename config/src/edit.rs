@@ -3,10 +3,12 @@
 //!
 //! Edits go through `toml_edit` so the operator's comments and layout survive, and every write
 //! is atomic (temp file in the same folder, fsync, rename) because the daemon's watcher may read
-//! the file at any moment and must never see half of it.
+//! the file at any moment and must never see half of it. Every file written has mode 0600 from
+//! the moment it exists: it may hold webhook secrets and a database password.
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use toml_edit::{Array, DocumentMut, Item, Table, TableLike, Value};
@@ -300,21 +302,26 @@ fn write_atomic(path: &Path, contents: &[u8], replace: bool) -> Result<(), Confi
         .unwrap_or_else(|| "config".to_owned());
     let io_err = |e| ConfigError::io(path, e);
 
-    let permissions = match fs::metadata(path) {
-        Ok(meta) => Some(meta.permissions()),
+    let owner = match fs::metadata(path) {
+        Ok(meta) => Some((meta.uid(), meta.gid())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(io_err(e)),
     };
     // A dot-prefixed name keeps editors' file lists quiet, and the watcher ignores other names.
-    // tempfile creates it with mode 0600, which is what a new config (it holds hashes) gets.
-    let mut tmp = tempfile::Builder::new()
+    // Created with mode 0600 and left so, whatever the file had: it may hold webhook secrets
+    // and a database password, and the daemon reads it as the user that owns it.
+    let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(io_err)?;
-    if let Some(permissions) = permissions {
-        tmp.as_file().set_permissions(permissions).map_err(io_err)?;
+    // The file keeps its owner, so a daemon that owns its config still reads it after root
+    // rotated a token. Only root can give a file away; anyone else writes it as their own.
+    if let Some((uid, gid)) = owner {
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
     }
+    let mut tmp = tmp;
     tmp.write_all(contents).map_err(io_err)?;
     tmp.as_file().sync_all().map_err(io_err)?;
     let persisted = if replace {

@@ -26,6 +26,7 @@ mod diff;
 mod edit;
 mod error;
 mod events;
+mod exposure;
 mod model;
 mod raw;
 mod span;
@@ -48,6 +49,7 @@ pub use events::{
     DEFAULT_EVENTS_MAX_RECORDS, MAX_EVENTS_MAX_AGE_DAYS, MAX_EVENTS_MAX_LONG_POLLS,
     MAX_EVENTS_MAX_RECORDS,
 };
+pub use exposure::exposed_secrets;
 pub use model::{
     ActivityConfig, Config, LimitsConfig, LogConfig, LogFormat, OrgConfig, RateLimit, TlsConfig,
     UnknownMembers, Usernames, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS,
@@ -59,7 +61,8 @@ pub use model::{
     MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX, MAX_TIMEOUT_SECS,
 };
 pub use store::{
-    PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV, DEFAULT_POOL_SIZE, MAX_POOL_SIZE,
+    url_has_password, PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV,
+    DEFAULT_POOL_SIZE, MAX_POOL_SIZE,
 };
 pub use watch::Watcher;
 pub use webhooks::{

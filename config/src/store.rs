@@ -82,6 +82,24 @@ impl fmt::Debug for PostgresConfig {
     }
 }
 
+/// Whether a Postgres URL carries a password: in its user info (`user:password@`, found the
+/// way [`PostgresConfig::redacted_url`] finds it) or as a `password` or `sslpassword` query
+/// parameter. A value that is not a URL may hold one anywhere, so it counts as carrying one.
+pub fn url_has_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return !url.is_empty();
+    };
+    let in_userinfo = rest.rfind('@').is_some_and(|at| rest[..at].contains(':'));
+    let in_query = rest.split_once('?').is_some_and(|(_, query)| {
+        query.split('&').any(|param| {
+            param.split_once('=').is_some_and(|(name, value)| {
+                !value.is_empty() && SECRET_PARAMS.iter().any(|s| name.eq_ignore_ascii_case(s))
+            })
+        })
+    });
+    in_userinfo || in_query
+}
+
 /// `url` without its secrets; see [`PostgresConfig::redacted_url`].
 ///
 /// Errs on the side of hiding too much: the password runs from the first `:` of the user info to
@@ -248,6 +266,21 @@ impl Validator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_is_found_where_redaction_would_hide_it() {
+        for (url, has) in [
+            ("postgres://scimd:secret@db:5432/scimd", true),
+            ("postgres://scimd:p@ss/w?rd@db/scimd", true),
+            ("postgres://scimd@db/scimd", false),
+            ("postgres://db/scimd?sslmode=require", false),
+            ("postgresql://u@h/db?sslmode=require&PassWord=x", true),
+            ("postgresql://u@h/db?password=", false),
+            ("host=db password=x", true),
+        ] {
+            assert_eq!(url_has_password(url), has, "{url}");
+        }
+    }
 
     #[test]
     fn redaction_hides_every_form_of_password() {

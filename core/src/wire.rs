@@ -45,10 +45,14 @@ pub struct OrgSummary {
     pub webhooks: Vec<WebhookSummary>,
 }
 
-/// One webhook endpoint's delivery.
+/// One webhook endpoint's delivery. The endpoint is named by its id and host, never its URL:
+/// a URL's path or query may carry the receiver's token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookSummary {
-    pub url: String,
+    /// The endpoint id (16 hex digits, a digest of the configured URL).
+    pub endpoint: String,
+    /// The host the URL names (an IPv6 address without brackets).
+    pub host: String,
     /// Every event up to this number is done with (delivered, filtered out or given up on).
     pub delivered: u64,
     /// Events of the org after `delivered`.
@@ -135,6 +139,13 @@ pub enum ClientMsg {
     Backup {
         path: String,
     },
+    /// Delete everything the store holds of `org`, which the daemon must no longer serve:
+    /// what `scimd org purge` asks a running daemon.
+    PurgeOrg {
+        org: String,
+    },
+    /// The orgs that hold data in the store, configured or not.
+    StoredOrgs,
 }
 
 /// Daemon to client.
@@ -180,6 +191,18 @@ pub enum ServerMsg {
     Backup {
         path: String,
         bytes: u64,
+    },
+    /// The purge asked for is done and durable: what it deleted.
+    Purged {
+        org: String,
+        users: u64,
+        teams: u64,
+        memberships: u64,
+        events: u64,
+        activity: u64,
+    },
+    StoredOrgs {
+        orgs: Vec<String>,
     },
     /// The subscriber fell behind and `missed` records were dropped for it.
     Lagged {

@@ -1,7 +1,8 @@
-//! The operator's store commands: `scimd backup`, `restore`, `compact` and `export`. A running
-//! daemon holds the redb file (redb locks it), so a backup of a live store is asked of the
-//! daemon over its control socket, which copies one read snapshot while it goes on serving;
-//! restore and compact need the daemon stopped and refuse while its socket answers.
+//! The operator's store commands: `scimd backup`, `restore`, `compact`, `export` and `org
+//! purge`. A running daemon holds the redb file (redb locks it), so a backup of a live store is
+//! asked of the daemon over its control socket, which copies one read snapshot while it goes on
+//! serving, and so is a purge, which the daemon runs through its writer; restore and compact
+//! need the daemon stopped and refuse while its socket answers.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -45,6 +46,10 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AdminErr
 /// How long a running daemon may take to write a backup (a million users copy in well under
 /// a minute; a slow disk gets plenty of room).
 const BACKUP_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// How long a running daemon may take to purge an org (chunks of a few thousand rows, each a
+/// durable commit: a million rows take well under this).
+const PURGE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// What a store holds, per org: (org, users, teams).
 pub type Counts = Vec<(String, u64, u64)>;
@@ -380,4 +385,125 @@ fn write_org(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> Resul
     }
     out.flush().map_err(io_err("writing the export"))?;
     Ok(exported)
+}
+
+/// Opens the config's store directly, for a command run while no daemon serves it.
+fn open_offline(config: &Config) -> Result<Option<Store>> {
+    match &config.store.backend {
+        StoreBackend::Postgres(pg) => Store::open_postgres(&pg.url, 2)
+            .map(Some)
+            .map_err(store_err(format!("opening {}", pg.redacted_url()))),
+        StoreBackend::Redb => {
+            let path = crate::serve::store_path(config);
+            if !path.exists() {
+                return Ok(None);
+            }
+            Store::open(&path).map(Some).map_err(store_err(format!(
+                "opening {} (a daemon may hold it without a control socket)",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// What `scimd org purge` deleted.
+#[derive(Debug)]
+pub struct OrgPurged {
+    pub org: String,
+    pub purged: crate::store::Purged,
+    /// Whether the running daemon did it (else the store was opened directly).
+    pub live: bool,
+}
+
+/// `scimd org purge --org NAME`: deletes everything the store holds of an org that is no
+/// longer in the config; through the running daemon when there is one (its writer, in bounded
+/// chunks), else on the store directly.
+pub fn purge(config: &Config, org: &str) -> Result<OrgPurged> {
+    let org = org.to_ascii_lowercase();
+    if config.org(&org).is_some() {
+        return Err(AdminError::Refused(format!(
+            "org {org} is still in {}; remove [orgs.{org}] from it first (a purge deletes the \
+             org's data for good)",
+            config.path.display()
+        )));
+    }
+    let ask = ClientMsg::PurgeOrg { org: org.clone() };
+    if let Some(answer) = ask_daemon(&config.socket, &ask, PURGE_TIMEOUT) {
+        return match answer? {
+            ServerMsg::Purged {
+                users,
+                teams,
+                memberships,
+                events,
+                activity,
+                ..
+            } => Ok(OrgPurged {
+                org,
+                purged: crate::store::Purged {
+                    users,
+                    teams,
+                    memberships,
+                    events,
+                    activity,
+                    other: 0,
+                },
+                live: true,
+            }),
+            other => Err(AdminError::Daemon(format!("unexpected {other:?}"))),
+        };
+    }
+    let Some(store) = open_offline(config)? else {
+        return Err(AdminError::Refused(format!(
+            "there is no store at {} and no daemon answers on {}",
+            crate::serve::store_path(config).display(),
+            config.socket.display()
+        )));
+    };
+    let purged = store.purge_org(&org);
+    store.close();
+    Ok(OrgPurged {
+        org: org.clone(),
+        purged: purged.map_err(store_err(format!("purging org {org}")))?,
+        live: false,
+    })
+}
+
+/// The orgs the store holds data of that `config` no longer has, asked of the running daemon
+/// when there is one; None when there is no store yet, or when it is PostgreSQL and no daemon
+/// answers (a config check neither connects to a database nor migrates its schema).
+pub fn unconfigured_orgs(config: &Config) -> Result<Option<Vec<String>>> {
+    let stored = match ask_daemon(
+        &config.socket,
+        &ClientMsg::StoredOrgs,
+        Duration::from_secs(30),
+    ) {
+        Some(answer) => match answer? {
+            ServerMsg::StoredOrgs { orgs } => orgs,
+            other => return Err(AdminError::Daemon(format!("unexpected {other:?}"))),
+        },
+        None if matches!(config.store.backend, StoreBackend::Postgres(_)) => return Ok(None),
+        None => {
+            let Some(store) = open_offline(config)? else {
+                return Ok(None);
+            };
+            let orgs = store.orgs();
+            store.close();
+            orgs.map_err(store_err("listing the stored orgs"))?
+        }
+    };
+    Ok(Some(unconfigured(config, stored)))
+}
+
+/// The orgs of `stored` that `config` does not have.
+pub fn unconfigured(config: &Config, stored: Vec<String>) -> Vec<String> {
+    stored
+        .into_iter()
+        .filter(|org| config.org(org).is_none())
+        .collect()
+}
+
+/// The line `check-config` and the daemon's start log say about an org that holds data but is
+/// no longer configured.
+pub fn kept_line(org: &str) -> String {
+    format!("org {org}: data kept; purge with `scimd org purge --org {org}`")
 }

@@ -87,6 +87,24 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Manage the data an org left in the store.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Delete everything the store holds of an org that is no longer in the config: users,
+    /// teams, memberships, events, activity records and webhook positions. Through the
+    /// running daemon when there is one.
+    Purge {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,9 +137,11 @@ enum StoreCommand {
     /// Copy the config's redb store (users, teams, memberships, ids, versions, timestamps,
     /// activity history) into an empty PostgreSQL database. Stop the daemon first.
     Copy {
-        /// The PostgreSQL database: `postgres://user:password@host:port/db`.
+        /// The PostgreSQL database: `postgres://user@host:port/db`. Defaults to
+        /// `SCIMD_DATABASE_URL`, which is where a password belongs (a command line is seen by
+        /// every user of the machine in `ps`, and kept in shell history).
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
@@ -281,10 +301,11 @@ fn webhook_test(config: &std::path::Path, org: &str) -> anyhow::Result<()> {
     let mut failed = 0;
     for p in &results {
         match &p.result {
-            Ok(status) => println!("{}: ok (HTTP {status})", p.url),
+            // Named by id and host: the URL's path or query may hold the receiver's token.
+            Ok(status) => println!("endpoint {} ({}): ok (HTTP {status})", p.endpoint, p.host),
             Err(cause) => {
                 failed += 1;
-                println!("{}: failed: {cause}", p.url);
+                println!("endpoint {} ({}): failed: {cause}", p.endpoint, p.host);
             }
         }
     }
@@ -392,6 +413,15 @@ fn main() -> anyhow::Result<()> {
                         if org.enabled { "" } else { ", disabled" }
                     );
                 }
+                // The store is a second opinion: it cannot make a valid config fail.
+                match scimd::admin::unconfigured_orgs(&c) {
+                    Ok(orgs) => {
+                        for org in orgs.unwrap_or_default() {
+                            println!("{}", scimd::admin::kept_line(&org));
+                        }
+                    }
+                    Err(err) => eprintln!("stored orgs not checked: {err}"),
+                }
             }
             Err(err) => {
                 eprintln!("{err}");
@@ -400,7 +430,50 @@ fn main() -> anyhow::Result<()> {
         },
         Command::Store {
             command: StoreCommand::Copy { to, config },
-        } => store_copy(&config, &to)?,
+        } => {
+            let to = match to {
+                Some(to) => {
+                    if scimd_config::url_has_password(&to) {
+                        eprintln!(
+                            "warning: --to carries a password, which other users see in `ps` \
+                             and your shell keeps in its history; put the URL in {} instead",
+                            scimd_config::DATABASE_URL_ENV
+                        );
+                    }
+                    to
+                }
+                None => std::env::var(scimd_config::DATABASE_URL_ENV).map_err(|_| {
+                    anyhow::anyhow!(
+                        "give the PostgreSQL URL with --to or in {}",
+                        scimd_config::DATABASE_URL_ENV
+                    )
+                })?,
+            };
+            store_copy(&config, &to)?
+        }
+        Command::Org {
+            command: OrgCommand::Purge { org, config },
+        } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            // A refusal is one line whatever RUST_BACKTRACE says: scripts and people read it.
+            let done = match scimd::admin::purge(&loaded, &org) {
+                Ok(done) => done,
+                Err(err) => {
+                    eprintln!("Error: {err}");
+                    std::process::exit(1);
+                }
+            };
+            let p = done.purged;
+            let how = if done.live {
+                "through the running daemon"
+            } else {
+                "in the store directly (no daemon was running)"
+            };
+            println!(
+                "Purged org {} {how}: {} users, {} teams, {} memberships, {} events, {} activity records.",
+                done.org, p.users, p.teams, p.memberships, p.events, p.activity
+            );
+        }
         Command::Backup { out, config } => {
             let loaded = scimd_config::Config::load(&config)?;
             let done = scimd::admin::backup(&loaded, &out)?;
@@ -451,9 +524,18 @@ fn main() -> anyhow::Result<()> {
         } => {
             let secret = scimd_config::add_webhook(&config, &org, &url, events.as_deref())
                 .with_context(|| format!("adding a webhook to org {org}"))?;
+            // Named by id and host, as everywhere else: output lands in CI logs and terminals'
+            // scrollback, and the URL's path or query may hold the receiver's token.
+            let added = scimd_config::Config::load(&config)
+                .ok()
+                .and_then(|c| {
+                    let hook = c.org(&org)?.webhooks.iter().find(|h| h.url == url)?.clone();
+                    Some(format!("endpoint {} ({})", hook.id(), hook.host()))
+                })
+                .unwrap_or_else(|| "the endpoint".to_string());
             println!(
-                "Added a webhook to org {org} in {}: {url} receives {} once the daemon reloads. \
-                 Its signing secret (verify the webhook-signature header with it):",
+                "Added a webhook to org {org} in {}: {added} receives {} once the daemon \
+                 reloads. Its signing secret (verify the webhook-signature header with it):",
                 config.display(),
                 match &events {
                     Some(list) => list.join(", "),

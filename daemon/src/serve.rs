@@ -148,6 +148,7 @@ impl Reloader {
                     "config reloaded: orgs added {:?}, removed {:?}, changed {:?}, tokens rotated {:?}",
                     diff.orgs_added, diff.orgs_removed, diff.orgs_changed, diff.tokens_rotated
                 );
+                warn_if_exposed(&new);
                 self.tx.send_replace(Arc::new(new));
                 crate::metrics::get().reload(true);
                 self.bus.publish(config_event(summary, 200));
@@ -162,12 +163,35 @@ impl Reloader {
     }
 }
 
+/// Warns when the config file is readable by group or others and holds a secret.
+fn warn_if_exposed(config: &Config) {
+    if let Some(warning) = scimd_config::exposed_secrets(config) {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Warns about each org the store holds data of that the config no longer has: its data stays
+/// until an operator purges it, and should not be forgotten.
+async fn warn_unconfigured(store: &Store, config: &Config) {
+    let s = store.clone();
+    match tokio::task::spawn_blocking(move || s.orgs()).await {
+        Ok(Ok(stored)) => {
+            for org in crate::admin::unconfigured(config, stored) {
+                tracing::warn!(org = %org, "{}", crate::admin::kept_line(&org));
+            }
+        }
+        Ok(Err(err)) => tracing::warn!(cause = %err, "cannot list the stored orgs"),
+        Err(err) => tracing::warn!(cause = %err, "cannot list the stored orgs"),
+    }
+}
+
 /// Runs the server until `shutdown` resolves.
 pub async fn run(
     config_path: &Path,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let config = Config::load(config_path)?;
+    warn_if_exposed(&config);
     let fds = raise_fd_limit();
     // Each connection is a descriptor, and the store, socket and watcher need a few more.
     if fds < config.limits.max_connections as u64 + 64 {
@@ -182,6 +206,7 @@ pub async fn run(
         source,
     })?;
     let store = open_store(&config).await?;
+    warn_unconfigured(&store, &config).await;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {

@@ -79,7 +79,10 @@ fn rotate_preserves_comments_and_other_orgs_and_invalidates_the_old_token() {
     assert!(config.org("globex").unwrap().token_matches(&globex));
 
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o640, "the file keeps its mode");
+    assert_eq!(
+        mode, 0o600,
+        "a rewritten config is private, whatever it was before"
+    );
     assert!(
         leftovers(dir.path()).is_empty(),
         "{:?}",
@@ -269,4 +272,21 @@ fn starter_config_loads_and_its_token_matches() {
         "the existing file is untouched"
     );
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
+}
+
+#[test]
+fn a_rewritten_config_keeps_its_owner_when_root_rewrites_it() {
+    use std::os::unix::fs::MetadataExt;
+    let text = COMMENTED
+        .replace("OLD_HASH", &token::hash(&token::generate()))
+        .replace("GLOBEX_HASH", &token::hash(&token::generate()));
+    let (_dir, path) = setup(&text);
+    // Only root can give a file away: elsewhere there is nothing to keep.
+    if std::os::unix::fs::chown(&path, Some(4242), Some(4343)).is_err() {
+        return;
+    }
+    rotate_token(&path, "acme").unwrap();
+    let meta = fs::metadata(&path).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (4242, 4343));
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
 }

@@ -138,6 +138,14 @@ pub(super) async fn answer(state: &Arc<ControlState>, req: ClientMsg) -> ServerM
             })
             .await
         }
+        ClientMsg::PurgeOrg { org } => return purge(state, org).await,
+        ClientMsg::StoredOrgs => {
+            blocking(move || {
+                let orgs = store.orgs()?;
+                Ok(ServerMsg::StoredOrgs { orgs })
+            })
+            .await
+        }
         ClientMsg::Recent { limit } => {
             blocking(move || {
                 let records = store.recent_activity(limit.min(MAX_RECENT))?;
@@ -152,4 +160,48 @@ pub(super) async fn answer(state: &Arc<ControlState>, req: ClientMsg) -> ServerM
             message: err.to_string(),
         }
     })
+}
+
+/// `scimd org purge` through the running daemon: refused while the daemon's live config still
+/// has the org (it would go on serving it), else deleted chunk by chunk through the writer.
+async fn purge(state: &Arc<ControlState>, org: String) -> ServerMsg {
+    let org = org.to_ascii_lowercase();
+    if state.config.borrow().org(&org).is_some() {
+        return ServerMsg::Error {
+            message: format!(
+                "org {org} is in the running daemon's config; remove [orgs.{org}] from the \
+                 file and let the daemon reload it before purging"
+            ),
+        };
+    }
+    tracing::info!(org = %org, "purging an org's stored data");
+    let store = state.store.clone();
+    let name = org.clone();
+    match blocking(move || store.purge_org(&name)).await {
+        Ok(p) => {
+            tracing::info!(
+                org = %org,
+                users = p.users,
+                teams = p.teams,
+                memberships = p.memberships,
+                events = p.events,
+                activity = p.activity,
+                "org purged"
+            );
+            ServerMsg::Purged {
+                org,
+                users: p.users,
+                teams: p.teams,
+                memberships: p.memberships,
+                events: p.events,
+                activity: p.activity,
+            }
+        }
+        Err(err) => {
+            tracing::warn!(org = %org, cause = %err, "org purge failed");
+            ServerMsg::Error {
+                message: format!("purging org {org}: {err}"),
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub mod hooks;
 mod members;
 mod model;
 mod pg;
+mod purge;
 mod read;
 mod redb;
 mod rows;
@@ -46,6 +47,7 @@ use hooks::{HookState, Lease};
 use model::*;
 pub(crate) use model::{not_found, stale};
 pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
+pub use purge::Purged;
 use rows::View;
 pub use tx::Tx;
 

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::error::Result;
 use super::events::NewEvent;
 use super::model::{Link, Lookup, Record};
+use super::purge::PurgeStep;
 
 /// The index keys of one resource: its unique name (userName or team displayName, lowercased),
 /// externalId, and (users) lowercased emails.
@@ -166,4 +167,10 @@ pub(crate) trait Rows {
     /// when the transaction commits, in commit order, from a counter that never goes back:
     /// so a number, once read by a consumer, is never given again.
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()>;
+
+    /// Deletes at most about `limit` rows of `org`: membership and index rows, users, teams,
+    /// events, webhook positions, its activity records numbered after `activity_after` (at
+    /// most `limit` of the log looked at), and, once nothing else is left, its counters and
+    /// event counters. `done` says nothing of the org is left.
+    fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep>;
 }

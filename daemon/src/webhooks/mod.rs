@@ -6,6 +6,9 @@
 //! Endpoints are keyed by org and endpoint id (a digest of the URL), the key of their durable
 //! position in the store: editing an endpoint's secret or filter keeps its place in the feed,
 //! while a new URL is a new endpoint that starts after the org's newest event.
+//!
+//! Logs, the dashboard, metrics and `scimd webhook test` name an endpoint by its id and host,
+//! never its URL: a receiver's token often rides in the URL's path or query.
 
 pub mod backoff;
 pub mod client;
@@ -31,9 +34,9 @@ use client::Target;
 pub struct Endpoint {
     /// The org's canonical name: the store's key and the events' `org`.
     pub org: String,
-    /// The endpoint id, the key of its delivery state.
+    /// The endpoint id, the key of its delivery state, and with the host (`target.host`) the
+    /// endpoint's name wherever one is shown. The URL is not kept: only the target's parts.
     pub id: String,
-    pub url: String,
     pub secret: WebhookSecret,
     /// The event types it receives; None for all.
     pub events: Option<Vec<String>>,
@@ -70,7 +73,6 @@ pub fn endpoints(config: &Config, origin: Origin) -> HashMap<(String, String), E
             let ep = Endpoint {
                 org: org.name.clone(),
                 id: hook.id(),
-                url: hook.url.clone(),
                 secret: hook.secret.clone(),
                 events: hook.events.clone(),
                 target: Target {
@@ -159,7 +161,7 @@ pub async fn start(
                     r.config.send_replace(ep);
                     continue;
                 }
-                tracing::info!(org = %ep.org, url = %ep.url, "webhook delivery started");
+                tracing::info!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, "webhook delivery started");
                 let (tx, rx) = watch::channel(ep.clone());
                 let w = worker::Worker {
                     store: store.clone(),
@@ -230,7 +232,8 @@ pub fn summaries(store: &Store, org: &OrgConfig) -> Result<Vec<WebhookSummary>, 
             });
             let delivered = state.delivered;
             WebhookSummary {
-                url: hook.url.clone(),
+                endpoint: hook.id(),
+                host: hook.host().to_string(),
                 delivered,
                 backlog: last.saturating_sub(delivered),
                 failed: state.failed,

@@ -11,9 +11,11 @@ use time::OffsetDateTime;
 use super::client::Conn;
 use super::Origin;
 
-/// What one endpoint answered.
+/// What one endpoint answered. It is named by its id and host, never its URL, whose path or
+/// query may hold the receiver's token.
 pub struct Pinged {
-    pub url: String,
+    pub endpoint: String,
+    pub host: String,
     pub result: Result<u16, String>,
 }
 
@@ -30,7 +32,8 @@ pub async fn ping(config: &Config, org: &str) -> Option<Vec<Pinged>> {
     for hook in &org.webhooks {
         let Some(ep) = endpoints.get(&(org.name.clone(), hook.id())) else {
             out.push(Pinged {
-                url: hook.url.clone(),
+                endpoint: hook.id(),
+                host: hook.host().to_string(),
                 result: Err("the org is disabled".into()),
             });
             continue;
@@ -51,7 +54,8 @@ pub async fn ping(config: &Config, org: &str) -> Option<Vec<Pinged>> {
             .await
             .map_err(|e| e.to_string());
         out.push(Pinged {
-            url: hook.url.clone(),
+            endpoint: hook.id(),
+            host: hook.host().to_string(),
             result,
         });
     }

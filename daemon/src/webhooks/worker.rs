@@ -109,7 +109,7 @@ impl Worker {
                     Ok(None) => {}
                     Err(cause) => {
                         let ep = self.ep();
-                        tracing::warn!(org = %ep.org, url = %ep.url, %cause, "cannot read the webhook's delivery state");
+                        tracing::warn!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, %cause, "cannot read the webhook's delivery state");
                     }
                 }
                 self.pause(RENEW, false).await;
@@ -118,7 +118,7 @@ impl Worker {
                 Exit::Stop => return,
                 Exit::LeaseLost => {
                     let ep = self.ep();
-                    tracing::info!(org = %ep.org, url = %ep.url, "another daemon delivers to this webhook now");
+                    tracing::info!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, "another daemon delivers to this webhook now");
                 }
             }
         }
@@ -186,7 +186,7 @@ impl Worker {
                 };
                 if page.pruned > state.delivered {
                     let lost = page.pruned - state.delivered;
-                    tracing::warn!(org = %ep.org, url = %ep.url, lost, "events were removed by retention before this webhook got them");
+                    tracing::warn!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, lost, "events were removed by retention before this webhook got them");
                     state.failed += lost;
                     state.delivered = page.pruned;
                     state.last_error = Some(format!(
@@ -255,7 +255,7 @@ impl Worker {
                     crate::metrics::get().webhook_attempt(&ep.org, &ep.id, "delivered");
                     buffer.pop_front();
                     if state.attempts > 0 {
-                        tracing::info!(org = %ep.org, url = %ep.url, seq = event.seq, attempts = state.attempts + 1, "webhook delivered after retries");
+                        tracing::info!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, seq = event.seq, attempts = state.attempts + 1, "webhook delivered after retries");
                     }
                     backoff::succeeded(&mut state, event.seq, now);
                     dirty = true;
@@ -274,10 +274,10 @@ impl Worker {
                     let result = if given_up { "given_up" } else { "failed" };
                     crate::metrics::get().webhook_attempt(&ep.org, &ep.id, result);
                     if given_up {
-                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed for good; moving on");
+                        tracing::warn!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, seq = event.seq, %cause, "webhook delivery failed for good; moving on");
                         buffer.pop_front();
                     } else if first {
-                        tracing::warn!(org = %ep.org, url = %ep.url, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
+                        tracing::warn!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, seq = event.seq, %cause, "webhook delivery failed; retrying with backoff");
                     }
                     // Saved at once, so the dashboard and a restart see the failure.
                     (dirty, save_now) = (true, true);

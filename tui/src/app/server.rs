@@ -140,8 +140,10 @@ impl App {
                 self.notice = Some(message);
                 Vec::new()
             }
-            // The dashboard never asks for a backup.
-            ServerMsg::Backup { .. } => Vec::new(),
+            // The dashboard never asks for these: they answer `scimd backup` and `org purge`.
+            ServerMsg::Backup { .. } | ServerMsg::Purged { .. } | ServerMsg::StoredOrgs { .. } => {
+                Vec::new()
+            }
         }
     }
 }

@@ -45,15 +45,9 @@ const HOOK_ERROR: &str = "HTTP 503 Service Unavailable: upstream is restarting";
 /// The sample's orgs: acme with a healthy and a failing endpoint, globex with none. The
 /// daemon's clock reads 12:02:05 (started 11:00:00, up 3725 s).
 fn sample_orgs() -> Vec<OrgSummary> {
-    let mut healthy = hook("https://hooks.acme.com/scim/events", 1042, 0, 0, None);
+    let mut healthy = hook("hooks.acme.com", 1042, 0, 0, None);
     healthy.last_success = Some("2025-03-04T12:02:03.412Z".into());
-    let mut failing = hook(
-        "https://crm.example.net/inbound/scimd?tenant=acme",
-        1037,
-        5,
-        3,
-        Some(HOOK_ERROR),
-    );
+    let mut failing = hook("crm.example.net", 1037, 5, 3, Some(HOOK_ERROR));
     failing.failed = 1;
     failing.next_retry = Some("2025-03-04T12:02:47.250Z".into());
     failing.last_success = Some("2025-03-04T11:58:10Z".into());
@@ -308,6 +302,8 @@ fn users_view_shows_state_and_teams() {
 
 #[test]
 fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
+    let orgs = sample_orgs();
+    let hooks = &orgs[0].webhooks;
     let mut app = sample();
     app.update(chr('w'));
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
@@ -328,7 +324,12 @@ fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
         lines[4]
     );
     // The healthy endpoint: its counts, then ok with the daemon-relative time.
-    assert!(lines[5].starts_with("https://hooks.acme.com/scim/events"));
+    // Named by host and endpoint id: a URL's path and query never reach the dashboard.
+    assert!(
+        lines[5].starts_with(&format!("hooks.acme.com · {}", hooks[0].endpoint)),
+        "{}",
+        lines[5]
+    );
     assert!(
         lines[5].ends_with("up to #1042       0      0"),
         "{}",
@@ -336,7 +337,11 @@ fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
     );
     assert_eq!(lines[6], "  ok, last success 12:02:03 (2s ago)");
     // The failing one: its backlog and given-up count, the retry countdown and the error.
-    assert!(lines[7].starts_with("https://crm.example.net/inbound/scimd?tenant=acme"));
+    assert!(
+        lines[7].starts_with(&format!("crm.example.net · {}", hooks[1].endpoint)),
+        "{}",
+        lines[7]
+    );
     assert!(
         lines[7].ends_with("up to #1037       5      1"),
         "{}",
@@ -371,10 +376,10 @@ fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
         text.contains("last success 11:58:10 (3m 55s ago) · next attempt 12:02:47 (in 42s)"),
         "{text}"
     );
-    // Narrow: the URL is cut with a marker, the counts stay whole.
-    let lines = draw(&app, 60, 24);
+    // Narrow: the name is cut with a marker, the counts stay whole.
+    let lines = draw(&app, 50, 24);
     assert!(
-        lines[7].starts_with("https://crm.example.net/inbound/… up to #1037"),
+        lines[7].starts_with("crm.example.net · ") && lines[7].contains("… up to #1037"),
         "{}",
         lines[7]
     );
@@ -386,12 +391,12 @@ fn webhooks_view_shows_each_endpoint_and_marks_the_failing_one() {
 }
 
 #[test]
-fn receivers_errors_and_urls_are_escaped_on_screen() {
+fn receivers_errors_and_hosts_are_escaped_on_screen() {
     let mut app = App::new("/s");
     app.update(Msg::Connected(info()));
     let mut acme = org("acme", 1, 1, 0);
     acme.webhooks = vec![hook(
-        "https://h.example.com/\u{1b}[2J",
+        "h.example.com\u{1b}[2J",
         1,
         0,
         1,
@@ -405,11 +410,7 @@ fn receivers_errors_and_urls_are_escaped_on_screen() {
         !text.contains('\u{1b}') && !text.contains('\u{7}'),
         "{text}"
     );
-    assert!(
-        lines[5].starts_with("https://h.example.com/^[[2J"),
-        "{}",
-        lines[5]
-    );
+    assert!(lines[5].starts_with("h.example.com^[[2J"), "{}", lines[5]);
     assert!(
         lines[6].ends_with("last error: HTTP 500: ^[]0;pwned^G^Jsecond line"),
         "{}",
@@ -570,7 +571,7 @@ scimd tui [--socket PATH] [--config PATH]
 
 The daemon creates the socket with mode 0600, owned by the user the daemon runs as, so only that user and root can connect; there is no other check and no network listener. Under the systemd unit in `contrib/` ([operations.md](operations.md#running-as-a-service)) that user is `scimd`: run `sudo -u scimd scimd tui --config /etc/scimd/scimd.toml`, or run it as root. To watch a daemon on another machine, run `scimd tui` there (over SSH, for example).
 
-Whoever connects sees every org's activity, users, teams and webhook endpoints (their URLs and the receivers' last errors, never their secrets). The dashboard only reads: it cannot change a user, a team or a webhook. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
+Whoever connects sees every org's activity, users, teams and webhook endpoints (their hosts and endpoint ids and the receivers' last errors; never their secrets, nor their URLs' paths and queries, which may carry a receiver's token). The dashboard only reads: it cannot change a user, a team or a webhook. At most 64 dashboards are connected at once, and a dashboard built for another protocol version is refused with a message naming both versions.
 
 ## Views
 
@@ -580,7 +581,7 @@ Whoever connects sees every org's activity, users, teams and webhook endpoints (
 
 The Webhooks view (`w`) shows, for each of the org's webhook endpoints, how far delivery has got. It refreshes every second.
 
-- **Endpoint**: the URL, cut to the width with `…`; the selected endpoint's full URL and last error are below the list (`↑` `↓` select).
+- **Endpoint**: the host the URL names and the endpoint id (16 hex digits, a digest of the URL, the id in logs and metrics too), cut to the width with `…`; the selected endpoint's name and last error are below the list (`↑` `↓` select). The URL itself never reaches the dashboard: its path or query may carry the receiver's token.
 - **Delivered** `up to #N`: every event of the org up to number N is done with: delivered, not one the endpoint's `events` asks for, or given up on.
 - **Backlog**: the org's events after N, still to deliver. A healthy endpoint catching up shows a backlog and `ok`.
 - **Failed**: events given up on after retrying for `webhooks.retry_hours`; yellow when nonzero.

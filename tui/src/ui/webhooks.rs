@@ -1,7 +1,8 @@
 //! The Webhooks view: where each of the current org's endpoints stands in delivering the
 //! org's events, so a receiver that keeps failing shows here before anyone misses its events.
 //! Two lines per endpoint (the counts, then the state with the last error), and the selected
-//! endpoint in full below, since URLs and receivers' error texts rarely fit a row.
+//! endpoint in full below, since receivers' error texts rarely fit a row. An endpoint is named
+//! by its host and id: the daemon never sends its URL, whose path or query may hold a token.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -22,6 +23,11 @@ pub const FAILING: Color = Color::Red;
 /// Whether the endpoint's next event has failed at least once and is being retried.
 pub fn failing(hook: &WebhookSummary) -> bool {
     hook.attempts > 0
+}
+
+/// How an endpoint is named: `hooks.acme.com · 5e2c6e0f8a1b9d34` (host, then endpoint id).
+pub fn label(hook: &WebhookSummary) -> String {
+    format!("{} · {}", hook.host, hook.endpoint)
 }
 
 /// What an org without endpoints shows: the command that adds one.
@@ -131,7 +137,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    // The counts get the columns they need; the URL the rest.
+    // The counts get the columns they need; the endpoint's name the rest.
     let delivered: Vec<String> = hooks
         .iter()
         .map(|h| format!("up to #{}", h.delivered))
@@ -140,11 +146,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let bw = column("Backlog", hooks.iter().map(|h| h.backlog.to_string().len()));
     let fw = column("Failed", hooks.iter().map(|h| h.failed.to_string().len()));
     let width = usize::from(inner.width);
-    let url_w = width.saturating_sub(dw + bw + fw + 3);
+    let name_w = width.saturating_sub(dw + bw + fw + 3);
     let mut lines = vec![Line::styled(
         format!(
             "{} {:>dw$} {:>bw$} {:>fw$}",
-            pad(clip("Endpoint", url_w), url_w),
+            pad(clip("Endpoint", name_w), name_w),
             "Delivered",
             "Backlog",
             "Failed"
@@ -172,7 +178,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Span::styled(
                 format!(
                     "{} {:>dw$} {:>bw$} ",
-                    pad(clip(&hook.url, url_w), url_w),
+                    pad(clip(&label(hook), name_w), name_w),
                     delivered[i],
                     hook.backlog
                 ),
@@ -194,7 +200,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     render_detail(&hooks[selected], now, frame, detail);
 }
 
-/// The selected endpoint in full: its URL and the receiver's last error, wrapped.
+/// The selected endpoint in full: its host and id, and the receiver's last error, wrapped.
 fn render_detail(hook: &WebhookSummary, now: Option<i64>, frame: &mut Frame, area: Rect) {
     let mut times = Vec::new();
     match &hook.last_success {
@@ -205,7 +211,7 @@ fn render_detail(hook: &WebhookSummary, now: Option<i64>, frame: &mut Frame, are
         times.push(format!("next attempt {}", at(t, now)));
     }
     let mut lines = vec![
-        Line::styled(escape(&hook.url), bold()),
+        Line::styled(escape(&label(hook)), bold()),
         Line::styled(times.join(" · "), dim()),
     ];
     if let Some(e) = &hook.last_error {

@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod hooks;
 mod migrate;
+mod purge;
 mod rows;
 mod schema;
 mod tables;

@@ -23,6 +23,7 @@ use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
 use crate::store::events::NewEvent;
 use crate::store::model::Record;
+use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
 
@@ -313,6 +314,10 @@ impl Rows for PgRows<'_> {
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
         self.events.entry(org.to_string()).or_default().push(event);
         Ok(())
+    }
+
+    fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
+        super::purge::chunk(&self.conn, org, activity_after, limit)
     }
 }
 

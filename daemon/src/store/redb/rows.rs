@@ -1,13 +1,14 @@
 //! The row-level writes of one redb write transaction: records, counters, index rows and
 //! membership rows, as [`Rows`] for the SCIM rules in `store/tx.rs`.
 
-use redb::ReadableTable;
+use redb::{ReadableMultimapTable, ReadableTable};
 use scimd_core::ResourceType;
 
 use super::schema::*;
 use crate::store::error::Result;
 use crate::store::events::{NewEvent, StoredEvent};
 use crate::store::model::{decode, encode, table_name, Record};
+use crate::store::purge::{OrgOf, PurgeStep};
 use crate::store::rows::{IndexKeys, Rows};
 
 type UniqueIndex<'t> = redb::Table<'t, (&'static str, &'static str), &'static str>;
@@ -34,8 +35,72 @@ fn set_multi(t: &mut MultiIndex<'_>, key: (&str, &str), id: &str, insert: bool) 
     Ok(())
 }
 
+/// Removes up to `budget` rows keyed (org, ...) of `org` from `t`; how many went.
+fn purge_pairs<V: redb::Value + 'static>(
+    t: &mut redb::Table<'_, (&'static str, &'static str), V>,
+    org: &str,
+    budget: &mut usize,
+) -> Result<u64> {
+    let mut keys = Vec::new();
+    for entry in t.range((org, "")..)? {
+        let (k, _) = entry?;
+        let (o, key) = k.value();
+        if o != org || keys.len() >= *budget {
+            break;
+        }
+        keys.push(key.to_string());
+    }
+    for key in &keys {
+        t.remove((org, key.as_str()))?;
+    }
+    *budget -= keys.len();
+    Ok(keys.len() as u64)
+}
+
+/// [`purge_pairs`] for the membership tables, keyed (org, id, id).
+fn purge_triples<V: redb::Value + 'static>(
+    t: &mut redb::Table<'_, (&'static str, &'static str, &'static str), V>,
+    org: &str,
+    budget: &mut usize,
+) -> Result<u64> {
+    let mut keys = Vec::new();
+    for entry in t.range((org, "", "")..)? {
+        let (k, _) = entry?;
+        let (o, a, b) = k.value();
+        if o != org || keys.len() >= *budget {
+            break;
+        }
+        keys.push((a.to_string(), b.to_string()));
+    }
+    for (a, b) in &keys {
+        t.remove((org, a.as_str(), b.as_str()))?;
+    }
+    *budget -= keys.len();
+    Ok(keys.len() as u64)
+}
+
+/// [`purge_pairs`] for a non-unique index: every id under a key goes with it.
+fn purge_multi(t: &mut MultiIndex<'_>, org: &str, budget: &mut usize) -> Result<u64> {
+    let mut keys = Vec::new();
+    for entry in t.range((org, "")..)? {
+        let (k, _) = entry?;
+        let (o, key) = k.value();
+        if o != org || keys.len() >= *budget {
+            break;
+        }
+        keys.push(key.to_string());
+    }
+    for key in &keys {
+        t.remove_all((org, key.as_str()))?;
+    }
+    *budget -= keys.len();
+    Ok(keys.len() as u64)
+}
+
 /// The tables of one write transaction.
 pub(super) struct Writer<'t> {
+    /// For the tables only a purge writes, opened when one runs.
+    txn: &'t redb::WriteTransaction,
     users: RecordTable<'t>,
     groups: RecordTable<'t>,
     user_by_name: UniqueIndex<'t>,
@@ -53,6 +118,7 @@ pub(super) struct Writer<'t> {
 impl<'t> Writer<'t> {
     pub(super) fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
         Ok(Writer {
+            txn,
             users: txn.open_table(USERS)?,
             groups: txn.open_table(GROUPS)?,
             user_by_name: txn.open_table(USER_BY_NAME)?,
@@ -250,5 +316,69 @@ impl Rows for Writer<'_> {
         self.events.insert((org, seq), bytes.as_slice())?;
         self.event_seq.insert((org, EVENT_LAST), seq)?;
         Ok(())
+    }
+
+    fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
+        let mut budget = limit;
+        let mut step = PurgeStep {
+            activity_after,
+            ..PurgeStep::default()
+        };
+        let p = &mut step.purged;
+        p.memberships += purge_triples(&mut self.members, org, &mut budget)?;
+        p.other += purge_triples(&mut self.member_of, org, &mut budget)?;
+        p.other += purge_pairs(&mut self.user_by_name, org, &mut budget)?;
+        p.other += purge_pairs(&mut self.group_by_name, org, &mut budget)?;
+        p.other += purge_multi(&mut self.user_by_ext, org, &mut budget)?;
+        p.other += purge_multi(&mut self.user_by_email, org, &mut budget)?;
+        p.other += purge_multi(&mut self.group_by_ext, org, &mut budget)?;
+        p.users += purge_pairs(&mut self.users, org, &mut budget)?;
+        p.teams += purge_pairs(&mut self.groups, org, &mut budget)?;
+        let mut seqs = Vec::new();
+        for entry in self.events.range((org, 0)..)? {
+            let (k, _) = entry?;
+            let (o, seq) = k.value();
+            if o != org || seqs.len() >= budget {
+                break;
+            }
+            seqs.push(seq);
+        }
+        for seq in &seqs {
+            self.events.remove((org, *seq))?;
+        }
+        budget -= seqs.len();
+        p.events += seqs.len() as u64;
+        p.other += purge_pairs(&mut self.txn.open_table(HOOKS)?, org, &mut budget)?;
+        if budget > 0 {
+            // The log is every org's, in time order: look at a bounded stretch of it per
+            // chunk and carry on from where it ended.
+            let mut activity = self.txn.open_table(ACTIVITY)?;
+            let mut mine = Vec::new();
+            let mut looked = 0;
+            let mut ended = true;
+            for entry in activity.range(activity_after.saturating_add(1)..)? {
+                if looked >= budget {
+                    ended = false;
+                    break;
+                }
+                let (k, v) = entry?;
+                looked += 1;
+                step.activity_after = k.value();
+                // A record that no longer decodes belongs to no org a purge can name.
+                if serde_json::from_slice::<OrgOf>(v.value()).is_ok_and(|r| r.org == org) {
+                    mine.push(k.value());
+                }
+            }
+            for seq in &mine {
+                activity.remove(*seq)?;
+            }
+            p.activity += mine.len() as u64;
+            budget = if ended { budget - looked } else { 0 };
+        }
+        // Last: while they are there, the org is listed as holding data.
+        p.other += purge_pairs(&mut self.counts, org, &mut budget)?;
+        p.other += purge_pairs(&mut self.event_seq, org, &mut budget)?;
+        step.done = budget > 0;
+        Ok(step)
     }
 }
