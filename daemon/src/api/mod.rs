@@ -105,7 +105,7 @@ pub type Result<T> = std::result::Result<T, ScimError>;
 fn internal(err: StoreError) -> ScimError {
     match err {
         StoreError::Scim(e) => e,
-        StoreError::DiskFull(_) => {
+        StoreError::DiskFull(_) | StoreError::WritesPaused(_) => {
             tracing::error!(cause = %err, "store failure");
             ScimError::InsufficientStorage(
                 "The server's disk is full; nothing of this request was written. \

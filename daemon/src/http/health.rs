@@ -14,6 +14,7 @@ fn describe(health: &Health) -> (u16, &'static str, Option<&str>) {
         Health::Ok => (200, "ok", None),
         Health::Recovering { reason, .. } => (503, "recovering", Some(reason)),
         Health::Failed(reason) => (503, "unavailable", Some(reason)),
+        Health::Degraded(reason) => (503, "degraded", Some(reason)),
     }
 }
 

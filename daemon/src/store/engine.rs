@@ -23,6 +23,8 @@ pub enum Health {
     },
     /// Recovery failed: the process should exit so a supervisor restarts it.
     Failed(String),
+    /// Reads are served, but writes are refused (the disk is full) until one succeeds again.
+    Degraded(String),
 }
 
 /// A storage backend.

@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The disk is full: nothing of the write was committed.
     #[error("disk full: {0}")]
     DiskFull(String),
+    /// Writes are paused because the disk was full and no space has been freed since; the
+    /// write was not tried, so nothing needs reopening.
+    #[error("writes paused: {0}")]
+    WritesPaused(String),
     /// The store cannot serve now: it is reopening after a fault, or gave up.
     #[error("store unavailable: {0}")]
     Unavailable(String),

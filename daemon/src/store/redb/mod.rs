@@ -9,6 +9,7 @@ mod hooks;
 mod open;
 mod rows;
 mod schema;
+mod space;
 mod view;
 
 use std::path::Path;
@@ -49,25 +50,38 @@ impl Redb {
     fn db(&self) -> Result<Arc<Database>> {
         Ok(self.shared.backend()?.db.clone())
     }
+
+    /// The database for a write outside the group-commit writer, refused at once while
+    /// writes are paused for want of space.
+    fn db_to_write(&self) -> Result<Arc<Database>> {
+        self.shared.write_gate()?;
+        self.db()
+    }
 }
 
 /// Batches for the group-commit writer: one redb write transaction each.
-pub(super) struct Batches {
-    pub(super) db: Arc<Database>,
+struct Batches {
+    db: Arc<Database>,
+    /// Told of each durable commit, which ends a pause of writes for want of space.
+    space: Arc<space::Space>,
 }
 
-struct Batch {
+struct Batch<'a> {
     txn: WriteTransaction,
+    space: &'a space::Space,
 }
 
 impl commit::Batches for Batches {
     fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
         let txn = self.db.begin_write()?;
-        Ok(Box::new(Batch { txn }))
+        Ok(Box::new(Batch {
+            txn,
+            space: &self.space,
+        }))
     }
 }
 
-impl commit::Batch for Batch {
+impl commit::Batch for Batch<'_> {
     fn run(&mut self, job: &Job) -> Step {
         // redb has no cheap per-job undo: a job's checks all run before its first write, and
         // a panic makes the writer rerun the batch without the job.
@@ -79,6 +93,7 @@ impl commit::Batch for Batch {
 
     fn commit(self: Box<Self>) -> Result<()> {
         self.txn.commit()?;
+        self.space.resume();
         Ok(())
     }
 
@@ -111,6 +126,7 @@ impl Engine for Redb {
     }
 
     fn enqueue(&self, job: Job) -> Result<()> {
+        self.shared.write_gate()?;
         self.shared.backend()?.committer.enqueue(job)
     }
 
@@ -124,7 +140,7 @@ impl Engine for Redb {
         retention: &Retention,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        activity::append(&*self.db()?, records, retention, now)
+        activity::append(&*self.db_to_write()?, records, retention, now)
     }
 
     fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
@@ -156,11 +172,11 @@ impl Engine for Redb {
     }
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
-        events::prune(&*self.db()?, org, keep, now)
+        events::prune(&*self.db_to_write()?, org, keep, now)
     }
 
     fn hook_claim(&self, org: &str, endpoint: &str, _lease: &Lease) -> Result<Option<HookState>> {
-        hooks::claim(&*self.db()?, org, endpoint).map(Some)
+        hooks::claim(&*self.db_to_write()?, org, endpoint).map(Some)
     }
 
     fn hook_save(
@@ -171,7 +187,7 @@ impl Engine for Redb {
         state: &HookState,
         durable: bool,
     ) -> Result<bool> {
-        let db = self.db()?;
+        let db = self.db_to_write()?;
         hooks::save(&db, org, endpoint, state)?;
         if durable {
             hooks::flush(&db)?;
@@ -180,7 +196,7 @@ impl Engine for Redb {
     }
 
     fn hook_release(&self, _org: &str, _endpoint: &str, _lease: &Lease) -> Result<()> {
-        hooks::flush(&*self.db()?)
+        hooks::flush(&*self.db_to_write()?)
     }
 
     fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
@@ -198,10 +214,10 @@ impl Engine for Redb {
         pruned: u64,
         last: u64,
     ) -> Result<()> {
-        events::import(&*self.db()?, org, list, pruned, last)
+        events::import(&*self.db_to_write()?, org, list, pruned, last)
     }
 
     fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
-        hooks::import(&*self.db()?, org, endpoint, state)
+        hooks::import(&*self.db_to_write()?, org, endpoint, state)
     }
 }

@@ -1,17 +1,19 @@
 //! The open redb file behind the store handle, and what happens when it fails: a fault marks
 //! the store unusable, a recovery thread reopens the file (redb's I/O failure flag is sticky,
-//! so only a reopen clears it), and [`Health`] says where things stand for `/healthz`.
+//! so only a reopen clears it), and [`Health`] says where things stand for `/healthz`. A full
+//! disk pauses writes after that one reopen ([`Space`]), so reads go on from the open file.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable};
 
 use super::schema::*;
+use super::space::Space;
 use super::Batches;
 use crate::store::commit::Committer;
 use crate::store::error::{Result, StoreError};
@@ -23,6 +25,9 @@ const CACHE_BYTES: usize = 64 << 20;
 const REOPEN_TRIES: u32 = 5;
 /// How long a reopen waits for requests still holding the old database.
 const DRAIN: Duration = Duration::from_secs(30);
+/// How long a request waits for a reopen under way before it is refused: a reopen takes tens
+/// of milliseconds, and reads should not fail for it.
+const REOPEN_WAIT: Duration = Duration::from_secs(2);
 
 /// One open database and its writer thread.
 pub(super) struct Backend {
@@ -36,11 +41,15 @@ pub(super) struct Shared {
     current: RwLock<Option<Arc<Backend>>>,
     health: Mutex<Health>,
     recovering: AtomicBool,
+    /// Held while the backend is put back, so a request waiting for it cannot miss the news.
+    reopen: Mutex<()>,
+    reopened: Condvar,
+    space: Arc<Space>,
 }
 
 /// Opens (or creates, mode 0600 whatever the umask) the file and every table, so reads never
 /// miss one.
-fn open_db(path: &Path) -> Result<Backend> {
+fn open_db(path: &Path, space: &Arc<Space>) -> Result<Backend> {
     if !path.exists() {
         OpenOptions::new()
             .write(true)
@@ -100,7 +109,10 @@ fn open_db(path: &Path) -> Result<Backend> {
     }
     txn.commit()?;
     let db = Arc::new(db);
-    let committer = Committer::start(Batches { db: db.clone() });
+    let committer = Committer::start(Batches {
+        db: db.clone(),
+        space: space.clone(),
+    });
     Ok(Backend { db, committer })
 }
 
@@ -111,17 +123,33 @@ impl Shared {
     }
 
     pub(super) fn open(path: &Path) -> Result<Shared> {
-        let backend = open_db(path)?;
+        let space = Arc::new(Space::new(path));
+        let backend = open_db(path, &space)?;
         Ok(Shared {
             path: path.to_path_buf(),
             current: RwLock::new(Some(Arc::new(backend))),
             health: Mutex::new(Health::Ok),
             recovering: AtomicBool::new(false),
+            reopen: Mutex::new(()),
+            reopened: Condvar::new(),
+            space,
         })
     }
 
     pub(super) fn health(&self) -> Health {
-        self.health.lock().map(|h| h.clone()).unwrap_or(Health::Ok)
+        let h = self.health.lock().map(|h| h.clone()).unwrap_or(Health::Ok);
+        if h == Health::Ok && self.space.paused() {
+            return Health::Degraded(
+                "the disk is full: reads are served, writes are refused until space is freed"
+                    .into(),
+            );
+        }
+        h
+    }
+
+    /// Refuses a write at once while writes are paused for want of space.
+    pub(super) fn write_gate(&self) -> Result<()> {
+        self.space.gate()
     }
 
     fn set_health(&self, h: Health) {
@@ -130,14 +158,37 @@ impl Shared {
         }
     }
 
-    /// The open backend, or why there is none.
-    pub(super) fn backend(&self) -> Result<Arc<Backend>> {
-        let cur = self
-            .current
+    fn current(&self) -> Result<Option<Arc<Backend>>> {
+        self.current
             .read()
-            .map_err(|_| StoreError::Unavailable("the store lock is poisoned".into()))?;
-        match cur.as_ref() {
-            Some(b) => Ok(b.clone()),
+            .map(|cur| cur.clone())
+            .map_err(|_| StoreError::Unavailable("the store lock is poisoned".into()))
+    }
+
+    /// The open backend, or why there is none. During a reopen, waits up to [`REOPEN_WAIT`]
+    /// for it.
+    pub(super) fn backend(&self) -> Result<Arc<Backend>> {
+        if let Some(b) = self.current()? {
+            return Ok(b);
+        }
+        let deadline = Instant::now() + REOPEN_WAIT;
+        let mut guard = self.reopen.lock().ok();
+        loop {
+            if let Some(b) = self.current()? {
+                return Ok(b);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !self.recovering.load(Ordering::SeqCst) {
+                break;
+            }
+            guard = match guard {
+                Some(g) => self.reopened.wait_timeout(g, left).ok().map(|(g, _)| g),
+                None => break,
+            };
+        }
+        drop(guard);
+        match self.current()? {
+            Some(b) => Ok(b),
             None => Err(match self.health() {
                 Health::Recovering {
                     disk_full: true, ..
@@ -148,7 +199,9 @@ impl Shared {
                     "the database is being reopened after a fault ({reason})"
                 )),
                 Health::Failed(reason) => StoreError::Unavailable(reason),
-                Health::Ok => StoreError::Unavailable("the store is closing".into()),
+                Health::Ok | Health::Degraded(_) => {
+                    StoreError::Unavailable("the store is closing".into())
+                }
             }),
         }
     }
@@ -160,6 +213,9 @@ impl Shared {
             return;
         }
         let disk_full = matches!(err, StoreError::DiskFull(_));
+        if disk_full {
+            self.space.pause();
+        }
         if self.recovering.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -209,13 +265,19 @@ impl Shared {
         }
         let mut tries = 0;
         loop {
-            match open_db(&self.path) {
+            match open_db(&self.path, &self.space) {
                 Ok(b) => {
+                    if self.space.paused() {
+                        // Measured again now that the failed write's pages are given back.
+                        self.space.pause();
+                    }
+                    let _waiting = self.reopen.lock();
                     if let Ok(mut cur) = self.current.write() {
                         *cur = Some(Arc::new(b));
                     }
                     self.set_health(Health::Ok);
                     self.recovering.store(false, Ordering::SeqCst);
+                    self.reopened.notify_all();
                     tracing::info!(path = %self.path.display(), "the database is open again");
                     return;
                 }
