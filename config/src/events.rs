@@ -1,4 +1,5 @@
-//! The `[events]` table (retention of each org's change feed, and its long-poll bound) and the orgs' `event_tokens`,
+//! The `[events]` table (retention of each org's change feed, and its long-poll and snapshot
+//! bounds) and the orgs' `event_tokens`,
 //! the hashes of the consumer tokens that read the feed and nothing else.
 
 use std::time::Duration;
@@ -23,6 +24,11 @@ pub const DEFAULT_EVENTS_MAX_LONG_POLLS: u64 = 64;
 /// Upper bound for `events.max_long_polls`.
 pub const MAX_EVENTS_MAX_LONG_POLLS: u64 = 10_000;
 
+/// Default for `events.max_snapshots` (per org).
+pub const DEFAULT_EVENTS_MAX_SNAPSHOTS: u64 = 2;
+/// Upper bound for `events.max_snapshots`.
+pub const MAX_EVENTS_MAX_SNAPSHOTS: u64 = 64;
+
 /// `[events]`: how much of each org's change feed is kept. A consumer whose cursor is older
 /// than what is kept is told so (410) and resyncs through the SCIM lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +40,8 @@ pub struct EventsConfig {
     /// At most this many `wait=` requests of one org wait at once; one more is answered at
     /// once (with whatever there is), so waiting consumers cannot hold every connection.
     pub max_long_polls: usize,
+    /// At most this many snapshots of one org stream at once; one more is answered `429`.
+    pub max_snapshots: usize,
 }
 
 impl Default for EventsConfig {
@@ -42,6 +50,7 @@ impl Default for EventsConfig {
             max_records: DEFAULT_EVENTS_MAX_RECORDS,
             max_age: Duration::from_secs(DEFAULT_EVENTS_MAX_AGE_DAYS * 24 * 3600),
             max_long_polls: DEFAULT_EVENTS_MAX_LONG_POLLS as usize,
+            max_snapshots: DEFAULT_EVENTS_MAX_SNAPSHOTS as usize,
         }
     }
 }
@@ -65,6 +74,10 @@ impl Validator<'_> {
         if let Some(n) = raw.max_long_polls {
             let key = key.key("max_long_polls");
             events.max_long_polls = self.in_range(&key, n, 1..=MAX_EVENTS_MAX_LONG_POLLS)? as usize;
+        }
+        if let Some(n) = raw.max_snapshots {
+            let key = key.key("max_snapshots");
+            events.max_snapshots = self.in_range(&key, n, 1..=MAX_EVENTS_MAX_SNAPSHOTS)? as usize;
         }
         Ok(events)
     }

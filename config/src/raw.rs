@@ -61,6 +61,7 @@ pub(crate) struct RawEvents {
     pub(crate) max_records: Option<i64>,
     pub(crate) max_age_days: Option<i64>,
     pub(crate) max_long_polls: Option<i64>,
+    pub(crate) max_snapshots: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,6 +36,7 @@ mod scaleout;
 mod secrets;
 mod shutdown;
 mod smoke;
+mod snapshot;
 mod tenants;
 mod tls;
 mod usernames;

@@ -21,10 +21,14 @@ fn events_retention_defaults_and_bounds() {
     assert_eq!(config.events.max_age, Duration::from_secs(7 * 24 * 3600));
 
     assert_eq!(config.events.max_long_polls, 64);
-    let config =
-        load("[events]\nmax_records = 5\nmax_age_days = 2\nmax_long_polls = 3\n[orgs.acme]")
-            .unwrap();
+    assert_eq!(config.events.max_snapshots, 2);
+    let config = load(
+        "[events]\nmax_records = 5\nmax_age_days = 2\nmax_long_polls = 3\nmax_snapshots = 5\n\
+         [orgs.acme]",
+    )
+    .unwrap();
     assert_eq!(config.events.max_long_polls, 3);
+    assert_eq!(config.events.max_snapshots, 5);
     assert_eq!(config.events.max_records, 5);
     assert_eq!(config.events.max_age, Duration::from_secs(2 * 24 * 3600));
 
@@ -36,6 +40,8 @@ fn events_retention_defaults_and_bounds() {
         ("[events]\nmax_age = 7", "max_age"),
         ("[events]\nmax_long_polls = 0", "events.max_long_polls"),
         ("[events]\nmax_long_polls = 10001", "events.max_long_polls"),
+        ("[events]\nmax_snapshots = 0", "events.max_snapshots"),
+        ("[events]\nmax_snapshots = 65", "events.max_snapshots"),
     ] {
         let err = load(&format!("{text}\n[orgs.acme]"))
             .unwrap_err()

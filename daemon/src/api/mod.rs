@@ -9,6 +9,7 @@ pub mod events;
 mod list;
 pub mod pages;
 mod plan;
+pub mod snapshot;
 mod summary;
 mod write;
 

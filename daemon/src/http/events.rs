@@ -34,6 +34,16 @@ pub(super) fn org_segment(path: &str) -> Option<String> {
     (version.eq_ignore_ascii_case("v1") && parts.next().is_none()).then(|| percent_decode(org))
 }
 
+/// The org a snapshot path names, as written; None when the path is not
+/// `/events/v1/{org}/snapshot`.
+pub(super) fn snapshot_org(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/events/")?;
+    let mut parts = rest.split('/').filter(|s| !s.is_empty());
+    let (version, org, what) = (parts.next()?, parts.next()?, parts.next()?);
+    (version.eq_ignore_ascii_case("v1") && what == "snapshot" && parts.next().is_none())
+        .then(|| percent_decode(org))
+}
+
 fn authenticate(
     config: &Config,
     org_name: &str,
@@ -68,23 +78,19 @@ fn authenticate(
     Ok(org.clone())
 }
 
-/// Serves one events request; sets `authed` once its token is accepted.
-pub(super) async fn serve(
+/// The org whose events token `req` carries, with the 401 counted as the SCIM API counts
+/// them; sets `authed` once the token is accepted. Only GET and HEAD pass: the events API,
+/// its snapshot included, is read-only.
+pub(super) fn consumer(
     state: &AppState,
-    req: Request<Incoming>,
+    config: &Config,
+    org_name: &str,
+    req: &Request<Incoming>,
     started: Instant,
     authed: &mut bool,
-) -> Result<Response<Full<Bytes>>, ScimError> {
-    let path = req.uri().path().to_string();
-    let Some(org_name) = org_segment(&path) else {
-        return Err(ScimError::NotFound(format!(
-            "no endpoint at {}; the events API is GET /events/v1/<org>",
-            crate::activity::clip(&path, 256)
-        )));
-    };
-    let config = state.config.borrow().clone();
+) -> Result<OrgConfig, ScimError> {
     let headers = req.headers();
-    let authenticated = authenticate(&config, &org_name, headers);
+    let authenticated = authenticate(config, org_name, headers);
     *authed = authenticated
         .as_ref()
         .map_or_else(|e| e.status() != 401, |_| true);
@@ -92,7 +98,7 @@ pub(super) async fn serve(
         Ok(org) => org,
         Err(err) => {
             if err.status() == 401 {
-                let known = config.org(&org_name).map(|o| o.name.as_str());
+                let known = config.org(org_name).map(|o| o.name.as_str());
                 crate::metrics::get().auth_failure(known);
                 let bucket = known.unwrap_or(auth_failures::UNKNOWN);
                 let agent = header_str(headers, header::USER_AGENT);
@@ -111,6 +117,27 @@ pub(super) async fn serve(
         ));
     }
     super::check_rate(state, &org, started)?;
+    Ok(org)
+}
+
+/// Serves one events request; sets `authed` once its token is accepted.
+pub(super) async fn serve(
+    state: &AppState,
+    req: Request<Incoming>,
+    started: Instant,
+    authed: &mut bool,
+) -> Result<Response<Full<Bytes>>, ScimError> {
+    let path = req.uri().path().to_string();
+    let Some(org_name) = org_segment(&path) else {
+        return Err(ScimError::NotFound(format!(
+            "no endpoint at {}; the events API is GET /events/v1/<org> (and \
+             /events/v1/<org>/snapshot)",
+            crate::activity::clip(&path, 256)
+        )));
+    };
+    let config = state.config.borrow().clone();
+    let org = consumer(state, &config, &org_name, &req, started, authed)?;
+    let headers = req.headers();
     let query = super::query_of(req.uri());
     let q = feed::parse_query(&query)?;
     let base = super::base_url(state, &config, headers, &org.name);

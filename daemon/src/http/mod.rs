@@ -13,6 +13,7 @@ mod events;
 mod gate;
 mod health;
 mod rate;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,7 +58,12 @@ pub struct AppState {
     health_log: HealthLog,
     rates: RateLimiter,
     pages: Arc<api::pages::PageEnds>,
+    /// The snapshots streaming now (`snapshot.rs`).
+    snapshots: snapshot::Slots,
 }
+
+/// Every response body: whole, or a snapshot's stream of chunks.
+pub type Body = http_body_util::Either<Full<Bytes>, snapshot::ChunkBody>;
 
 impl AppState {
     pub fn new(
@@ -76,6 +82,7 @@ impl AppState {
             health_log: HealthLog::default(),
             rates: RateLimiter::default(),
             pages: Arc::default(),
+            snapshots: snapshot::Slots::default(),
         }
     }
 }
@@ -127,19 +134,27 @@ pub fn error_response(err: &ScimError) -> Response<Full<Bytes>> {
     resp
 }
 
-async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     // A cheap handle (shared bytes), kept for the count of a refusal.
     let agent = req.headers().get(header::USER_AGENT).cloned();
     let mut authed = false;
-    let result = if events::is_events(&path) {
-        events::serve(&state, req, started, &mut authed).await
+    let whole = |r: Response<Full<Bytes>>| r.map(Body::Left);
+    let result = if let Some(org) = events::snapshot_org(&path) {
+        snapshot::serve(&state, req, &org, started, &mut authed)
+            .await
+            .map(|r| r.map(Body::Right))
+    } else if events::is_events(&path) {
+        events::serve(&state, req, started, &mut authed)
+            .await
+            .map(whole)
     } else {
         route(&state, req, started, &mut authed)
             .await
             .map(reply_response)
+            .map(whole)
     };
     let resp = match result {
         Ok(resp) => resp,
@@ -162,7 +177,7 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Full<B
                     state.bus.publish(record);
                 }
             }
-            error_response(&err)
+            whole(error_response(&err))
         }
     };
     if path != "/healthz" {

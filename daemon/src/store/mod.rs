@@ -24,6 +24,7 @@ mod purge;
 mod read;
 mod redb;
 mod rows;
+pub mod snapshot;
 #[cfg(test)]
 mod tests;
 mod tx;

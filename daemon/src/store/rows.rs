@@ -103,6 +103,28 @@ pub(crate) trait View {
     /// At most `limit` user ids whose lowercased userName starts with `prefix` (lowercased
     /// already), in lowercased-userName order.
     fn users_by_name_prefix(&self, org: &str, prefix: &str, limit: usize) -> Result<Vec<String>>;
+
+    /// At most `limit` of `org`'s memberships after `(team id, user id)` `after`, in that
+    /// order, each with the team's displayName and the user's userName: a snapshot's member
+    /// lines, read in bounded batches.
+    fn memberships(
+        &self,
+        org: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Membership>>;
+
+    /// The number of `org`'s newest event in this snapshot (0 before the first).
+    fn last_event(&self, org: &str) -> Result<u64>;
+}
+
+/// One membership with the names a consumer shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Membership {
+    pub(crate) gid: String,
+    pub(crate) team: String,
+    pub(crate) uid: String,
+    pub(crate) user: String,
 }
 
 /// The row-level writes (and the reads they need) of one write transaction. Each write

@@ -9,7 +9,7 @@ use super::error::db;
 use super::tables::{record_of, Tables};
 use crate::store::error::Result;
 use crate::store::model::{Link, Lookup, Record};
-use crate::store::rows::{ScanVisit, View};
+use crate::store::rows::{Membership, ScanVisit, View};
 
 /// How many records one scan query fetches.
 const SCAN_CHUNK: i64 = 256;
@@ -60,6 +60,44 @@ impl Reader<'_> {
 }
 
 impl View for Reader<'_> {
+    fn memberships(
+        &self,
+        org: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Membership>> {
+        let (gid, uid) = after.unwrap_or(("", ""));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One query per batch, names joined in: never one query per membership.
+        let rows = self.query(
+            "SELECT m.gid, coalesce(g.attrs->>'displayName', ''), m.uid, \
+             coalesce(u.attrs->>'userName', '') FROM scimd_members m \
+             LEFT JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
+             LEFT JOIN scimd_users u ON u.org = m.org AND u.id = m.uid \
+             WHERE m.org = $1 AND (m.gid, m.uid) > ($2, $3) ORDER BY m.gid, m.uid LIMIT $4",
+            &[&org, &gid, &uid, &limit],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Membership {
+                gid: r.get(0),
+                team: r.get(1),
+                uid: r.get(2),
+                user: r.get(3),
+            })
+            .collect())
+    }
+
+    fn last_event(&self, org: &str) -> Result<u64> {
+        let rows = self.query(
+            "SELECT last_seq FROM scimd_event_seq WHERE org = $1",
+            &[&org],
+        )?;
+        Ok(rows
+            .first()
+            .map_or(0, |r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
+    }
+
     fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
         let t = Tables::of(rt);
         let sql = format!(

@@ -9,7 +9,7 @@ use scimd_core::ResourceType;
 use super::schema::*;
 use crate::store::error::Result;
 use crate::store::model::{decode, table_name, Link, Lookup, Record};
-use crate::store::rows::{ScanVisit, View};
+use crate::store::rows::{Membership, ScanVisit, View};
 
 /// The records table of `rt`.
 fn rt_table(
@@ -19,6 +19,20 @@ fn rt_table(
         ResourceType::User => USERS,
         ResourceType::Group => GROUPS,
     }
+}
+
+/// A stored user record's userName, the rest of the record passed over unparsed.
+fn decode_user_name(uid: &str, bytes: &[u8]) -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        attrs: Name,
+    }
+    #[derive(serde::Deserialize)]
+    struct Name {
+        #[serde(rename = "userName", default)]
+        user_name: String,
+    }
+    decode::<Named>(table_name(ResourceType::User), uid, bytes).map(|n| n.attrs.user_name)
 }
 
 /// A stored team record's displayName, the rest of the record passed over unparsed.
@@ -286,6 +300,48 @@ impl View for Reader<'_> {
             .borrow_mut()
             .insert(gid.to_string(), name.clone());
         Ok(name)
+    }
+
+    fn memberships(
+        &self,
+        org: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<Membership>> {
+        let members = self.txn.open_table(MEMBERS)?;
+        let users = self.records(ResourceType::User)?;
+        let range = match after {
+            Some((gid, uid)) => members.range((
+                Bound::Excluded((org, gid, uid)),
+                Bound::Unbounded::<(&str, &str, &str)>,
+            ))?,
+            None => members.range((org, "", "")..)?,
+        };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in range {
+            let (k, _) = entry?;
+            let (o, gid, uid) = k.value();
+            if o != org || out.len() == limit {
+                break;
+            }
+            let team = self.team_name(org, gid)?.unwrap_or_default();
+            let user = match users.get((org, uid))? {
+                Some(v) => decode_user_name(uid, v.value())?,
+                None => String::new(),
+            };
+            out.push(Membership {
+                gid: gid.to_string(),
+                team,
+                uid: uid.to_string(),
+                user,
+            });
+        }
+        Ok(out)
+    }
+
+    fn last_event(&self, org: &str) -> Result<u64> {
+        let seqs = self.txn.open_table(EVENT_SEQ)?;
+        Ok(seqs.get((org, EVENT_LAST))?.map(|v| v.value()).unwrap_or(0))
     }
 
     fn counter(&self, org: &str, name: &str) -> Result<u64> {
