@@ -73,6 +73,7 @@ fn refused_on(url: &str) -> String {
     let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
     assert!(!out.status.success(), "started on {url}: {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    println!("refused: {err}");
     err
 }
 
