@@ -355,6 +355,147 @@ mod tests {
         assert_eq!(der(&[0x31, 0], 0x30), None);
     }
 
+    /// A CA (its PEM file in `dir`) and a server configuration for `names` signed by it.
+    fn server_for(dir: &Path, ca_name: &str, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, ca_name);
+        let ca_cert = ca.self_signed(&ca_key).expect("CA");
+        std::fs::write(dir.join(format!("{ca_name}.pem")), ca_cert.pem()).expect("CA file");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let leaf = rcgen::CertificateParams::new(names).expect("params");
+        let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+        let cert = leaf.signed_by(&key, &issuer).expect("leaf");
+        let key = PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .expect("server config");
+        Arc::new(config)
+    }
+
+    /// A real handshake over an in-memory pipe to `host`, with the client's settings `tls`:
+    /// the client's refusal, or whether it has a channel binding hash for SCRAM.
+    fn handshake(
+        server: Arc<rustls::ServerConfig>,
+        tls: &PgTls,
+        host: &str,
+    ) -> std::result::Result<bool, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut make = MakeRustls::new(tls).map_err(|e| e.to_string())?;
+        rt.block_on(async move {
+            let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+            let acceptor = tokio_rustls::TlsAcceptor::from(server);
+            let served = tokio::spawn(async move { acceptor.accept(server_io).await });
+            let connect =
+                <MakeRustls as MakeTlsConnect<tokio::io::DuplexStream>>::make_tls_connect(
+                    &mut make, host,
+                )
+                .map_err(|e| e.to_string())?;
+            let stream = connect
+                .connect(client_io)
+                .await
+                .map_err(|e| e.to_string())?;
+            served
+                .await
+                .expect("server task")
+                .map_err(|e| e.to_string())?;
+            // What channel_binding hashes: the certificate the server presented.
+            let (_, session) = stream.0.get_ref();
+            let cert = session.peer_certificates().and_then(|c| c.first());
+            Ok(cert.and_then(|c| end_point(c)).is_some())
+        })
+    }
+
+    #[test]
+    fn each_mode_checks_what_it_says_in_a_real_handshake() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = server_for(dir.path(), "ca", &["db.internal"]);
+        let _other = server_for(dir.path(), "other", &["db.internal"]);
+        let with = |mode: SslMode, root: Option<&str>| PgTls {
+            mode,
+            root_cert: root.map(|r| dir.path().join(format!("{r}.pem"))),
+            client: None,
+        };
+        // verify-full: the right CA and the name in the certificate.
+        assert_eq!(
+            handshake(
+                server.clone(),
+                &with(SslMode::VerifyFull, Some("ca")),
+                "db.internal"
+            ),
+            Ok(true)
+        );
+        let wrong_name = handshake(
+            server.clone(),
+            &with(SslMode::VerifyFull, Some("ca")),
+            "db.other",
+        );
+        assert!(
+            wrong_name
+                .as_ref()
+                .is_err_and(|e| e.contains("not valid for name")),
+            "{wrong_name:?}"
+        );
+        // verify-ca: the name is not checked, the CA is.
+        assert_eq!(
+            handshake(
+                server.clone(),
+                &with(SslMode::VerifyCa, Some("ca")),
+                "db.other"
+            ),
+            Ok(true)
+        );
+        for mode in [SslMode::VerifyCa, SslMode::VerifyFull] {
+            let other = handshake(server.clone(), &with(mode, Some("other")), "db.internal");
+            assert!(
+                other.as_ref().is_err_and(|e| e.contains("UnknownIssuer")),
+                "{mode}: {other:?}"
+            );
+        }
+        // require and prefer: any certificate.
+        for mode in [SslMode::Require, SslMode::Prefer] {
+            assert_eq!(
+                handshake(server.clone(), &with(mode, None), "db.other"),
+                Ok(true)
+            );
+        }
+    }
+
+    #[test]
+    fn the_end_point_hash_follows_the_signature_algorithm() {
+        // rcgen signs with ECDSA P-256 and SHA-256 by default.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["db".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let der = cert.der().to_vec();
+        assert_eq!(end_point(&der), Some(sha2::Sha256::digest(&der).to_vec()));
+        let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["db".to_string()])
+            .expect("params")
+            .self_signed(&p384)
+            .expect("cert");
+        let der = cert.der().to_vec();
+        assert_eq!(end_point(&der), Some(sha2::Sha384::digest(&der).to_vec()));
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["db".to_string()])
+            .expect("params")
+            .self_signed(&ed)
+            .expect("cert");
+        assert_eq!(end_point(cert.der()), None);
+    }
+
     #[test]
     fn a_missing_root_file_is_named_in_the_error() {
         let tls = PgTls {
