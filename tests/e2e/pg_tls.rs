@@ -191,3 +191,39 @@ fn prefer_and_require_encrypt_without_a_root_and_scram_binds_to_the_session() {
         assert!(scimd_uses_tls(&cluster, &db), "{mode}: no TLS session");
     }
 }
+
+#[test]
+fn store_copy_takes_the_same_tls_url() {
+    let Some((cluster, _ca)) = tls_cluster("TLS to PostgreSQL") else {
+        return;
+    };
+    // An install on redb: the config without its [store] table.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let start = text.find("\n[store]").expect("[store]");
+    let end = start + text[start..].find("pool_size").expect("pool_size");
+    let end = end + text[end..].find('\n').expect("line end");
+    std::fs::write(&config, format!("{}{}", &text[..start], &text[end..])).expect("redb");
+    let d = Daemon::start_in(dir, config, tokens);
+    d.client("acme").create_user("ann@acme.com");
+    let (_dir, config, _tokens) = d.stop();
+
+    let url = verify_full(&cluster, cluster.ca_file().expect("CA file"));
+    let copied = Command::new(scimd_bin())
+        .args(["store", "copy", "--to", &url, "--config"])
+        .arg(&config)
+        .output()
+        .expect("run store copy");
+    let said = String::from_utf8_lossy(&copied.stdout);
+    assert!(
+        copied.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(said.contains("1 org(s): 1 users"), "{said}");
+    let users = cluster
+        .psql(&db_of(&url), "SELECT count(*) FROM scimd_users")
+        .expect("count");
+    assert_eq!(users, "1");
+}
