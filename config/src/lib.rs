@@ -7,6 +7,8 @@
 //! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
 //!   logs.
+//! - `pg_tls`: the TLS parameters of a Postgres URL (`sslmode`, `sslrootcert`, `sslcert`,
+//!   `sslkey`), read as libpq reads them ([`split_tls`]).
 //! - `webhooks`: the `[webhooks]` table, the orgs' `[[orgs.NAME.webhooks]]` endpoints
 //!   ([`WebhookConfig`]) and their secrets, and [`sign`], the Standard Webhooks signature.
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
@@ -28,6 +30,7 @@ mod error;
 mod events;
 mod exposure;
 mod model;
+mod pg_tls;
 mod raw;
 mod span;
 mod store;
@@ -60,6 +63,7 @@ pub use model::{
     MAX_MAX_CONNECTIONS, MAX_MAX_VALUES_PER_ATTRIBUTE, MAX_ORG_NAME_LEN, MAX_RATE_BURST,
     MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX, MAX_TIMEOUT_SECS,
 };
+pub use pg_tls::{split_tls, PgTls, PgTlsError, SslMode};
 pub use store::{
     url_has_password, PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV,
     DEFAULT_POOL_SIZE, MAX_POOL_SIZE,

@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::error::ConfigError;
 use crate::model::Validator;
+use crate::pg_tls::{split_tls, PgTls};
 use crate::raw::RawStore;
 use crate::span::{self, KeyPath};
 
@@ -70,6 +71,12 @@ impl PostgresConfig {
     /// replaced too, and a value that is not a URL at all is replaced whole.
     pub fn redacted_url(&self) -> String {
         redact(&self.url)
+    }
+
+    /// The TLS settings the URL asks for (`sslmode` and the certificate files); the default
+    /// (`prefer`) for a URL validation would refuse.
+    pub fn tls(&self) -> PgTls {
+        split_tls(&self.url).map(|(_, tls)| tls).unwrap_or_default()
     }
 }
 
@@ -157,7 +164,10 @@ fn check_postgres_url(url: &str) -> Result<String, String> {
                     .to_owned(),
             );
         }
-        return Ok(url.to_owned());
+        // The TLS parameters are read now, so a bad `sslmode` stops the file from loading.
+        return split_tls(url)
+            .map(|_| url.to_owned())
+            .map_err(|e| e.to_string());
     }
     // The scheme is safe to show; anything else in the value might be the password.
     let got = match url.split_once("://") {
@@ -327,5 +337,20 @@ mod tests {
         assert!(check_postgres_url("mysql://h")
             .unwrap_err()
             .ends_with("got a mysql:// URL"));
+    }
+
+    #[test]
+    fn the_tls_parameters_are_accepted_and_an_unknown_mode_refused() {
+        let url = "postgres://u:secret@h/db?sslmode=verify-full&sslrootcert=/ca.pem\
+                   &sslcert=/c.pem&sslkey=/k.pem";
+        assert_eq!(check_postgres_url(url).as_deref(), Ok(url));
+        let config = PostgresConfig {
+            url: url.to_owned(),
+            pool_size: 2,
+        };
+        assert_eq!(config.tls().mode, crate::SslMode::VerifyFull);
+        let message = check_postgres_url("postgres://u:secret@h/db?sslmode=on").unwrap_err();
+        assert!(message.starts_with("sslmode: "), "{message}");
+        assert!(!message.contains("secret"), "{message}");
     }
 }

@@ -338,7 +338,17 @@ fn main() -> anyhow::Result<()> {
                 matches!(loaded.log.format, scimd_config::LogFormat::Json),
             );
             let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-            rt.block_on(scimd::serve::run(&config, shutdown_signal()))?;
+            match rt.block_on(scimd::serve::run(&config, shutdown_signal())) {
+                Ok(()) => {}
+                // The database's refusal (a certificate, pg_hba, a newer schema) already holds
+                // its cause: one line, not anyhow's repeated "Caused by".
+                Err(err @ scimd::serve::ServeError::Database { .. }) => {
+                    eprintln!("Error: {err}");
+                    drop(rt);
+                    std::process::exit(1);
+                }
+                Err(err) => return Err(err.into()),
+            }
         }
         Command::Token {
             command: TokenCommand::Rotate { org, scope, config },
@@ -399,9 +409,10 @@ fn main() -> anyhow::Result<()> {
                 match &c.store.backend {
                     scimd_config::StoreBackend::Redb => println!("store: redb"),
                     scimd_config::StoreBackend::Postgres(pg) => println!(
-                        "store: postgres {} (pool {})",
+                        "store: postgres {} (pool {}, tls: {})",
                         pg.redacted_url(),
-                        pg.pool_size
+                        pg.pool_size,
+                        pg.tls().mode
                     ),
                 }
                 println!("tls: {}", if c.tls.is_some() { "on" } else { "off" });

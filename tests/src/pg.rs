@@ -2,6 +2,9 @@
 //! free loopback port, a fresh database per daemon. It never outlives the test process: a
 //! watchdog shell stops it and removes its dir once the process is gone, even after a panic
 //! or a kill -9, since a static cluster is never dropped.
+//!
+//! [`PgCluster::start_tls`] starts a cluster of a test's own that takes TLS connections only,
+//! with a certificate from a [`TestCa`] the tests make.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -23,6 +26,60 @@ pub struct PgCluster {
     port: u16,
     child: Mutex<Option<Child>>,
     next_db: AtomicUsize,
+    /// The CA file that signed the server's certificate, on a TLS-only cluster.
+    ca_file: Option<PathBuf>,
+}
+
+/// The role a TLS-only cluster lets in with a password (SCRAM) rather than trust, so a test
+/// can check SCRAM's channel binding over the session; it has to be created first.
+pub const SCRAM_USER: &str = "scimd_scram";
+
+/// A certificate authority made for a test: what a cluster's certificate is signed by, and
+/// what a client is told to trust.
+pub struct TestCa {
+    params: rcgen::CertificateParams,
+    key: rcgen::KeyPair,
+    pem: String,
+}
+
+impl TestCa {
+    /// A fresh CA whose name is `name` (two CAs of one test must differ in name, or a verifier
+    /// takes one for the other and reports a bad signature instead of an unknown issuer).
+    pub fn new(name: &str) -> Result<TestCa, String> {
+        let err = |e: rcgen::Error| format!("making the test CA {name}: {e}");
+        let key = rcgen::KeyPair::generate().map_err(err)?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let pem = params.self_signed(&key).map_err(err)?.pem();
+        Ok(TestCa { params, key, pem })
+    }
+
+    /// The CA's certificate, PEM.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// A certificate for `names` (host names or IP addresses) signed by this CA, and its key,
+    /// both PEM.
+    pub fn issue(&self, names: &[&str]) -> Result<(String, String), String> {
+        let err = |e: rcgen::Error| format!("issuing a certificate for {names:?}: {e}");
+        let key = rcgen::KeyPair::generate().map_err(err)?;
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names.clone()).map_err(err)?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names.join(","));
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer).map_err(err)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
 }
 
 /// The directory holding `initdb`, `postgres` and `psql`: on `PATH`, else Debian's
@@ -114,6 +171,17 @@ fn free_port() -> Result<u16, String> {
 impl PgCluster {
     /// Creates and starts a cluster in a fresh temp dir.
     pub fn start() -> Result<PgCluster, String> {
+        Self::start_with(None)
+    }
+
+    /// Creates and starts a cluster that takes TLS connections only (`hostssl` lines alone in
+    /// pg_hba.conf), serving a certificate for `localhost` and 127.0.0.1 signed by `ca`.
+    /// [`PgCluster::ca_file`] is where `ca`'s certificate is, for `sslrootcert`.
+    pub fn start_tls(ca: &TestCa) -> Result<PgCluster, String> {
+        Self::start_with(Some(ca))
+    }
+
+    fn start_with(tls: Option<&TestCa>) -> Result<PgCluster, String> {
         let bin = bin_dir().ok_or(
             "PostgreSQL is not installed: no initdb found on PATH or under \
              /usr/lib/postgresql/*/bin (apt-get install -y postgresql)",
@@ -150,6 +218,16 @@ impl PgCluster {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
+        let ca_file = match tls {
+            Some(ca) => match serve_tls_only(&dir, &data, ca, user) {
+                Ok(file) => Some(file),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let mut last = String::new();
         for _ in 0..5 {
             let cluster = PgCluster {
@@ -159,6 +237,7 @@ impl PgCluster {
                 port: free_port()?,
                 child: Mutex::new(None),
                 next_db: AtomicUsize::new(0),
+                ca_file: ca_file.clone(),
             };
             let started = cluster.spawn().and_then(|()| cluster.wait_ready());
             match started {
@@ -257,6 +336,12 @@ impl PgCluster {
             .map_err(Clone::clone)
     }
 
+    /// The file holding the certificate of the CA that signed this cluster's, on a TLS-only
+    /// cluster.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
     /// The server's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -321,6 +406,55 @@ impl Drop for PgCluster {
     }
 }
 
+/// Sets up the cluster in `data` to take TLS connections only: a server certificate signed by
+/// `ca`, `ssl = on`, and `hostssl` lines alone in pg_hba.conf, so a plain connection is refused
+/// by the server itself. Returns the file holding `ca`'s certificate, in `dir`.
+fn serve_tls_only(
+    dir: &Path,
+    data: &Path,
+    ca: &TestCa,
+    user: Option<&str>,
+) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let write = |path: &Path, text: &str, mode: u32| -> Result<(), String> {
+        std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        // The server refuses a key others can read, and one it does not own.
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        if let Some(u) = user {
+            let chown = Command::new("chown")
+                .arg(format!("{u}:"))
+                .arg(path)
+                .status();
+            if !chown.is_ok_and(|s| s.success()) {
+                return Err(format!("cannot chown {} to {u}", path.display()));
+            }
+        }
+        Ok(())
+    };
+    let (cert, key) = ca.issue(&["localhost", "127.0.0.1"])?;
+    write(&data.join("server.crt"), &cert, 0o644)?;
+    write(&data.join("server.key"), &key, 0o600)?;
+    let conf = data.join("postgresql.conf");
+    let mut text =
+        std::fs::read_to_string(&conf).map_err(|e| format!("reading {}: {e}", conf.display()))?;
+    text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+    write(&conf, &text, 0o600)?;
+    // First match wins: the SCRAM role first, then everyone by trust, TLS only; no `host`
+    // line, so the server refuses a plain connection with its own FATAL. The Unix socket
+    // stays open for nothing but psql's own use here (it connects over TCP anyway).
+    let hba = format!(
+        "local all all trust\n\
+         hostssl all {SCRAM_USER} 127.0.0.1/32 scram-sha-256\n\
+         hostssl all all 127.0.0.1/32 trust\n\
+         hostssl all all ::1/128 trust\n"
+    );
+    write(&data.join("pg_hba.conf"), &hba, 0o600)?;
+    let ca_file = dir.join("ca.pem");
+    write(&ca_file, ca.pem(), 0o644)?;
+    Ok(ca_file)
+}
+
 /// Starts a shell that waits for this process to end, then stops the server `pid` and removes
 /// `dir`: what cleans up the shared cluster, which no destructor reaches.
 fn watchdog(pid: u32, dir: &Path) {
@@ -382,5 +516,25 @@ mod tests {
         drop(cluster);
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_tls_cluster_takes_tls_sessions_and_hands_out_its_ca() {
+        let ca = TestCa::new("scimd test CA").expect("CA");
+        let cluster = match PgCluster::start_tls(&ca) {
+            Ok(c) => c,
+            Err(why) => {
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+                eprintln!("skipped: {why}");
+                return;
+            }
+        };
+        let url = cluster.create_database().expect("db");
+        let name = url.rsplit('/').next().expect("db name");
+        // psql's default sslmode (prefer) finds TLS on; pg_hba would refuse it otherwise.
+        let ssl = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+        assert_eq!(cluster.psql(name, ssl).expect("query"), "t");
+        let file = cluster.ca_file().expect("a CA file");
+        assert_eq!(std::fs::read_to_string(file).expect("CA"), ca.pem());
     }
 }

@@ -193,6 +193,18 @@ fn err_rows() {
             "must not contain spaces",
         ),
         (
+            "unknown sslmode",
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://u:secret@db/scimd?sslmode=verify\"\n",
+            "/etc/scimd/scimd.toml:3:7: store.url: ",
+            "sslmode: expected disable, prefer, require, verify-ca or verify-full, got \"verify\"",
+        ),
+        (
+            "client certificate without its key",
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://u:secret@db/scimd?sslcert=/c.pem\"\n",
+            "/etc/scimd/scimd.toml:3:7: store.url: ",
+            "sslcert: a client certificate needs both sslcert and sslkey",
+        ),
+        (
             "url with the default backend",
             "[store]\nurl = \"postgres://u:secret@db/scimd\"\n",
             "/etc/scimd/scimd.toml:2:1: store.url: ",

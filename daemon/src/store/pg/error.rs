@@ -66,5 +66,22 @@ pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 
 /// No connection could be had from the pool in time.
 pub(super) fn pool(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(format!("no PostgreSQL connection: {e}"))
+    StoreError::Unavailable(format!("no PostgreSQL connection: {}", chain(&e)))
+}
+
+/// `e` and its causes on one line: tokio-postgres says only "error performing TLS handshake"
+/// or "db error", and the reason (a certificate refused, the server's FATAL) is in a cause.
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        // The server's message may carry DETAIL and HINT lines; a refusal is one line.
+        let said = c.to_string().replace('\n', "; ");
+        if !out.contains(&said) {
+            out.push_str(": ");
+            out.push_str(&said);
+        }
+        cause = c.source();
+    }
+    out
 }

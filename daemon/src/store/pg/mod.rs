@@ -15,12 +15,14 @@ mod purge;
 mod rows;
 mod schema;
 mod tables;
+mod tls;
 mod view;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use scimd_config::SslMode;
 use scimd_core::wire::ActivityRecord;
 use time::OffsetDateTime;
 use tokio::runtime::{Handle, Runtime};
@@ -32,7 +34,7 @@ use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
-use error::pool;
+use error::{chain, pool};
 use rows::{Batches, Conn};
 use view::Reader;
 
@@ -57,17 +59,30 @@ pub(crate) struct Postgres {
     health: Arc<Mutex<Health>>,
 }
 
-/// The connection settings and pool for `url`, on the runtime `rt`.
+/// The connection settings and pool for `url`, on the runtime `rt`. The URL's TLS parameters
+/// (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are read here, as libpq reads them; the rest
+/// of it goes to tokio-postgres.
 fn pool_for(url: &str, size: usize, rt: &Handle) -> Result<Pool> {
-    let mut config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| StoreError::Db(format!("invalid PostgreSQL url: {e}")))?;
+    let invalid =
+        |e: &dyn std::fmt::Display| StoreError::Db(format!("invalid PostgreSQL url: {e}"));
+    let (url, tls) = scimd_config::split_tls(url).map_err(|e| invalid(&e))?;
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| invalid(&e))?;
+    config.ssl_mode(match tls.mode {
+        SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        // The verifying modes differ in the connector's checks, not in what is asked of the
+        // server.
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            tokio_postgres::config::SslMode::Require
+        }
+    });
+    warn_if_unverified(&config, tls.mode);
     config.connect_timeout(CONNECT_TIMEOUT);
     config.application_name("scimd");
     config.options(format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"));
     let manager = Manager::from_config(
         config,
-        tokio_postgres::NoTls,
+        tls::MakeRustls::new(&tls)?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -80,6 +95,36 @@ fn pool_for(url: &str, size: usize, rt: &Handle) -> Result<Pool> {
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
         .map_err(|e| StoreError::Db(format!("cannot build the PostgreSQL pool: {e}")))
+}
+
+/// Warns when the connection to a host beyond this machine may be encrypted but is not
+/// authenticated: anyone on the path can present a certificate of their own.
+fn warn_if_unverified(config: &tokio_postgres::Config, mode: SslMode) {
+    if !matches!(mode, SslMode::Prefer | SslMode::Require) {
+        return;
+    }
+    for host in config.get_hosts() {
+        if let tokio_postgres::config::Host::Tcp(host) = host {
+            if !is_loopback(host) {
+                tracing::warn!(
+                    host = %host,
+                    sslmode = %mode,
+                    "the PostgreSQL server's certificate is not verified: anyone between scimd \
+                     and the database can read and change the traffic; use sslmode=verify-full \
+                     with sslrootcert"
+                );
+            }
+        }
+    }
+}
+
+/// Whether `host` names this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Postgres {
@@ -97,7 +142,7 @@ impl Postgres {
         let pool = pool_for(url, pool_size, &handle)?;
         {
             let client = handle.block_on(pool.get()).map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}"))
+                StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", chain(&e)))
             })?;
             migrate::migrate(
                 &Conn {
@@ -309,5 +354,40 @@ impl Engine for Postgres {
 
     fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
         self.conn(|c| hooks::import(c, org, endpoint, state))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["db.internal", "10.0.0.7", "::2", "localhost.example.com"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_url_the_tls_reader_refuses_never_reaches_a_connection() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let err = match pool_for("postgres://u:secret@h/db?sslmode=maybe", 2, rt.handle()) {
+            Ok(_) => panic!("an unknown sslmode was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("sslmode: expected"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
     }
 }
