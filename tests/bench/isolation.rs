@@ -291,6 +291,12 @@ impl Bodies {
 
 /// Client `c`'s request number `seq` of `kind`.
 fn noisy_req(l: &Layout, b: &Bodies, kind: Kind, c: usize, seq: u64) -> Req {
+    if kind == Kind::ExternalId {
+        // A read, the same for every client (there may be more of them than bodies).
+        return Req::get(format!(
+            "{NOISY_BASE}/Users?filter=externalId%20eq%20%22{CROWD_EXTERNAL_ID}%22&count=1"
+        ));
+    }
     let variant = ((c as u64 + seq) % 2) as usize;
     let body = Some(b.of(kind)[c][variant].clone());
     let (method, path) = match kind {
@@ -300,12 +306,7 @@ fn noisy_req(l: &Layout, b: &Bodies, kind: Kind, c: usize, seq: u64) -> Req {
         Kind::PatchOne => (Method::PATCH, format!("{NOISY_BASE}/Users/{}", l.shared())),
         Kind::Put => (Method::PUT, format!("{NOISY_BASE}/Users/{}", l.put(c).1)),
         Kind::Bulk => (Method::POST, format!("{NOISY_BASE}/Bulk")),
-        Kind::ExternalId => {
-            let path = format!(
-                "{NOISY_BASE}/Users?filter=externalId%20eq%20%22{CROWD_EXTERNAL_ID}%22&count=1"
-            );
-            return Req::get(path);
-        }
+        Kind::ExternalId => unreachable!("answered above"),
     };
     Req { method, path, body }
 }
