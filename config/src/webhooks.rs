@@ -21,8 +21,8 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rngs::SysRng;
+use rand::TryRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -178,7 +178,9 @@ impl WebhookSecret {
     /// from the OS generator.
     pub fn generate() -> String {
         let mut key = [0u8; GENERATED_SECRET_BYTES];
-        OsRng.fill_bytes(&mut key);
+        SysRng
+            .try_fill_bytes(&mut key)
+            .expect("the OS random generator failed");
         format!("{WEBHOOK_SECRET_PREFIX}{}", STANDARD.encode(key))
     }
 }
