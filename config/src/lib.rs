@@ -4,6 +4,7 @@
 //! - `raw`: stage one, the file as serde reads it (`deny_unknown_fields`).
 //! - `model`: stage two, the validated [`Config`] and the checks producing it.
 //! - `limits`: the `[limits]` table ([`LimitsConfig`]), its defaults and upper bounds.
+//! - `org`: one `[orgs.<name>]` table ([`OrgConfig`]) and its token checks.
 //! - `span`: key paths and line:col positions, so every error points into the file.
 //! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
@@ -30,6 +31,7 @@ mod events;
 mod exposure;
 mod limits;
 mod model;
+mod org;
 mod raw;
 mod span;
 mod store;
@@ -59,10 +61,13 @@ pub use limits::{
     MAX_TIMEOUT_SECS,
 };
 pub use model::{
-    ActivityConfig, Config, LogConfig, LogFormat, OrgConfig, RateLimit, TlsConfig, UnknownMembers,
-    Usernames, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS, DEFAULT_DATA_DIR,
-    DEFAULT_LISTEN, DEFAULT_SOCKET_NAME, DEFAULT_TEAM_NAME_MAX, MAX_ACTIVITY_MAX_AGE_DAYS,
-    MAX_ACTIVITY_MAX_RECORDS, MAX_ORG_NAME_LEN, MAX_RATE_BURST, MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX,
+    ActivityConfig, Config, LogConfig, LogFormat, TlsConfig, DEFAULT_ACTIVITY_MAX_AGE_DAYS,
+    DEFAULT_ACTIVITY_MAX_RECORDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_SOCKET_NAME,
+    MAX_ACTIVITY_MAX_AGE_DAYS, MAX_ACTIVITY_MAX_RECORDS,
+};
+pub use org::{
+    OrgConfig, RateLimit, UnknownMembers, Usernames, DEFAULT_TEAM_NAME_MAX, MAX_ORG_NAME_LEN,
+    MAX_RATE_BURST, MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX,
 };
 pub use store::{
     url_has_password, PostgresConfig, StoreBackend, StoreConfig, DATABASE_URL_ENV,
