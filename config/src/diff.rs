@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Config, OrgConfig};
+use crate::model::Config;
+use crate::org::OrgConfig;
 
 /// The difference between a running config and a newly loaded one. Every list is sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

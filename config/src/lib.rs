@@ -3,6 +3,8 @@
 //! # Layout
 //! - `raw`: stage one, the file as serde reads it (`deny_unknown_fields`).
 //! - `model`: stage two, the validated [`Config`] and the checks producing it.
+//! - `limits`: the `[limits]` table ([`LimitsConfig`]), its defaults and upper bounds.
+//! - `org`: one `[orgs.<name>]` table ([`OrgConfig`]) and its token checks.
 //! - `span`: key paths and line:col positions, so every error points into the file.
 //! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
@@ -29,7 +31,9 @@ mod edit;
 mod error;
 mod events;
 mod exposure;
+mod limits;
 mod model;
+mod org;
 mod pg_tls;
 mod raw;
 mod span;
@@ -53,15 +57,20 @@ pub use events::{
     MAX_EVENTS_MAX_RECORDS,
 };
 pub use exposure::exposed_secrets;
+pub use limits::{
+    LimitsConfig, DEFAULT_BODY_READ_TIMEOUT_SECS, DEFAULT_HEADER_READ_TIMEOUT_SECS,
+    DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_VALUES_PER_ATTRIBUTE,
+    DEFAULT_SHUTDOWN_TIMEOUT_SECS, MAX_MAX_CONNECTIONS, MAX_MAX_VALUES_PER_ATTRIBUTE,
+    MAX_TIMEOUT_SECS,
+};
 pub use model::{
-    ActivityConfig, Config, LimitsConfig, LogConfig, LogFormat, OrgConfig, RateLimit, TlsConfig,
-    UnknownMembers, Usernames, DEFAULT_ACTIVITY_MAX_AGE_DAYS, DEFAULT_ACTIVITY_MAX_RECORDS,
-    DEFAULT_BODY_READ_TIMEOUT_SECS, DEFAULT_DATA_DIR, DEFAULT_HEADER_READ_TIMEOUT_SECS,
-    DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_LISTEN, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_VALUES_PER_ATTRIBUTE, DEFAULT_SHUTDOWN_TIMEOUT_SECS, DEFAULT_SOCKET_NAME,
-    DEFAULT_TEAM_NAME_MAX, MAX_ACTIVITY_MAX_AGE_DAYS, MAX_ACTIVITY_MAX_RECORDS,
-    MAX_MAX_CONNECTIONS, MAX_MAX_VALUES_PER_ATTRIBUTE, MAX_ORG_NAME_LEN, MAX_RATE_BURST,
-    MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX, MAX_TIMEOUT_SECS,
+    ActivityConfig, Config, LogConfig, LogFormat, TlsConfig, DEFAULT_ACTIVITY_MAX_AGE_DAYS,
+    DEFAULT_ACTIVITY_MAX_RECORDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_SOCKET_NAME,
+    MAX_ACTIVITY_MAX_AGE_DAYS, MAX_ACTIVITY_MAX_RECORDS,
+};
+pub use org::{
+    OrgConfig, RateLimit, UnknownMembers, Usernames, DEFAULT_TEAM_NAME_MAX, MAX_ORG_NAME_LEN,
+    MAX_RATE_BURST, MAX_RATE_LIMIT, MAX_TEAM_NAME_MAX,
 };
 pub use pg_tls::{split_tls, PgTls, PgTlsError, SslMode};
 pub use store::{

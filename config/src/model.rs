@@ -1,6 +1,5 @@
 //! Stage two: the validated `Config` the daemon runs on, and the checks that produce it.
 
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fmt;
@@ -10,16 +9,16 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use subtle::{Choice, ConstantTimeEq};
 use toml_edit::ImDocument;
 
 use crate::error::{one_line, ConfigError};
 use crate::events::EventsConfig;
-use crate::raw::{RawActivity, RawConfig, RawLimits, RawLog, RawMetrics, RawOrg, RawTls};
+use crate::limits::LimitsConfig;
+use crate::org::OrgConfig;
+use crate::raw::{RawActivity, RawConfig, RawLog, RawMetrics, RawTls};
 use crate::span::{self, KeyPath};
 use crate::store::{StoreConfig, DATABASE_URL_ENV};
-use crate::token;
-use crate::webhooks::{WebhookConfig, WebhooksConfig};
+use crate::webhooks::WebhooksConfig;
 
 /// Default for `listen`: loopback only, so a fresh install is not exposed by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -27,10 +26,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// File name of the control socket inside `data_dir` when `socket` is not set.
 pub const DEFAULT_SOCKET_NAME: &str = "scimd.sock";
-/// Default for `orgs.<name>.team_name_max`.
-pub const DEFAULT_TEAM_NAME_MAX: usize = 100;
-/// Upper bound for `orgs.<name>.team_name_max`.
-pub const MAX_TEAM_NAME_MAX: usize = 1000;
 /// Default for `activity.max_records`.
 pub const DEFAULT_ACTIVITY_MAX_RECORDS: u64 = 10_000;
 /// Upper bound for `activity.max_records`.
@@ -39,45 +34,6 @@ pub const MAX_ACTIVITY_MAX_RECORDS: u64 = 10_000_000;
 pub const DEFAULT_ACTIVITY_MAX_AGE_DAYS: u64 = 30;
 /// Upper bound for `activity.max_age_days` (about ten years).
 pub const MAX_ACTIVITY_MAX_AGE_DAYS: u64 = 3650;
-/// Default for `limits.max_connections`.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// Upper bound for `limits.max_connections`.
-pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
-/// Default for `limits.header_read_timeout_secs`.
-pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
-/// Default for `limits.idle_timeout_secs`.
-pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
-/// Default for `limits.body_read_timeout_secs`.
-pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 30;
-/// Default for `limits.shutdown_timeout_secs`.
-pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 10;
-/// Upper bound for every `limits.*_timeout_secs` (an hour).
-pub const MAX_TIMEOUT_SECS: u64 = 3600;
-/// Default for `limits.max_values_per_attribute`.
-pub const DEFAULT_MAX_VALUES_PER_ATTRIBUTE: usize = 100;
-/// Upper bound for `limits.max_values_per_attribute`.
-pub const MAX_MAX_VALUES_PER_ATTRIBUTE: usize = 100_000;
-/// Default for `limits.max_indexed_length` (characters).
-pub const DEFAULT_MAX_INDEXED_LENGTH: usize = 512;
-/// Upper bound for `limits.max_indexed_length`: PostgreSQL's B-tree entries hold at most
-/// 2,704 bytes, and 640 characters of four UTF-8 bytes each stay below that with the org.
-pub const MAX_MAX_INDEXED_LENGTH: usize = 640;
-/// Default for `limits.max_string_length` (characters).
-pub const DEFAULT_MAX_STRING_LENGTH: usize = 16_384;
-/// Upper bound for `limits.max_string_length`: no longer than a whole request body.
-pub const MAX_MAX_STRING_LENGTH: usize = 1 << 20;
-/// Default for `limits.max_sorted_window` (entries one sorted list holds).
-pub const DEFAULT_MAX_SORTED_WINDOW: usize = 10_000;
-/// Upper bound for `limits.max_sorted_window`.
-pub const MAX_MAX_SORTED_WINDOW: usize = 1_000_000;
-/// Default for `limits.max_connections_per_ip` (0 turns the cap off).
-pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
-/// Upper bound for `orgs.<name>.rate_limit` (requests per second).
-pub const MAX_RATE_LIMIT: u32 = 1_000_000;
-/// Upper bound for `orgs.<name>.rate_burst`.
-pub const MAX_RATE_BURST: u32 = 10_000_000;
-/// GitHub's limit for login names, which org names follow.
-pub const MAX_ORG_NAME_LEN: usize = 39;
 
 const LOG_LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 
@@ -160,52 +116,6 @@ impl Default for ActivityConfig {
     }
 }
 
-/// `[limits]`: bounds on connections and requests, so slow, stuck or oversized clients cannot
-/// exhaust the server. All of it applies live: the daemon reads it per connection and request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LimitsConfig {
-    /// Most client connections open at once.
-    pub max_connections: usize,
-    /// A request's headers must arrive within this (`header_read_timeout_secs`).
-    pub header_read_timeout: Duration,
-    /// A keep-alive connection with no request in flight and no bytes moving is closed after
-    /// this (`idle_timeout_secs`).
-    pub idle_timeout: Duration,
-    /// A request body must arrive within this (`body_read_timeout_secs`).
-    pub body_read_timeout: Duration,
-    /// On SIGTERM, in-flight requests get this long to finish (`shutdown_timeout_secs`); zero
-    /// cuts them off at once.
-    pub shutdown_timeout: Duration,
-    /// Most values of one multi-valued attribute (`emails`, `phoneNumbers`, ...) in a request.
-    pub max_values_per_attribute: usize,
-    /// Longest value, in characters, of an indexed or unique attribute (`userName`,
-    /// `externalId`, `displayName`, `emails.value`, ids).
-    pub max_indexed_length: usize,
-    /// Longest value, in characters, of any other string attribute.
-    pub max_string_length: usize,
-    /// Most entries one sorted list holds: `startIndex - 1 + count` past it is refused.
-    pub max_sorted_window: usize,
-    /// Most connections open at once from one client address; 0 turns the cap off.
-    pub max_connections_per_ip: usize,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
-            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
-            body_read_timeout: Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECS),
-            shutdown_timeout: Duration::from_secs(DEFAULT_SHUTDOWN_TIMEOUT_SECS),
-            max_values_per_attribute: DEFAULT_MAX_VALUES_PER_ATTRIBUTE,
-            max_indexed_length: DEFAULT_MAX_INDEXED_LENGTH,
-            max_string_length: DEFAULT_MAX_STRING_LENGTH,
-            max_sorted_window: DEFAULT_MAX_SORTED_WINDOW,
-            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
-        }
-    }
-}
-
 fn days(n: u64) -> Duration {
     Duration::from_secs(n * 24 * 3600)
 }
@@ -217,89 +127,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// One `[orgs.<name>]` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgConfig {
-    /// The canonical (lowercase) org name: the map key, the URL segment and the store's key, so
-    /// changing the case in the file never orphans an org's data.
-    pub name: String,
-    /// Human name; defaults to the name as written in the file.
-    pub display_name: String,
-    /// SHA-256 digests of the valid bearer tokens; empty refuses every request.
-    pub tokens: Vec<[u8; 32]>,
-    /// SHA-256 digests of the consumer tokens (`event_tokens`), which read the org's events
-    /// and nothing else; empty refuses every events request.
-    pub event_tokens: Vec<[u8; 32]>,
-    /// A disabled org keeps its data but answers 403.
-    pub enabled: bool,
-    /// Longest allowed team (group) `displayName`, in characters.
-    pub team_name_max: usize,
-    /// What to do with group members that are not users of the org.
-    pub unknown_members: UnknownMembers,
-    /// Whether a PUT or PATCH may change a user's `userName`.
-    pub usernames: Usernames,
-    /// Requests per second the org may make; `None` leaves it unlimited.
-    pub rate_limit: Option<RateLimit>,
-    /// Where the org's events are POSTed, signed (`[[orgs.<name>.webhooks]]`), in file order;
-    /// at most [`crate::MAX_WEBHOOKS_PER_ORG`].
-    pub webhooks: Vec<WebhookConfig>,
-}
-
-/// `orgs.<name>.rate_limit` and `rate_burst`: a token bucket per org, refilled at `per_second`
-/// and holding at most `burst`, so an IdP may push a burst after a quiet spell but not sustain
-/// more than the rate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Sustained requests per second (`rate_limit`).
-    pub per_second: u32,
-    /// Most requests at once after a quiet spell (`rate_burst`); defaults to `per_second`.
-    pub burst: u32,
-}
-
-/// `orgs.<name>.usernames`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Usernames {
-    /// A changed `userName` is refused with 400 `mutability` (the rule IdPs are told to
-    /// follow by sending it on create only).
-    Immutable,
-    /// A changed `userName` is accepted while it stays unique, case-insensitively.
-    Mutable,
-}
-
-/// `orgs.<name>.unknown_members`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnknownMembers {
-    /// Apply the known members, record the unknown ids as an activity event.
-    Skip,
-    /// Refuse the whole request with 400 `invalidValue` listing the unknown ids.
-    Reject,
-}
-
-impl OrgConfig {
-    /// Whether `token` is one of this org's tokens.
-    ///
-    /// Compares against every stored hash in constant time with no early exit, so timing reveals
-    /// neither which hash matched nor how many bytes did.
-    pub fn token_matches(&self, token: &str) -> bool {
-        matches_any(&self.tokens, token)
-    }
-
-    /// Whether `token` is one of this org's consumer tokens (`event_tokens`), compared as
-    /// [`OrgConfig::token_matches`] does.
-    pub fn event_token_matches(&self, token: &str) -> bool {
-        matches_any(&self.event_tokens, token)
-    }
-}
-
-fn matches_any(hashes: &[[u8; 32]], token: &str) -> bool {
-    let presented = token::digest(token);
-    let mut found = Choice::from(0);
-    for stored in hashes {
-        found |= stored.as_slice().ct_eq(presented.as_slice());
-    }
-    found.into()
 }
 
 impl Config {
@@ -546,66 +373,6 @@ impl Validator<'_> {
         Ok(activity)
     }
 
-    fn limits(&self, raw: Option<RawLimits>) -> Result<LimitsConfig, ConfigError> {
-        let mut limits = LimitsConfig::default();
-        let Some(raw) = raw else {
-            return Ok(limits);
-        };
-        let key = KeyPath::default().key("limits");
-        let secs = |name: &str, n: i64, min: u64| {
-            let n = self.in_range(&key.key(name), n, min..=MAX_TIMEOUT_SECS)?;
-            Ok::<_, ConfigError>(Duration::from_secs(n))
-        };
-        if let Some(n) = raw.max_connections {
-            limits.max_connections =
-                self.in_range(&key.key("max_connections"), n, 1..=MAX_MAX_CONNECTIONS)?;
-        }
-        if let Some(n) = raw.header_read_timeout_secs {
-            limits.header_read_timeout = secs("header_read_timeout_secs", n, 1)?;
-        }
-        if let Some(n) = raw.idle_timeout_secs {
-            limits.idle_timeout = secs("idle_timeout_secs", n, 1)?;
-        }
-        if let Some(n) = raw.body_read_timeout_secs {
-            limits.body_read_timeout = secs("body_read_timeout_secs", n, 1)?;
-        }
-        if let Some(n) = raw.shutdown_timeout_secs {
-            // Zero is allowed here alone: it means "stop now", a choice; a zero read or idle
-            // timeout would refuse every request.
-            limits.shutdown_timeout = secs("shutdown_timeout_secs", n, 0)?;
-        }
-        if let Some(n) = raw.max_values_per_attribute {
-            limits.max_values_per_attribute = self.in_range(
-                &key.key("max_values_per_attribute"),
-                n,
-                1..=MAX_MAX_VALUES_PER_ATTRIBUTE,
-            )?;
-        }
-        if let Some(n) = raw.max_indexed_length {
-            limits.max_indexed_length = self.in_range(
-                &key.key("max_indexed_length"),
-                n,
-                16..=MAX_MAX_INDEXED_LENGTH,
-            )?;
-        }
-        if let Some(n) = raw.max_string_length {
-            limits.max_string_length =
-                self.in_range(&key.key("max_string_length"), n, 16..=MAX_MAX_STRING_LENGTH)?;
-        }
-        if let Some(n) = raw.max_sorted_window {
-            limits.max_sorted_window =
-                self.in_range(&key.key("max_sorted_window"), n, 1..=MAX_MAX_SORTED_WINDOW)?;
-        }
-        if let Some(n) = raw.max_connections_per_ip {
-            limits.max_connections_per_ip = self.in_range(
-                &key.key("max_connections_per_ip"),
-                n,
-                0..=MAX_MAX_CONNECTIONS,
-            )?;
-        }
-        Ok(limits)
-    }
-
     /// `n` when it is within `range`, else an error naming `key`.
     pub(crate) fn in_range<T>(
         &self,
@@ -634,150 +401,6 @@ impl Validator<'_> {
             cert: self.path_value(&key.key("cert"), &raw.cert)?,
             key: self.path_value(&key.key("key"), &raw.key)?,
         })
-    }
-
-    fn orgs(
-        &self,
-        raw: BTreeMap<String, RawOrg>,
-    ) -> Result<BTreeMap<String, OrgConfig>, ConfigError> {
-        let orgs_key = KeyPath::default().key("orgs");
-        let mut out: BTreeMap<String, OrgConfig> = BTreeMap::new();
-        // The spelling each lowercase name came from, to report a case-only duplicate.
-        let mut spelled: BTreeMap<String, String> = BTreeMap::new();
-        for (name, org) in raw {
-            let key = orgs_key.key(&name);
-            check_org_name(&name).map_err(|message| self.invalid_name(&key, message))?;
-            let canonical = name.to_ascii_lowercase();
-            match spelled.entry(canonical.clone()) {
-                Entry::Occupied(first) => {
-                    let other = orgs_key.key(first.get());
-                    // Point at whichever spelling comes later in the file: that is the one the
-                    // operator most likely just added.
-                    let here = span::key_span(&self.doc, &key).map(|s| s.start);
-                    let there = span::key_span(&self.doc, &other).map(|s| s.start);
-                    let (later, earlier) = if here >= there {
-                        (&key, first.get().as_str())
-                    } else {
-                        (&other, name.as_str())
-                    };
-                    return Err(self.invalid_name(
-                        later,
-                        format!("duplicate of org `{earlier}`: org names are case-insensitive"),
-                    ));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(name.clone());
-                }
-            }
-            let org = self.org(&key, &name, canonical.clone(), org)?;
-            out.insert(canonical, org);
-        }
-        Ok(out)
-    }
-
-    fn org(
-        &self,
-        key: &KeyPath,
-        written: &str,
-        canonical: String,
-        raw: RawOrg,
-    ) -> Result<OrgConfig, ConfigError> {
-        let display_name = match raw.display_name {
-            Some(name) if name.trim().is_empty() => {
-                return Err(self.invalid(&key.key("display_name"), "must not be empty"))
-            }
-            Some(name) => name,
-            None => written.to_owned(),
-        };
-
-        let tokens = self.token_hashes(key, "tokens", &raw.tokens)?;
-        let event_tokens = self.token_hashes(key, "event_tokens", &raw.event_tokens)?;
-
-        let team_name_max = match raw.team_name_max {
-            None => DEFAULT_TEAM_NAME_MAX,
-            Some(n) => usize::try_from(n)
-                .ok()
-                .filter(|n| (1..=MAX_TEAM_NAME_MAX).contains(n))
-                .ok_or_else(|| {
-                    self.invalid(
-                        &key.key("team_name_max"),
-                        format!("expected a number from 1 to {MAX_TEAM_NAME_MAX}, got {n}"),
-                    )
-                })?,
-        };
-
-        let unknown_members = match raw.unknown_members.as_deref() {
-            None | Some("skip") => UnknownMembers::Skip,
-            Some("reject") => UnknownMembers::Reject,
-            Some(other) => {
-                return Err(self.invalid(
-                    &key.key("unknown_members"),
-                    format!("expected \"skip\" or \"reject\", got {other:?}"),
-                ))
-            }
-        };
-
-        let usernames = match raw.usernames.as_deref() {
-            None | Some("immutable") => Usernames::Immutable,
-            Some("mutable") => Usernames::Mutable,
-            Some(other) => {
-                return Err(self.invalid(
-                    &key.key("usernames"),
-                    format!("expected \"immutable\" or \"mutable\", got {other:?}"),
-                ))
-            }
-        };
-
-        let rate_limit = match (raw.rate_limit, raw.rate_burst) {
-            (None, None) => None,
-            (None, Some(_)) => {
-                // A burst alone would read as a limit while limiting nothing.
-                return Err(self.invalid_name(
-                    &key.key("rate_burst"),
-                    "only valid together with rate_limit (requests per second)",
-                ));
-            }
-            (Some(n), burst) => {
-                let per_second = self.in_range(&key.key("rate_limit"), n, 1..=MAX_RATE_LIMIT)?;
-                let burst = match burst {
-                    None => per_second,
-                    Some(b) => self.in_range(&key.key("rate_burst"), b, 1..=MAX_RATE_BURST)?,
-                };
-                Some(RateLimit { per_second, burst })
-            }
-        };
-
-        let webhooks = self.org_webhooks(key, raw.webhooks)?;
-
-        Ok(OrgConfig {
-            name: canonical,
-            display_name,
-            tokens,
-            event_tokens,
-            enabled: raw.enabled.unwrap_or(true),
-            team_name_max,
-            unknown_members,
-            usernames,
-            rate_limit,
-            webhooks,
-        })
-    }
-}
-
-/// GitHub's login rules: the name goes into URLs, and IdP admins already know these rules.
-fn check_org_name(name: &str) -> Result<(), String> {
-    const RULES: &str = "org names follow GitHub login rules: 1 to 39 ASCII letters, digits and \
-                         single hyphens, not starting or ending with a hyphen";
-    let ok = !name.is_empty()
-        && name.len() <= MAX_ORG_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid org name {name:?}: {RULES}"))
     }
 }
 

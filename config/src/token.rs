@@ -2,8 +2,9 @@
 //!
 //! Only `sha256:<hex>` hashes ever reach the file; the plaintext is shown to the operator once.
 
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// Recognisable prefix, so a leaked token is easy to spot in logs and by secret scanners.
@@ -21,7 +22,9 @@ const BODY_LEN: usize = 43;
 /// characters (256 bits of entropy).
 pub fn generate() -> String {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    // `UnwrapErr` panics if the OS cannot give randomness, as rand 0.8's `OsRng` did: there is
+    // no secret to make without it.
+    UnwrapErr(SysRng).fill_bytes(&mut bytes);
     let mut token = String::with_capacity(PREFIX.len() + BODY_LEN);
     token.push_str(PREFIX);
     token.push_str(&base62(&bytes));

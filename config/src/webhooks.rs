@@ -21,8 +21,9 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -178,7 +179,9 @@ impl WebhookSecret {
     /// from the OS generator.
     pub fn generate() -> String {
         let mut key = [0u8; GENERATED_SECRET_BYTES];
-        OsRng.fill_bytes(&mut key);
+        // `UnwrapErr` panics if the OS cannot give randomness, as rand 0.8's `OsRng` did: there is
+        // no secret to make without it.
+        UnwrapErr(SysRng).fill_bytes(&mut key);
         format!("{WEBHOOK_SECRET_PREFIX}{}", STANDARD.encode(key))
     }
 }

@@ -4,17 +4,19 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+use super::append::AppendIndex;
+use super::keys::{classify_key, render, split_sub, whole_extension, Key};
 use super::members::{ids_from_filter, member_ids};
 use super::values::{
-    array_slot, container_mut, demote_other_primaries, element_from_filter, elements,
-    existing_container, is_primary, merge_into, object_slot, prune_extension, wrap_value,
-    wraps_scalar, ByHash, Covering, ElementMatcher, Object,
+    array_slot, container_mut, elements, existing_container, object_slot, prune_extension,
+    Covering, ElementMatcher, Object,
 };
+use super::write::{drop_empty, set_single, write_filtered};
 use super::{MemberOp, OpKind, PatchOperation};
 use crate::error::ScimError;
-use crate::filter::{AttrPath, Filter, PatchPath};
+use crate::filter::{Filter, PatchPath};
 use crate::json_key::JsonKey;
-use crate::schema::{Attr, AttrType, Mutability, Resolved, ResourceType, Schema};
+use crate::schema::{Attr, Mutability, Resolved, ResourceType, Schema};
 use serde_json::{Map, Value};
 
 /// Applies all operations to `resource` (stored form) of type `rt` whose id is `id`, in order,
@@ -67,29 +69,6 @@ struct Patcher<'a> {
 
 /// A multi-valued attribute: its extension URN (`None` for the core schema) and name.
 type AttrKey = (Option<&'static str>, &'static str);
-
-/// What appending to one multi-valued attribute needs to know about its elements.
-struct AppendIndex {
-    /// Element positions by [`JsonKey`] hash.
-    by_hash: ByHash,
-    /// Positions of every element that may be primary (a superset of those that are).
-    primaries: Vec<usize>,
-    /// The array's length as indexed: any other length means the index is stale.
-    len: usize,
-}
-
-/// What a key of a path-less value refers to.
-enum Key<'k> {
-    Skip,
-    Id,
-    CoreSchema,
-    Extension(&'static Schema),
-    Attr {
-        urn: Option<&'static str>,
-        name: &'k str,
-        sub: Option<&'k str>,
-    },
-}
 
 impl Patcher<'_> {
     fn apply(&mut self, res: &mut Object, op: &PatchOperation) -> Result<(), ScimError> {
@@ -495,241 +474,4 @@ fn single_valued_filter(attr: &Attr) -> ScimError {
 
 fn member_sub_path() -> ScimError {
     ScimError::invalid_path("members can only be added or removed whole, not by sub-attribute")
-}
-
-/// Sets a single-valued attribute; a complex one merges the given sub-attributes (RFC 7644
-/// section 3.5.2.3), or takes a bare scalar as its `value` (Entra's manager id).
-fn set_single(container: &mut Object, attr: &Attr, value: &Value) -> Result<(), ScimError> {
-    if attr.ty != AttrType::Complex {
-        container.insert(attr.name.to_string(), value.clone());
-        return Ok(());
-    }
-    match value {
-        Value::Object(given) => {
-            merge_into(attr, object_slot(container, attr.name)?, given);
-            drop_empty(container, attr.name);
-            Ok(())
-        }
-        // A bare id names a different manager: stale sub-attributes must not survive.
-        v if wraps_scalar(attr, v) => {
-            container.insert(attr.name.to_string(), Value::Object(wrap_value(v)));
-            Ok(())
-        }
-        _ => Err(ScimError::invalid_value(format!(
-            "{} must be an object",
-            attr.name
-        ))),
-    }
-}
-
-impl AppendIndex {
-    fn build(arr: &[Value], hasher: &RandomState) -> AppendIndex {
-        let mut by_hash = ByHash::with_capacity(arr.len());
-        for (i, e) in arr.iter().enumerate() {
-            by_hash
-                .entry(hasher.hash_one(JsonKey(e)))
-                .or_default()
-                .push(i);
-        }
-        let primaries = (0..arr.len())
-            .filter(|&i| arr.get(i).is_some_and(is_primary))
-            .collect();
-        AppendIndex {
-            by_hash,
-            primaries,
-            len: arr.len(),
-        }
-    }
-
-    /// [`demote_other_primaries`] for the elements just `added`, touching only elements known to
-    /// be possibly primary rather than the whole array, and re-indexing the ones it changes.
-    fn demote_other_primaries(&mut self, arr: &mut [Value], added: &[usize], hasher: &RandomState) {
-        let winner = added
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| arr.get(i).is_some_and(is_primary));
-        let Some(winner) = winner else {
-            // Nothing added is primary, so the known primaries are still all there may be.
-            return;
-        };
-        let others = self.primaries.iter().chain(added).copied();
-        let others: Vec<usize> = others.filter(|&i| i != winner).collect();
-        for i in others {
-            let Some(element) = arr.get_mut(i) else {
-                continue;
-            };
-            if !is_primary(element) {
-                continue;
-            }
-            let before = hasher.hash_one(JsonKey(element));
-            if let Some(obj) = element.as_object_mut() {
-                obj.insert("primary".to_string(), Value::Bool(false));
-            }
-            let after = hasher.hash_one(JsonKey(element));
-            if let Some(bucket) = self.by_hash.get_mut(&before) {
-                bucket.retain(|&j| j != i);
-            }
-            self.by_hash.entry(after).or_default().push(i);
-        }
-        self.primaries = vec![winner];
-    }
-}
-
-/// An add or replace through a value filter: sets `sub` (or merges an object) in every matching
-/// element, or creates the element the filter describes when none matches.
-fn write_filtered(
-    container: &mut Object,
-    r: &Resolved,
-    f: &Filter,
-    sub: Option<&Attr>,
-    value: &Value,
-) -> Result<(), ScimError> {
-    let attr = r.attr;
-    let given = match (sub, value) {
-        (Some(sub), v) => {
-            let mut obj = Map::new();
-            obj.insert(sub.name.to_string(), v.clone());
-            obj
-        }
-        (None, Value::Object(obj)) => obj.clone(),
-        (None, v) if wraps_scalar(attr, v) => wrap_value(v),
-        (None, _) => {
-            return Err(ScimError::invalid_value(format!(
-                "A value for {}[...] must be an object",
-                attr.name
-            )))
-        }
-    };
-    let makes_primary = is_primary(&Value::Object(given.clone()));
-    let matcher = ElementMatcher::new(attr, f);
-    let arr = array_slot(container, attr.name)?;
-    let hits: Vec<usize> = arr
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matcher.matches(e))
-        .map(|(i, _)| i)
-        .collect();
-    let touched = if hits.is_empty() {
-        let mut created = element_from_filter(attr, f).ok_or_else(|| {
-            ScimError::no_target(format!(
-                "No element of {} matches the filter, and the filter does not describe one to create",
-                attr.name
-            ))
-        })?;
-        merge_into(attr, &mut created, &given);
-        arr.push(Value::Object(created));
-        vec![arr.len() - 1]
-    } else {
-        for &i in &hits {
-            if let Some(Value::Object(obj)) = arr.get_mut(i) {
-                merge_into(attr, obj, &given);
-            }
-        }
-        hits
-    };
-    if makes_primary {
-        demote_other_primaries(arr, &touched);
-    }
-    Ok(())
-}
-
-/// Removes an attribute whose value became empty (an emptied array, object, or elements that
-/// lost their last sub-attribute), so that "no values" reads as unassigned.
-fn drop_empty(container: &mut Object, name: &str) {
-    let empty = match container.get_mut(name) {
-        Some(Value::Array(arr)) => {
-            arr.retain(|e| !e.as_object().is_some_and(Map::is_empty));
-            arr.is_empty()
-        }
-        Some(Value::Object(obj)) => obj.is_empty(),
-        _ => false,
-    };
-    if empty {
-        container.shift_remove(name);
-    }
-}
-
-/// Classifies a key of a path-less value: a plain or dotted name, a URN-qualified name, a whole
-/// schema's object, or something to skip (`schemas`, an unknown schema's URN).
-fn classify_key(rt: ResourceType, key: &str) -> Key<'_> {
-    if key.eq_ignore_ascii_case("schemas") {
-        return Key::Skip;
-    }
-    if key.eq_ignore_ascii_case("id") {
-        return Key::Id;
-    }
-    let core = rt.schema();
-    if key.eq_ignore_ascii_case(core.id) {
-        return Key::CoreSchema;
-    }
-    if let Some(ext) = rt.extension(key) {
-        return Key::Extension(ext);
-    }
-    for schema in std::iter::once(core).chain(rt.extensions().iter().copied()) {
-        if let Some(rest) = strip_urn(key, schema.id) {
-            let (name, sub) = split_sub(rest);
-            return Key::Attr {
-                urn: Some(schema.id),
-                name,
-                sub,
-            };
-        }
-    }
-    // Another schema's attributes (Microsoft's ADSCIM group schema, say) are not ours.
-    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
-        return Key::Skip;
-    }
-    let (name, sub) = split_sub(key);
-    Key::Attr {
-        urn: None,
-        name,
-        sub,
-    }
-}
-
-/// The rest of `key` after `urn:`, matched case-insensitively.
-fn strip_urn<'k>(key: &'k str, urn: &str) -> Option<&'k str> {
-    let head = key.get(..urn.len())?;
-    if !head.eq_ignore_ascii_case(urn) {
-        return None;
-    }
-    key.get(urn.len()..)?.strip_prefix(':')
-}
-
-/// `name.sub` split at the first dot; URNs are stripped before this, so their dots are gone.
-fn split_sub(key: &str) -> (&str, Option<&str>) {
-    match key.split_once('.') {
-        Some((name, sub)) => (name, Some(sub)),
-        None => (key, None),
-    }
-}
-
-/// The extension a path names as a whole, however the path parser split the URN.
-fn whole_extension(rt: ResourceType, a: &AttrPath) -> Option<&'static Schema> {
-    if a.sub.is_some() {
-        return None;
-    }
-    match &a.urn {
-        Some(urn) if a.name.is_empty() => rt.extension(urn),
-        Some(urn) => rt.extension(&format!("{urn}:{}", a.name)),
-        None => rt.extension(&a.name),
-    }
-}
-
-/// A path as the client wrote it, for error details.
-fn render(a: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(urn) = &a.urn {
-        s.push_str(urn);
-        if !a.name.is_empty() {
-            s.push(':');
-        }
-    }
-    s.push_str(&a.name);
-    if let Some(sub) = &a.sub {
-        s.push('.');
-        s.push_str(sub);
-    }
-    s
 }

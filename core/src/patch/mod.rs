@@ -13,12 +13,15 @@
 //! wrapped into `{"value": ...}`, and a value filter that matches nothing creates the element it
 //! describes (Entra's `emails[type eq "work"].value` on a user without a work email).
 
+mod append;
 mod apply;
+mod keys;
 mod members;
 mod parse;
 #[cfg(test)]
 mod tests;
 mod values;
+mod write;
 
 pub use apply::apply_patch;
 pub use parse::parse_patch;
