@@ -122,6 +122,17 @@ enum WebhookCommand {
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
+    /// Remove an org's endpoint by its URL; the daemon stops delivering to it once it reloads.
+    Remove {
+        #[arg(long)]
+        org: String,
+        /// The endpoint's URL, as added (compared taken apart, so a respelled scheme or host
+        /// finds it too).
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
     /// Send a signed `webhook.test` event to each of an org's endpoints and say what each
     /// answered.
     Test {
@@ -281,6 +292,37 @@ fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
     );
     println!(
         "Set [store] backend = \"postgres\" with this url (or SCIMD_DATABASE_URL) in {} and restart.",
+        config.display()
+    );
+    Ok(())
+}
+
+/// `scimd webhook remove`: the endpoint goes from the file, comments and the rest kept.
+fn webhook_remove(config: &std::path::Path, org: &str, url: &str) -> anyhow::Result<()> {
+    // Looked up before the edit, to name what went by id and host: the URL's path or query may
+    // hold the receiver's token, so it is never printed, not even when nothing matched.
+    let named = scimd_config::Config::load(config)
+        .ok()
+        .and_then(|c| {
+            let hook = c
+                .org(org)?
+                .webhooks
+                .iter()
+                .find(|h| h.matches_url(url))?
+                .clone();
+            Some(format!("endpoint {} ({})", hook.id(), hook.host()))
+        })
+        .unwrap_or_else(|| "the endpoint".to_string());
+    let removed = scimd_config::remove_webhook(config, org, url)
+        .with_context(|| format!("removing a webhook of org {org}"))?;
+    if !removed {
+        anyhow::bail!(
+            "org {org} has no webhook with that URL in {}; nothing was changed",
+            config.display()
+        );
+    }
+    println!(
+        "Removed {named} from org {org} in {}; the daemon stops delivering to it once it reloads.",
         config.display()
     );
     Ok(())
@@ -544,6 +586,9 @@ fn main() -> anyhow::Result<()> {
             );
             println!("{secret}");
         }
+        Command::Webhook {
+            command: WebhookCommand::Remove { org, url, config },
+        } => webhook_remove(&config, &org, &url)?,
         Command::Webhook {
             command: WebhookCommand::Test { org, config },
         } => webhook_test(&config, &org)?,
