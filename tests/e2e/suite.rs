@@ -36,6 +36,7 @@ mod scaleout;
 mod secrets;
 mod shutdown;
 mod smoke;
+mod status;
 mod tenants;
 mod tls;
 mod usernames;

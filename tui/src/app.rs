@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use crossterm::event::KeyEvent;
 use scimd_core::wire::{
-    ActivityRecord, ClientMsg, DaemonInfo, MemberSummary, OrgSummary, ServerMsg, TeamSummary,
-    UserSummary, WebhookSummary,
+    ActivityRecord, ClientMsg, DaemonInfo, MemberSummary, OrgHealth, OrgSummary, ServerMsg,
+    TeamSummary, UserSummary, WebhookSummary,
 };
 
 /// Records kept in the feed; older ones scroll off (the daemon keeps the full history).
@@ -129,6 +129,8 @@ pub struct App {
     pub uptime_secs: u64,
     pub view: View,
     pub orgs: Vec<OrgSummary>,
+    /// Each org's health from the last counters message, in config order.
+    pub health: Vec<OrgHealth>,
     /// The chosen org; None shows every org's activity (Teams, Users and Webhooks use the first
     /// org).
     pub org: Option<String>,
@@ -167,6 +169,7 @@ impl App {
             uptime_secs: 0,
             view: View::Activity,
             orgs: Vec::new(),
+            health: Vec::new(),
             org: None,
             rates: VecDeque::new(),
             error_rates: VecDeque::new(),

@@ -259,6 +259,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 1,
         orgs: with_hooks(3),
+        health: Vec::new(),
     }));
     app.update(chr('w'));
     assert_eq!(app.view, View::Webhooks);
@@ -275,6 +276,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 2,
         orgs: with_hooks(1),
+        health: Vec::new(),
     }));
     assert_eq!(app.webhook, 0);
     app.update(Msg::Server(ServerMsg::Counters {
@@ -282,6 +284,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 3,
         orgs: with_hooks(2),
+        health: Vec::new(),
     }));
     app.update(chr('j'));
     assert_eq!(app.webhook, 1);
@@ -348,6 +351,7 @@ fn teams_open_to_their_members_and_refresh_on_activity() {
         errors: 0,
         uptime_secs: 10,
         orgs: app.orgs.clone(),
+        health: Vec::new(),
     }));
     assert_eq!(
         out,
@@ -403,6 +407,7 @@ fn counters_feed_the_rate_and_error_share() {
             errors,
             uptime_secs: 1,
             orgs: vec![org("acme", 3, 2, 1)],
+            health: Vec::new(),
         })
     };
     app.update(counters(100, 0));

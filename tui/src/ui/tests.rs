@@ -74,6 +74,7 @@ pub fn sample() -> App {
             errors: if i > 8 { 2 } else { 0 },
             uptime_secs: 3725,
             orgs: sample_orgs(),
+            health: Vec::new(),
         }));
     }
     let mut rows = vec![
