@@ -40,6 +40,7 @@ pub enum Msg {
 /// The views, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
+    Orgs,
     Activity,
     Teams,
     Users,
@@ -47,10 +48,17 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Activity, View::Teams, View::Users, View::Webhooks];
+    pub const ALL: [View; 5] = [
+        View::Orgs,
+        View::Activity,
+        View::Teams,
+        View::Users,
+        View::Webhooks,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
+            View::Orgs => "Orgs",
             View::Activity => "Activity",
             View::Teams => "Teams",
             View::Users => "Users",
@@ -143,6 +151,8 @@ pub struct App {
     pub feed: Feed,
     pub teams: Teams,
     pub users: Users,
+    /// The selected row of the Orgs view, an index into `health`.
+    pub org_row: usize,
     /// The selected endpoint in the Webhooks view, an index into the current org's webhooks.
     pub webhook: usize,
     /// Typing into the current view's filter or search.
@@ -167,7 +177,8 @@ impl App {
             conn: Conn::Connecting,
             daemon: None,
             uptime_secs: 0,
-            view: View::Activity,
+            // Where the dashboard opens: whether each org's IdP is still talking to us.
+            view: View::Orgs,
             orgs: Vec::new(),
             health: Vec::new(),
             org: None,
@@ -177,6 +188,7 @@ impl App {
             feed: Feed::default(),
             teams: Teams::default(),
             users: Users::default(),
+            org_row: 0,
             webhook: 0,
             editing: false,
             help: false,

@@ -47,6 +47,8 @@ impl App {
                 let had_none = self.orgs.is_empty();
                 self.orgs = orgs;
                 self.health = health;
+                // A reload can remove orgs under the selection.
+                self.org_row = self.org_row.min(self.health.len().saturating_sub(1));
                 // A reload can remove endpoints under the selection.
                 self.clamp_webhooks();
                 let mut out = Vec::new();

@@ -82,6 +82,8 @@ pub fn info() -> DaemonInfo {
 fn connected() -> App {
     let mut app = App::new("/tmp/scimd.sock");
     app.update(Msg::Connected(info()));
+    // These tests start on Activity; the dashboard opens on Orgs (tested in `ui/orgs/tests.rs`).
+    app.view = View::Activity;
     app.update(Msg::Server(ServerMsg::Snapshot {
         orgs: vec![org("acme", 3, 2, 1), org("globex", 1, 1, 0)],
     }));
@@ -237,7 +239,11 @@ fn tab_cycles_views_both_ways() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Webhooks);
     app.update(key(KeyCode::Tab));
+    assert_eq!(app.view, View::Orgs);
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Activity);
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.view, View::Orgs);
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.view, View::Webhooks);
     app.update(key(KeyCode::BackTab));
@@ -375,8 +381,9 @@ fn teams_open_to_their_members_and_refresh_on_activity() {
 #[test]
 fn typing_in_users_searches_by_prefix() {
     let mut app = connected();
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
+    // Activity, Teams, Users: two Tabs.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Users);
     app.update(chr('/'));
     let out = app.update(chr('a'));
