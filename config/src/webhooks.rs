@@ -154,6 +154,19 @@ impl WebhookConfig {
         }
     }
 
+    /// Whether `url` names this endpoint, as [`crate::remove_webhook`] compares them: the same
+    /// text, or the same scheme, host, port, path and query once taken apart (so
+    /// `HTTPS://Example.com` names `https://example.com/`).
+    pub fn matches_url(&self, url: &str) -> bool {
+        self.url == url
+            || parse_url(url).is_ok_and(|e| {
+                e.https == self.https
+                    && e.host == self.host
+                    && e.port == self.port
+                    && e.path_and_query == self.path_and_query
+            })
+    }
+
     /// A stable id of the endpoint: the first 16 lowercase hex digits of the SHA-256 of `url` as
     /// written. The daemon keys each endpoint's delivery position by it, so it survives
     /// restarts, reordering and secret or `events` changes; a changed `url`, even one only

@@ -68,6 +68,82 @@ pub struct WebhookSummary {
     pub last_success: Option<String>,
 }
 
+/// Whether an org's IdP is still talking to scimd, as one daemon sees it: its counts, its last
+/// SCIM request, its last write (from the shared activity log, so every daemon's), the last
+/// hour's requests, its events consumers and its webhook endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgHealth {
+    pub name: String,
+    pub users: u64,
+    pub teams: u64,
+    /// The last SCIM request this daemon answered for the org, 401s included.
+    pub last_request: Option<LastRequest>,
+    /// RFC 3339: the last change a SCIM write committed, on any daemon sharing the store.
+    pub last_write: Option<String>,
+    /// SCIM requests this daemon answered for the org in the last hour.
+    pub requests_1h: u64,
+    /// Of those, refused with a 4xx other than 401.
+    pub refused_1h: u64,
+    /// Of those, refused with 401: a token that is wrong, revoked or rotated away.
+    pub unauthorized_1h: u64,
+    /// 401s in the current minute and the one before: the token is being refused now.
+    #[serde(default)]
+    pub unauthorized_1m: u64,
+    /// Requests per minute over the last ten minutes, oldest first, the current minute last.
+    #[serde(default)]
+    pub requests_10m: Vec<u64>,
+    pub events: EventsHealth,
+    /// The org's webhook endpoints, in config order, as the Webhooks view shows them.
+    pub webhooks: Vec<WebhookSummary>,
+}
+
+/// One answered SCIM request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRequest {
+    /// RFC 3339.
+    pub time: String,
+    pub method: String,
+    /// `Users`, `Groups`, `Bulk`, ... from a fixed set, never the client's text.
+    pub resource: String,
+    pub status: u16,
+}
+
+/// The org's change feed and who follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventsHealth {
+    /// The number of the org's newest event (0 before the first).
+    pub newest: u64,
+    /// The consumer tokens that polled `GET /events/v1/{org}` since this daemon started.
+    pub consumers: Vec<ConsumerHealth>,
+}
+
+/// One events consumer, named by its token's digest, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerHealth {
+    /// The first 8 hex digits of the SHA-256 the config stores for the token.
+    pub token: String,
+    /// RFC 3339.
+    pub last_poll: String,
+    /// The `after` of its last poll: every event up to it is consumed.
+    pub cursor: u64,
+    /// Events after `cursor`: how far it is behind the newest.
+    pub lag: u64,
+}
+
+/// What `scimd status` says about the daemon itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub version: String,
+    pub uptime_secs: u64,
+    /// `redb` or `postgres`.
+    pub store: String,
+    /// Whether the store serves reads and writes (what `/healthz` answers 200 for).
+    pub healthy: bool,
+    /// RFC 3339: the daemon's clock when it answered, which the times above are relative to.
+    #[serde(default)]
+    pub now: String,
+}
+
 /// A team with its member count. Teams are managed by SCIM only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamSummary {
@@ -146,6 +222,8 @@ pub enum ClientMsg {
     },
     /// The orgs that hold data in the store, configured or not.
     StoredOrgs,
+    /// The daemon's health and every configured org's: what `scimd status` asks.
+    Status,
 }
 
 /// Daemon to client.
@@ -186,6 +264,9 @@ pub enum ServerMsg {
         #[serde(default)]
         uptime_secs: u64,
         orgs: Vec<OrgSummary>,
+        /// Each configured org's health, for the Orgs view.
+        #[serde(default)]
+        health: Vec<OrgHealth>,
     },
     /// The backup asked for is written and durable.
     Backup {
@@ -203,6 +284,10 @@ pub enum ServerMsg {
     },
     StoredOrgs {
         orgs: Vec<String>,
+    },
+    Status {
+        daemon: DaemonStatus,
+        orgs: Vec<OrgHealth>,
     },
     /// The subscriber fell behind and `missed` records were dropped for it.
     Lagged {
@@ -225,6 +310,7 @@ mod tests {
                 r#"{"type":"hello","version":1}"#,
             ),
             (ClientMsg::Snapshot, r#"{"type":"snapshot"}"#),
+            (ClientMsg::Status, r#"{"type":"status"}"#),
             (
                 ClientMsg::Users {
                     org: "acme".into(),

@@ -154,6 +154,7 @@ fn server_msg() -> BoxedStrategy<ServerMsg> {
                 errors,
                 uptime_secs,
                 orgs,
+                health: Vec::new(),
             }
         ),
         any::<u64>().prop_map(|missed| ServerMsg::Lagged { missed }),

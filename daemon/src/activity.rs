@@ -1,10 +1,13 @@
 //! The in-process activity bus: every SCIM write (and its failure) becomes an event that the
-//! dashboard and the activity log consume.
+//! dashboard and the activity log consume. It also counts every answered request, in total
+//! and per org ([`crate::org_health`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
+
+use crate::org_health::Tracker;
 
 pub use scimd_core::wire::ActivityRecord as Activity;
 
@@ -14,6 +17,7 @@ pub use scimd_core::wire::ActivityRecord as Activity;
 pub struct Bus {
     tx: broadcast::Sender<Activity>,
     counters: Arc<Counters>,
+    health: Arc<Tracker>,
 }
 
 /// Request totals since start, for the dashboard's rate and error figures.
@@ -30,15 +34,44 @@ impl Bus {
         Bus {
             tx,
             counters: Arc::default(),
+            health: Arc::default(),
         }
     }
     /// Counts one answered HTTP request; statuses of 500 and up count as errors, and so do
-    /// 4xx answers, since for an IdP they are failed provisioning calls.
-    pub fn count_request(&self, status: u16) {
+    /// 4xx answers, since for an IdP they are failed provisioning calls. A SCIM request of a
+    /// configured org (`org`, as the config names it) also counts in that org's health.
+    pub fn count_request(
+        &self,
+        org: Option<&str>,
+        method: &hyper::Method,
+        path: &str,
+        status: u16,
+    ) {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if status >= 400 {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
         }
+        // The events API's polls are a consumer's, not the IdP's: they are counted per consumer.
+        if let (Some(org), true) = (org, path.starts_with("/scim/v2/")) {
+            self.health.request(
+                org,
+                crate::metrics::method_label(method),
+                crate::metrics::resource_label(path),
+                status,
+                time::OffsetDateTime::now_utc(),
+            );
+        }
+    }
+    /// Counts a poll of `org`'s events by a consumer presenting `token` (already accepted),
+    /// after event number `after` (None: from the oldest kept, so nothing consumed yet).
+    pub fn consumer_poll(&self, org: &str, token: &str, after: Option<u64>) {
+        let label = crate::org_health::token_label(token);
+        let now = time::OffsetDateTime::now_utc();
+        self.health.poll(org, label, after.unwrap_or(0), now);
+    }
+    /// Every org's health, as counted so far.
+    pub fn health(&self) -> &Arc<Tracker> {
+        &self.health
     }
     /// (requests, errors) since start.
     pub fn totals(&self) -> (u64, u64) {

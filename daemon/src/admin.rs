@@ -66,7 +66,11 @@ fn counts(store: &Store) -> std::result::Result<Counts, StoreError> {
 }
 
 /// One request to the daemon on `socket`; None when no daemon answers there.
-fn ask_daemon(socket: &Path, msg: &ClientMsg, timeout: Duration) -> Option<Result<ServerMsg>> {
+pub(crate) fn ask_daemon(
+    socket: &Path,
+    msg: &ClientMsg,
+    timeout: Duration,
+) -> Option<Result<ServerMsg>> {
     let stream = UnixStream::connect(socket).ok()?;
     Some((|| {
         let ctx = || format!("talking to the daemon on {}", socket.display());

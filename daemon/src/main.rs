@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+mod cmd;
+
+use cmd::{print_counts, store_copy, webhook_remove, webhook_test};
+
 // glibc's malloc keeps a heap arena per thread, and the blocking pool has many threads: at 1M
 // users that alone took the daemon past 500 MiB. jemalloc returns freed memory over time, and
 // runs with one arena (`.cargo/config.toml`), so memory one thread freed serves the next
@@ -43,6 +47,16 @@ enum Command {
         socket: Option<PathBuf>,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
+    },
+    /// Ask the running daemon how it and each org are doing: the last SCIM request, the last
+    /// write, the last hour's requests, events consumers and webhooks. Exit 0 when it answers
+    /// healthy, 1 when it cannot be reached, 2 when it answers unhealthy.
+    Status {
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+        /// Print JSON (the shape in docs/operations.md) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Validate the config file and print a summary.
     CheckConfig {
@@ -119,6 +133,17 @@ enum WebhookCommand {
         /// Only these event types, comma-separated (all types when omitted).
         #[arg(long, value_delimiter = ',')]
         events: Option<Vec<String>>,
+        #[arg(long, default_value = "scimd.toml")]
+        config: PathBuf,
+    },
+    /// Remove an org's endpoint by its URL; the daemon stops delivering to it once it reloads.
+    Remove {
+        #[arg(long)]
+        org: String,
+        /// The endpoint's URL, as added (compared taken apart, so a respelled scheme or host
+        /// finds it too).
+        #[arg(long)]
+        url: String,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
@@ -241,92 +266,6 @@ async fn shutdown_signal() {
     });
 }
 
-/// `scimd store copy`: the config's redb store into an empty PostgreSQL database.
-fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<()> {
-    let loaded = scimd_config::Config::load(config)?;
-    if !matches!(loaded.store.backend, scimd_config::StoreBackend::Redb) {
-        anyhow::bail!(
-            "{} already uses PostgreSQL; store copy reads a redb store",
-            config.display()
-        );
-    }
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
-        anyhow::bail!("--to must be a postgres:// URL");
-    }
-    let path = scimd::serve::store_path(&loaded);
-    if !path.exists() {
-        anyhow::bail!("there is no store at {}", path.display());
-    }
-    let source = scimd::store::Store::open(&path).with_context(|| {
-        format!(
-            "opening {} (stop the daemon first: it holds the file)",
-            path.display()
-        )
-    })?;
-    let shown = scimd_config::PostgresConfig {
-        url: to.to_string(),
-        pool_size: 2,
-    }
-    .redacted_url();
-    let dest = scimd::store::Store::open_postgres(to, 2)
-        .with_context(|| format!("opening the PostgreSQL store {shown}"))?;
-    let report = source
-        .copy_into(&dest)
-        .with_context(|| format!("copying {} into {shown}", path.display()))?;
-    dest.close();
-    source.close();
-    println!(
-        "Copied {} org(s): {} users, {} teams, {} memberships, {} events, {} activity records into {shown}.",
-        report.orgs, report.users, report.teams, report.memberships, report.events, report.activity
-    );
-    println!(
-        "Set [store] backend = \"postgres\" with this url (or SCIMD_DATABASE_URL) in {} and restart.",
-        config.display()
-    );
-    Ok(())
-}
-
-/// `scimd webhook test`: one signed ping per endpoint; fails when any endpoint did not take it.
-fn webhook_test(config: &std::path::Path, org: &str) -> anyhow::Result<()> {
-    let loaded = scimd_config::Config::load(config)?;
-    let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
-    let Some(results) = rt.block_on(scimd::webhooks::ping::ping(&loaded, org)) else {
-        anyhow::bail!("{} has no org {org}", config.display());
-    };
-    if results.is_empty() {
-        anyhow::bail!(
-            "org {org} has no webhooks; add one with scimd webhook add --org {org} --url URL"
-        );
-    }
-    let mut failed = 0;
-    for p in &results {
-        match &p.result {
-            // Named by id and host: the URL's path or query may hold the receiver's token.
-            Ok(status) => println!("endpoint {} ({}): ok (HTTP {status})", p.endpoint, p.host),
-            Err(cause) => {
-                failed += 1;
-                println!("endpoint {} ({}): failed: {cause}", p.endpoint, p.host);
-            }
-        }
-    }
-    if failed > 0 {
-        anyhow::bail!(
-            "{failed} of {} endpoint(s) did not accept the test event",
-            results.len()
-        );
-    }
-    Ok(())
-}
-
-fn print_counts(counts: &scimd::admin::Counts) {
-    if counts.is_empty() {
-        println!("  no orgs");
-    }
-    for (org, users, teams) in counts {
-        println!("  org {org}: {users} users, {teams} teams");
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -400,6 +339,25 @@ fn main() -> anyhow::Result<()> {
             };
             // No tracing subscriber here: log lines would tear through the screen.
             scimd_tui::run(socket).context("running the dashboard")?;
+        }
+        Command::Status { config, json } => {
+            let loaded = scimd_config::Config::load(&config)?;
+            match scimd::status::ask(&loaded) {
+                Ok(status) => {
+                    if json {
+                        println!("{}", scimd::status::to_json(&status));
+                    } else {
+                        print!("{}", scimd::status::table(&status));
+                    }
+                    if !status.daemon.healthy {
+                        std::process::exit(2);
+                    }
+                }
+                Err(why) => {
+                    eprintln!("Error: {why}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::CheckConfig { config } => match scimd_config::Config::load(&config) {
             Ok(c) => {
@@ -555,6 +513,9 @@ fn main() -> anyhow::Result<()> {
             );
             println!("{secret}");
         }
+        Command::Webhook {
+            command: WebhookCommand::Remove { org, url, config },
+        } => webhook_remove(&config, &org, &url)?,
         Command::Webhook {
             command: WebhookCommand::Test { org, config },
         } => webhook_test(&config, &org)?,

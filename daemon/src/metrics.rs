@@ -84,6 +84,9 @@ pub struct Metrics {
     activity_backlog: Gauge,
     webhook_backlog: Family<HookLabels, Gauge>,
     webhook_attempts: Family<HookResultLabels, Counter>,
+    org_last_request: Family<OrgLabels, Gauge>,
+    org_last_write: Family<OrgLabels, Gauge>,
+    consumer_lag: Family<OrgLabels, Gauge>,
 }
 
 /// Latency buckets from 50 us to about 13 s: a point read of the embedded store takes tens
@@ -180,8 +183,31 @@ impl Metrics {
             "Webhook delivery attempts by org, endpoint and result (delivered, failed, given_up)",
             webhook_attempts.clone(),
         );
+        // Per-org health, set every few seconds from `control::status`: what alerts on a silent
+        // IdP or a stuck consumer look at.
+        let org_last_request = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "org_last_request_timestamp_seconds",
+            "Unix time of the org's last SCIM request this daemon answered (401s included)",
+            org_last_request.clone(),
+        );
+        let org_last_write = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "org_last_write_timestamp_seconds",
+            "Unix time of the org's last committed SCIM write, on any daemon sharing the store",
+            org_last_write.clone(),
+        );
+        let consumer_lag = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "events_consumer_lag",
+            "Events of the org after the cursor of its furthest-behind events consumer",
+            consumer_lag.clone(),
+        );
         Metrics {
             registry,
+            org_last_request,
+            org_last_write,
+            consumer_lag,
             requests,
             latency,
             auth_failures,
@@ -270,6 +296,49 @@ impl Metrics {
         self.webhook_attempts.get_or_create(&labels).inc();
     }
 
+    /// `org`'s health gauges; a None leaves that series out (no request, write or consumer
+    /// yet), rather than a 0 an alert would read as 1970.
+    pub fn org_health(
+        &self,
+        org: &str,
+        last_request: Option<i64>,
+        last_write: Option<i64>,
+        worst_lag: Option<u64>,
+    ) {
+        let labels = OrgLabels {
+            org: Cow::Owned(org.to_string()),
+        };
+        let lag = worst_lag.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+        for (family, value) in [
+            (&self.org_last_request, last_request),
+            (&self.org_last_write, last_write),
+            (&self.consumer_lag, lag),
+        ] {
+            match value {
+                Some(v) => {
+                    family.get_or_create(&labels).set(v);
+                }
+                None => {
+                    family.remove(&labels);
+                }
+            }
+        }
+    }
+
+    /// Drops the health series of an org no longer configured.
+    pub fn forget_org_health(&self, org: &str) {
+        let labels = OrgLabels {
+            org: Cow::Owned(org.to_string()),
+        };
+        for family in [
+            &self.org_last_request,
+            &self.org_last_write,
+            &self.consumer_lag,
+        ] {
+            family.remove(&labels);
+        }
+    }
+
     /// The registry as Prometheus (OpenMetrics) text, with the gauges read at scrape time.
     pub fn render(&self, scrape: &Scrape) -> String {
         self.connections.set(scrape.gate.open() as i64);
@@ -282,7 +351,7 @@ impl Metrics {
     }
 }
 
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -297,7 +366,7 @@ fn method_label(method: &Method) -> &'static str {
 
 /// The endpoint of a path: the SCIM resource (`/scim/v2/<org>/<Resource>/...`), `healthz`,
 /// `events`, or `other`.
-fn resource_label(path: &str) -> &'static str {
+pub(crate) fn resource_label(path: &str) -> &'static str {
     if path == "/healthz" {
         return "healthz";
     }

@@ -1,6 +1,6 @@
 //! `[metrics] listen`: Prometheus text at `GET /metrics` on a listener of its own, whose
 //! counters move with the requests the SCIM port answers; labels never carry what a client
-//! made up.
+//! made up; each org's last request, last write and worst events consumer's lag are gauges.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -176,4 +176,48 @@ fn a_reload_is_counted_applied_or_rejected() {
         let s = parse(&scrape(&url));
         (value(&s, "scimd_config_reloads_total{result=\"rejected\"}") >= 1.0).then_some(())
     });
+}
+
+#[test]
+fn each_orgs_last_request_last_write_and_consumer_lag_are_gauges() {
+    let (d, event_tokens) = crate::events::start(
+        "[metrics]\nlisten = \"127.0.0.1:0\"\n",
+        &["acme", "globex"],
+    );
+    let url = metrics_url(&d);
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64()
+    };
+    let started = unix_now().floor();
+    let c = d.client("acme");
+    c.create_user("ann@acme.com");
+    c.create_user("bob@acme.com");
+    // A consumer that has taken nothing yet: it lags by every event of the org.
+    crate::events::consumer(&d, "acme", &event_tokens["acme"])
+        .get("?after=0")
+        .expect(200);
+
+    let last_request = "scimd_org_last_request_timestamp_seconds{org=\"acme\"}";
+    let last_write = "scimd_org_last_write_timestamp_seconds{org=\"acme\"}";
+    let lag = "scimd_events_consumer_lag{org=\"acme\"}";
+    // The gauges are recomputed every few seconds.
+    let s = crate::harness::eventually("the health gauges", Duration::from_secs(30), || {
+        let s = parse(&scrape(&url));
+        [last_request, last_write, lag]
+            .iter()
+            .all(|k| s.contains_key(*k))
+            .then_some(s)
+    });
+    let now = unix_now().ceil();
+    for k in [last_request, last_write] {
+        let t = value(&s, k);
+        assert!((started..=now).contains(&t), "{k} = {t}, not in {started}..={now}");
+    }
+    assert_eq!(value(&s, lag), 2.0, "{s:?}");
+    // An org nobody talked to has no series, rather than a zero that reads as 1970.
+    assert!(!s.keys().any(|k| k.contains("org=\"globex\"") && k.starts_with("scimd_org_")));
+    assert!(!s.contains_key("scimd_events_consumer_lag{org=\"globex\"}"));
 }

@@ -38,6 +38,7 @@ mod secrets;
 mod shutdown;
 mod smoke;
 mod snapshot;
+mod status;
 mod tenants;
 mod tls;
 mod usernames;

@@ -1,7 +1,8 @@
 //! Webhook delivery end to end, with a real HTTP receiver: Okta- and Entra-style changes
 //! arrive once, in order, signed; a receiver that refuses for a while gets everything after;
 //! a kill -9 mid-burst loses no acknowledged write's event; a dead endpoint of one org holds
-//! up nobody else; `scimd webhook add` and `scimd webhook test` work on a live daemon.
+//! up nobody else; `scimd webhook add`, `scimd webhook test` and `scimd webhook remove` work on
+//! a live daemon.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
@@ -370,4 +371,82 @@ fn webhook_add_applies_live_with_its_filter_and_webhook_test_pings() {
     );
     assert!(!bad.status.success());
     assert_eq!(std::fs::read_to_string(&d.config).unwrap(), before);
+}
+
+#[test]
+fn webhook_remove_names_the_endpoint_keeps_the_rest_of_the_file_and_applies_live() {
+    use std::os::unix::fs::PermissionsExt;
+    // The removed endpoint's path and query carry a receiver's token: never printed.
+    let secret_url = "http://hooks.example.com/in/PATHSECRET?token=QSECRET";
+    let kept_url = "http://127.0.0.1:9/kept";
+    let (token, hash) = crate::reload::new_token();
+    let hooks = format!(
+        "# the CRM's receiver\n{}{}",
+        hook("acme", secret_url, &secret()),
+        hook("acme", kept_url, &secret())
+    );
+    let text = crate::reload::config(
+        &format!("# operator's note\n{}\n", crate::harness::store_table()),
+        &[crate::reload::org("acme", &[&hash], &hooks)],
+    );
+    let (d, mut logs) = crate::reload::start(&text, &[("acme", &token)]);
+    let mut ctl = Ctl::connect(&socket_path(&d));
+    let hosts = |ctl: &mut Ctl| -> Vec<String> {
+        let snap = ctl.ask(json!({"type": "snapshot"}), "snapshot");
+        snap["orgs"][0]["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["host"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hosts(&mut ctl), ["hooks.example.com", "127.0.0.1"]);
+
+    // Respelled scheme and host, as an operator might type it: still the same endpoint.
+    let removed = scimd(
+        &[
+            "webhook",
+            "remove",
+            "--org",
+            "acme",
+            "--url",
+            "HTTP://Hooks.Example.com:80/in/PATHSECRET?token=QSECRET",
+        ],
+        &d.config,
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&removed.stdout),
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    assert!(removed.status.success(), "{said}");
+    let id = scimd_config::Config::from_toml_str(&text, &d.config)
+        .unwrap()
+        .org("acme")
+        .unwrap()
+        .webhooks[0]
+        .id();
+    assert!(said.contains(&format!("endpoint {id} (hooks.example.com)")), "{said}");
+    assert!(!said.contains("PATHSECRET") && !said.contains("QSECRET"), "{said}");
+
+    let after = std::fs::read_to_string(&d.config).unwrap();
+    assert!(after.contains("# operator's note") && after.contains(kept_url), "{after}");
+    assert!(!after.contains("PATHSECRET"), "{after}");
+    let mode = std::fs::metadata(&d.config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    logs.wait_for("config reloaded");
+    eventually("the endpoint gone from the daemon", DELIVERY, || {
+        (hosts(&mut ctl) == ["127.0.0.1"]).then_some(())
+    });
+
+    // Nothing matches now: refused, the URL not echoed, the file untouched.
+    let again = scimd(
+        &["webhook", "remove", "--org", "acme", "--url", secret_url],
+        &d.config,
+    );
+    let said = String::from_utf8_lossy(&again.stderr).to_string();
+    assert!(!again.status.success());
+    assert!(said.contains("has no webhook with that URL"), "{said}");
+    assert!(!said.contains("PATHSECRET"), "{said}");
+    assert_eq!(std::fs::read_to_string(&d.config).unwrap(), after);
 }

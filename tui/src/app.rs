@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 
 use crossterm::event::KeyEvent;
 use scimd_core::wire::{
-    ActivityRecord, ClientMsg, DaemonInfo, MemberSummary, OrgSummary, ServerMsg, TeamSummary,
-    UserSummary, WebhookSummary,
+    ActivityRecord, ClientMsg, DaemonInfo, MemberSummary, OrgHealth, OrgSummary, ServerMsg,
+    TeamSummary, UserSummary, WebhookSummary,
 };
 
 /// Records kept in the feed; older ones scroll off (the daemon keeps the full history).
@@ -40,6 +40,7 @@ pub enum Msg {
 /// The views, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
+    Orgs,
     Activity,
     Teams,
     Users,
@@ -47,10 +48,17 @@ pub enum View {
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Activity, View::Teams, View::Users, View::Webhooks];
+    pub const ALL: [View; 5] = [
+        View::Orgs,
+        View::Activity,
+        View::Teams,
+        View::Users,
+        View::Webhooks,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
+            View::Orgs => "Orgs",
             View::Activity => "Activity",
             View::Teams => "Teams",
             View::Users => "Users",
@@ -129,6 +137,8 @@ pub struct App {
     pub uptime_secs: u64,
     pub view: View,
     pub orgs: Vec<OrgSummary>,
+    /// Each org's health from the last counters message, in config order.
+    pub health: Vec<OrgHealth>,
     /// The chosen org; None shows every org's activity (Teams, Users and Webhooks use the first
     /// org).
     pub org: Option<String>,
@@ -141,6 +151,8 @@ pub struct App {
     pub feed: Feed,
     pub teams: Teams,
     pub users: Users,
+    /// The selected row of the Orgs view, an index into `health`.
+    pub org_row: usize,
     /// The selected endpoint in the Webhooks view, an index into the current org's webhooks.
     pub webhook: usize,
     /// Typing into the current view's filter or search.
@@ -165,8 +177,10 @@ impl App {
             conn: Conn::Connecting,
             daemon: None,
             uptime_secs: 0,
-            view: View::Activity,
+            // Where the dashboard opens: whether each org's IdP is still talking to us.
+            view: View::Orgs,
             orgs: Vec::new(),
+            health: Vec::new(),
             org: None,
             rates: VecDeque::new(),
             error_rates: VecDeque::new(),
@@ -174,6 +188,7 @@ impl App {
             feed: Feed::default(),
             teams: Teams::default(),
             users: Users::default(),
+            org_row: 0,
             webhook: 0,
             editing: false,
             help: false,

@@ -1,10 +1,11 @@
 //! Drawing the dashboard from an [`App`]: a two-line header (daemon, connection, request
 //! rate), the view tabs, the current view, and a key-hint footer, plus the help and org-picker
 //! overlays. Pure rendering: everything shown comes from the state, and every string from the
-//! IdP goes through [`crate::text`] first. Each view draws in its own file: `activity.rs`,
-//! `teams.rs`, `users.rs`, and the Webhooks view in [`webhooks`].
+//! IdP goes through [`crate::text`] first. Each view draws in its own file: [`orgs`],
+//! `activity.rs`, `teams.rs`, `users.rs`, and the Webhooks view in [`webhooks`].
 
 mod activity;
+pub mod orgs;
 mod teams;
 mod users;
 pub mod webhooks;
@@ -36,6 +37,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_header(app, frame, header);
     render_tabs(app, frame, tabs);
     match app.view {
+        View::Orgs => orgs::render(app, frame, body),
         View::Activity => render_activity(app, frame, body),
         View::Teams => render_teams(app, frame, body),
         View::Users => render_users(app, frame, body),
@@ -179,13 +181,16 @@ fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
         } else if *view == View::Webhooks && app.webhooks().iter().any(webhooks::failing) {
             // An endpoint of this org is failing: worth a look from any view.
             Style::new().fg(webhooks::FAILING)
+        } else if *view == View::Orgs && app.health.iter().any(orgs::alarming) {
+            // An org's token is being refused, or its last request failed.
+            Style::new().fg(orgs::ALERT)
         } else {
             Style::new()
         };
         spans.push(Span::styled(format!(" {} ", view.title()), style));
     }
     let org = match (app.view, &app.org) {
-        (View::Activity, None) => "all orgs".to_string(),
+        (View::Activity | View::Orgs, None) => "all orgs".to_string(),
         _ => app.current_org().unwrap_or("no orgs").to_string(),
     };
     spans.push(Span::styled("   org ", dim()));
@@ -219,6 +224,16 @@ fn selected_style() -> Style {
 fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
     let hints: &[(&str, &str)] = if app.editing {
         &[("Enter", "keep"), ("Esc", "clear"), ("type", "to filter")]
+    } else if app.view == View::Orgs {
+        &[
+            ("Tab", "view"),
+            ("↑↓", "move"),
+            ("Enter", "activity"),
+            ("o", "org"),
+            ("w", "webhooks"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
     } else if app.view == View::Webhooks {
         // Nothing to open, go back from or filter here.
         &[
@@ -325,7 +340,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous view"),
     ("↑ ↓  j k", "move the selection"),
     ("PgUp PgDn g G", "page, top, bottom"),
-    ("Enter", "open: record detail, team members"),
+    ("Enter", "open: an org's activity, a record, a team"),
     ("Esc", "back, or clear the filter"),
     ("/", "filter (Activity, Teams), search (Users)"),
     ("o", "pick the org"),
@@ -350,7 +365,9 @@ fn render_help(frame: &mut Frame, area: Rect) {
         "Teams are read-only here: change them in the IdP.",
         dim(),
     ));
-    let rect = centered(area, 62, lines.len() as u16 + 2);
+    // As wide as the widest line and its border, so nothing is cut on an 80-column terminal.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let rect = centered(area, widest as u16 + 2, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(Span::styled(" Help ", bold()))),
@@ -359,4 +376,4 @@ fn render_help(frame: &mut Frame, area: Rect) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scimd_core::wire::PROTOCOL_VERSION;
-use scimd_core::wire::{ClientMsg, OrgSummary, ServerMsg};
+use scimd_core::wire::{ClientMsg, OrgHealth, OrgSummary, ServerMsg};
 use tokio::sync::watch;
 
 use super::ControlState;
@@ -30,14 +30,15 @@ pub(super) async fn publish_counters(
         if tx.receiver_count() <= 1 {
             continue;
         }
-        match snapshot(state.clone()).await {
-            Ok(orgs) => {
+        match orgs(state.clone()).await {
+            Ok((orgs, health)) => {
                 let (requests, errors) = state.bus.totals();
                 tx.send_replace(Some(ServerMsg::Counters {
                     requests,
                     errors,
                     uptime_secs: state.started.elapsed().as_secs(),
                     orgs,
+                    health,
                 }));
             }
             Err(err) => tracing::warn!(cause = %err, "cannot compute dashboard counters"),
@@ -45,27 +46,13 @@ pub(super) async fn publish_counters(
     }
 }
 
-/// The configured orgs with their counts from the store.
-async fn snapshot(state: Arc<ControlState>) -> Result<Vec<OrgSummary>, StoreError> {
+/// The configured orgs with their counts from the store, and their health.
+async fn orgs(state: Arc<ControlState>) -> Result<(Vec<OrgSummary>, Vec<OrgHealth>), StoreError> {
     let config = state.config.borrow().clone();
     let store = state.store.clone();
+    let tracker = state.bus.health().clone();
     blocking(move || {
-        config
-            .orgs
-            .values()
-            .map(|org| {
-                let stats = store.org_stats(&org.name)?;
-                Ok(OrgSummary {
-                    name: org.name.clone(),
-                    display_name: org.display_name.clone(),
-                    enabled: org.enabled,
-                    users: stats.users,
-                    active_users: stats.active_users,
-                    teams: stats.teams,
-                    webhooks: crate::webhooks::summaries(&store, org)?,
-                })
-            })
-            .collect()
+        super::status::orgs(&store, &config, &tracker, time::OffsetDateTime::now_utc())
     })
     .await
 }
@@ -95,9 +82,27 @@ pub(super) async fn answer(state: &Arc<ControlState>, req: ClientMsg) -> ServerM
         ClientMsg::Subscribe => Ok(ServerMsg::Error {
             message: "already subscribed".into(),
         }),
-        ClientMsg::Snapshot => snapshot(state.clone())
+        ClientMsg::Snapshot => orgs(state.clone())
             .await
-            .map(|orgs| ServerMsg::Snapshot { orgs }),
+            .map(|(orgs, _)| ServerMsg::Snapshot { orgs }),
+        ClientMsg::Status => {
+            // The daemon's line first: a store that cannot answer the org reads is exactly
+            // when `scimd status` must still say "unhealthy" rather than fail.
+            let daemon = super::status::daemon_status(state);
+            Ok(match orgs(state.clone()).await {
+                Ok((_, orgs)) => ServerMsg::Status { daemon, orgs },
+                Err(err) => {
+                    tracing::warn!(cause = %err, "cannot read the orgs' health");
+                    ServerMsg::Status {
+                        daemon: scimd_core::wire::DaemonStatus {
+                            healthy: false,
+                            ..daemon
+                        },
+                        orgs: Vec::new(),
+                    }
+                }
+            })
+        }
         ClientMsg::Teams { org } => {
             blocking(move || {
                 let teams = store.teams(&org)?;

@@ -7,10 +7,12 @@
 //! and a client that stops reading is disconnected when a write times out; no lock or queue
 //! is shared between clients and the HTTP side.
 //!
-//! Answering requests is `answer.rs`; one client's read, forward and write loops are `conn.rs`.
+//! Answering requests is `answer.rs`; one client's read, forward and write loops are `conn.rs`;
+//! the orgs' health (`scimd status`, the Orgs view, its metrics) is `status.rs`.
 
 mod answer;
 mod conn;
+mod status;
 
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -173,7 +175,21 @@ impl Dashboard {
             Retention::configured(setup.config.clone()),
             stop_rx.clone(),
         ))];
+        tasks.push(tokio::spawn(status::follow_writes(
+            setup.store.clone(),
+            setup.bus.health().clone(),
+            feed.subscribe(),
+            stop_rx.clone(),
+        )));
         let config = setup.config.borrow().clone();
+        if config.metrics.is_some() {
+            tasks.push(tokio::spawn(status::publish_gauges(
+                setup.store.clone(),
+                setup.config.clone(),
+                setup.bus.health().clone(),
+                stop_rx.clone(),
+            )));
+        }
         let scheme = if config.tls.is_some() {
             "https"
         } else {

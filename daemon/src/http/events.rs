@@ -140,6 +140,10 @@ pub(super) async fn serve(
     let headers = req.headers();
     let query = super::query_of(req.uri());
     let q = feed::parse_query(&query)?;
+    // Per consumer token, for `scimd status` and the Orgs view: who polls, and how far behind.
+    if let Some(token) = bearer(headers) {
+        state.bus.consumer_poll(&org.name, &token, q.after);
+    }
     let base = super::base_url(state, &config, headers, &org.name);
     let key = org.name.to_ascii_lowercase();
     let page = read(state, &key, &org.name, &base, q).await?;

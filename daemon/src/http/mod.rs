@@ -180,19 +180,15 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> 
             whole(error_response(&err))
         }
     };
-    if path != "/healthz" {
-        state.bus.count_request(resp.status().as_u16());
-    }
+    let status = resp.status().as_u16();
     {
         // A borrow, not a clone of the Arc: nothing awaits while it is held.
         let config = state.config.borrow();
-        crate::metrics::get().request(
-            org_of(&config, &path),
-            &method,
-            &path,
-            resp.status().as_u16(),
-            started.elapsed(),
-        );
+        let org = org_of(&config, &path);
+        if path != "/healthz" {
+            state.bus.count_request(org, &method, &path, status);
+        }
+        crate::metrics::get().request(org, &method, &path, status, started.elapsed());
     }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp

@@ -54,8 +54,8 @@ impl App {
                 }
             }
             KeyCode::Char('w') => self.view = View::Webhooks,
-            // Endpoints are few and come from the config: nothing to filter.
-            KeyCode::Char('/') if self.view == View::Webhooks => {}
+            // Endpoints and orgs are few and come from the config: nothing to filter.
+            KeyCode::Char('/') if matches!(self.view, View::Webhooks | View::Orgs) => {}
             KeyCode::Char('/') => {
                 self.editing = true;
                 // Searching users starts from what was typed before; filters too.
@@ -80,7 +80,7 @@ impl App {
             View::Activity => &mut self.feed.filter,
             View::Teams => &mut self.teams.filter,
             View::Users => &mut self.users.query,
-            View::Webhooks => {
+            View::Webhooks | View::Orgs => {
                 self.editing = false;
                 return Vec::new();
             }
@@ -120,7 +120,7 @@ impl App {
                 self.users.selected = 0;
                 self.refresh_users()
             }
-            View::Webhooks => Vec::new(),
+            View::Webhooks | View::Orgs => Vec::new(),
         }
     }
 
@@ -134,23 +134,28 @@ impl App {
             KeyCode::Enter => {
                 self.picker = None;
                 let chosen = sel.checked_sub(1).and_then(|i| self.orgs.get(i));
-                let new = chosen.map(|o| o.name.clone());
-                if new == self.org {
-                    return Vec::new();
-                }
-                let before = self.current_org().map(str::to_string);
-                self.org = new;
-                self.feed.selected = 0;
-                self.webhook = 0;
-                if self.current_org().map(str::to_string) != before {
-                    self.teams = Teams::default();
-                    self.users.list.clear();
-                    self.users.searched = false;
-                    self.users.selected = 0;
-                    return self.refresh_org_views();
-                }
+                return self.choose_org(chosen.map(|o| o.name.clone()));
             }
             _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Makes `new` the current org (None: all orgs), refreshing the views that show one org.
+    fn choose_org(&mut self, new: Option<String>) -> Vec<ClientMsg> {
+        if new == self.org {
+            return Vec::new();
+        }
+        let before = self.current_org().map(str::to_string);
+        self.org = new;
+        self.feed.selected = 0;
+        self.webhook = 0;
+        if self.current_org().map(str::to_string) != before {
+            self.teams = Teams::default();
+            self.users.list.clear();
+            self.users.searched = false;
+            self.users.selected = 0;
+            return self.refresh_org_views();
         }
         Vec::new()
     }
@@ -167,13 +172,22 @@ impl App {
                     self.teams.filter.clear();
                 }
             }
-            View::Users | View::Webhooks => {}
+            View::Users | View::Webhooks | View::Orgs => {}
         }
         Vec::new()
     }
 
     fn enter(&mut self) -> Vec<ClientMsg> {
         match self.view {
+            View::Orgs => {
+                // The org's own activity: the feed, filtered to it.
+                let Some(name) = self.health.get(self.org_row).map(|o| o.name.clone()) else {
+                    return Vec::new();
+                };
+                self.view = View::Activity;
+                self.feed.detail = None;
+                self.choose_org(Some(name))
+            }
             View::Activity => {
                 if self.feed.detail.is_none() {
                     self.feed.detail = self.visible().get(self.feed.selected).map(|r| (*r).clone());
@@ -235,6 +249,7 @@ impl App {
                 self.users.selected = step(self.users.selected, self.users.list.len());
             }
             View::Webhooks => self.webhook = step(self.webhook, self.webhooks().len()),
+            View::Orgs => self.org_row = step(self.org_row, self.health.len()),
         }
     }
 }

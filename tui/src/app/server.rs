@@ -29,6 +29,7 @@ impl App {
                 errors,
                 uptime_secs,
                 orgs,
+                health,
             } => {
                 if let Some((r0, e0)) = self.totals {
                     // Totals only go down when the daemon restarted; count from zero then.
@@ -45,6 +46,9 @@ impl App {
                 self.uptime_secs = uptime_secs;
                 let had_none = self.orgs.is_empty();
                 self.orgs = orgs;
+                self.health = health;
+                // A reload can remove orgs under the selection.
+                self.org_row = self.org_row.min(self.health.len().saturating_sub(1));
                 // A reload can remove endpoints under the selection.
                 self.clamp_webhooks();
                 let mut out = Vec::new();
@@ -140,10 +144,11 @@ impl App {
                 self.notice = Some(message);
                 Vec::new()
             }
-            // The dashboard never asks for these: they answer `scimd backup` and `org purge`.
-            ServerMsg::Backup { .. } | ServerMsg::Purged { .. } | ServerMsg::StoredOrgs { .. } => {
-                Vec::new()
-            }
+            // The dashboard never asks for these: they answer `scimd backup`, `org purge` and `status`.
+            ServerMsg::Backup { .. }
+            | ServerMsg::Purged { .. }
+            | ServerMsg::StoredOrgs { .. }
+            | ServerMsg::Status { .. } => Vec::new(),
         }
     }
 }

@@ -82,6 +82,8 @@ pub fn info() -> DaemonInfo {
 fn connected() -> App {
     let mut app = App::new("/tmp/scimd.sock");
     app.update(Msg::Connected(info()));
+    // These tests start on Activity; the dashboard opens on Orgs (tested in `ui/orgs/tests.rs`).
+    app.view = View::Activity;
     app.update(Msg::Server(ServerMsg::Snapshot {
         orgs: vec![org("acme", 3, 2, 1), org("globex", 1, 1, 0)],
     }));
@@ -237,7 +239,11 @@ fn tab_cycles_views_both_ways() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Webhooks);
     app.update(key(KeyCode::Tab));
+    assert_eq!(app.view, View::Orgs);
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Activity);
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.view, View::Orgs);
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.view, View::Webhooks);
     app.update(key(KeyCode::BackTab));
@@ -259,6 +265,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 1,
         orgs: with_hooks(3),
+        health: Vec::new(),
     }));
     app.update(chr('w'));
     assert_eq!(app.view, View::Webhooks);
@@ -275,6 +282,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 2,
         orgs: with_hooks(1),
+        health: Vec::new(),
     }));
     assert_eq!(app.webhook, 0);
     app.update(Msg::Server(ServerMsg::Counters {
@@ -282,6 +290,7 @@ fn w_opens_the_webhooks_of_the_org_and_arrows_pick_an_endpoint() {
         errors: 0,
         uptime_secs: 3,
         orgs: with_hooks(2),
+        health: Vec::new(),
     }));
     app.update(chr('j'));
     assert_eq!(app.webhook, 1);
@@ -348,6 +357,7 @@ fn teams_open_to_their_members_and_refresh_on_activity() {
         errors: 0,
         uptime_secs: 10,
         orgs: app.orgs.clone(),
+        health: Vec::new(),
     }));
     assert_eq!(
         out,
@@ -371,8 +381,9 @@ fn teams_open_to_their_members_and_refresh_on_activity() {
 #[test]
 fn typing_in_users_searches_by_prefix() {
     let mut app = connected();
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
+    // Activity, Teams, Users: two Tabs.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, View::Users);
     app.update(chr('/'));
     let out = app.update(chr('a'));
@@ -403,6 +414,7 @@ fn counters_feed_the_rate_and_error_share() {
             errors,
             uptime_secs: 1,
             orgs: vec![org("acme", 3, 2, 1)],
+            health: Vec::new(),
         })
     };
     app.update(counters(100, 0));

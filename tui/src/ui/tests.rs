@@ -3,7 +3,10 @@
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use scimd_core::wire::{MemberSummary, OrgSummary, ServerMsg, TeamSummary, UserSummary};
+use scimd_core::wire::{
+    ConsumerHealth, EventsHealth, LastRequest, MemberSummary, OrgHealth, OrgSummary, ServerMsg,
+    TeamSummary, UserSummary,
+};
 use unicode_width::UnicodeWidthStr;
 
 use super::*;
@@ -74,6 +77,7 @@ pub fn sample() -> App {
             errors: if i > 8 { 2 } else { 0 },
             uptime_secs: 3725,
             orgs: sample_orgs(),
+            health: sample_health(),
         }));
     }
     let mut rows = vec![
@@ -147,7 +151,64 @@ pub fn sample() -> App {
             },
         ],
     }));
+    // The dashboard opens on Orgs (its own tests are in `orgs/tests.rs`); these start on
+    // Activity, as the captures do after the Orgs one.
+    app.view = View::Activity;
     app
+}
+
+/// The sample's health: acme busy and well, its consumer 2 events behind; globex's token
+/// refused for the last minutes. The daemon's clock reads 12:02:05.
+pub fn sample_health() -> Vec<OrgHealth> {
+    let hooks = sample_orgs()[0].webhooks.clone();
+    vec![
+        OrgHealth {
+            name: "acme".into(),
+            users: 42,
+            teams: 5,
+            last_request: Some(LastRequest {
+                time: "2025-03-04T12:02:03.412Z".into(),
+                method: "PATCH".into(),
+                resource: "Groups".into(),
+                status: 204,
+            }),
+            last_write: Some("2025-03-04T12:02:03.413Z".into()),
+            requests_1h: 311,
+            refused_1h: 2,
+            unauthorized_1h: 0,
+            unauthorized_1m: 0,
+            requests_10m: vec![12, 30, 28, 41, 35, 20, 33, 40, 38, 24],
+            events: EventsHealth {
+                newest: 1042,
+                consumers: vec![ConsumerHealth {
+                    token: "1a2b3c4d".into(),
+                    last_poll: "2025-03-04T12:02:04Z".into(),
+                    cursor: 1040,
+                    lag: 2,
+                }],
+            },
+            webhooks: hooks,
+        },
+        OrgHealth {
+            name: "globex".into(),
+            users: 7,
+            teams: 1,
+            last_request: Some(LastRequest {
+                time: "2025-03-04T11:59:01Z".into(),
+                method: "GET".into(),
+                resource: "Users".into(),
+                status: 401,
+            }),
+            last_write: Some("2025-03-02T09:14:00Z".into()),
+            requests_1h: 14,
+            refused_1h: 0,
+            unauthorized_1h: 14,
+            unauthorized_1m: 3,
+            requests_10m: vec![2, 1, 0, 1, 2, 1, 3, 2, 1, 1],
+            events: EventsHealth::default(),
+            webhooks: Vec::new(),
+        },
+    ]
 }
 
 #[test]
@@ -197,6 +258,7 @@ fn rows_are_colored_by_outcome() {
 fn control_characters_from_the_idp_are_escaped_on_screen() {
     let mut app = App::new("/s");
     app.update(Msg::Connected(info()));
+    app.view = View::Activity;
     let mut r = record(1, "acme", "evil\u{1b}[2J\nname", "created", 201);
     r.summary = "created\r".into();
     app.update(Msg::Server(ServerMsg::Activity { record: r }));
@@ -220,6 +282,7 @@ fn control_characters_from_the_idp_are_escaped_on_screen() {
 fn long_names_are_truncated_with_a_marker() {
     let mut app = App::new("/s");
     app.update(Msg::Connected(info()));
+    app.view = View::Activity;
     let long = "a-very-long-user-name-that-goes-on@example.com";
     app.update(Msg::Server(ServerMsg::Activity {
         record: record(1, "acme", long, "created", 201),
@@ -290,8 +353,9 @@ fn teams_view_marks_scim_and_says_it_is_read_only() {
 #[test]
 fn users_view_shows_state_and_teams() {
     let mut app = sample();
-    app.update(key(KeyCode::BackTab));
-    app.update(key(KeyCode::BackTab));
+    // Activity, Teams, Users: two Tabs.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
     let lines = draw(&app, 80, 24);
     assert!(lines[3].contains("acme · all users"), "{}", lines[3]);
     assert!(lines[5].starts_with("ann@acme.com") && lines[5].contains("active"));
@@ -575,7 +639,22 @@ Whoever connects sees every org's activity, users, teams and webhook endpoints (
 
 ## Views
 
-`Tab` and `Shift-Tab` go through the views in order: Activity, Teams, Users and Webhooks; `w` goes straight to Webhooks. `o` picks the org. Activity can show every org at once; the other views show the picked org, or the first org while all orgs are picked. The footer lists the keys that fit the terminal's width (`?` and `q` always), and `?` lists them all.
+The dashboard opens on Orgs. `Tab` and `Shift-Tab` go through the views in order: Orgs, Activity, Teams, Users and Webhooks; `w` goes straight to Webhooks. `o` picks the org. Orgs and Activity can show every org at once; the other views show the picked org, or the first org while all orgs are picked. The footer lists the keys that fit the terminal's width (`?` and `q` always), and `?` lists them all. Every view and overlay fits an 80x24 terminal.
+
+## Orgs
+
+The Orgs view answers "is the IdP still talking to us?" for every org at once, one row each, refreshed every second. `scimd status` prints the same ([operations.md](operations.md#status-is-the-idp-still-talking-to-us)).
+
+- **Users**, **Teams**: what the org holds.
+- **Last request**: the last SCIM request this daemon answered for the org: method, resource, and its status in the Activity view's colours, with how long ago on the daemon's clock.
+- **Req/h**, **Ref**, **401**: the org's SCIM requests in the last hour; of them, refused with a 4xx other than 401 (yellow), and refused with 401 (magenta): a wrong, revoked or rotated token.
+- **Lag**: the org's events consumers' worst lag, events after the cursor of their last poll (`-` without one).
+- **Webhooks**: `2 ok`, or how many endpoints are failing (red); the Webhooks view has the detail.
+- Under each org, its requests per minute over the last 10 minutes as a sparkline (a blank is a minute without any), and what needs a look.
+- An org whose token is being refused (401s in the last minute) or whose last request failed is red and bold, and so is the Orgs tab in every view while one is; the title counts them.
+- `Enter` opens the org's Activity: the feed, picked to that org.
+
+Requests are counted by the daemon the dashboard is connected to; behind a load balancer each daemon counts its own share.
 
 ## Webhooks
 
@@ -602,6 +681,7 @@ These captures are rendered by the UI code itself (`tui/src/ui/tests.rs`, test `
 fn docs_capture_is_current() {
     let mut out = String::from(DOCS_HEADER);
     let mut app = sample();
+    app.view = View::Orgs;
     let mut shot = |title: &str, app: &App| {
         out.push_str(&format!("\n## {title}\n\n```text\n"));
         for line in draw(app, 80, 24) {
@@ -610,6 +690,8 @@ fn docs_capture_is_current() {
         }
         out.push_str("```\n");
     };
+    shot("Orgs: is each IdP still talking to us?", &app);
+    app.update(key(KeyCode::Tab));
     shot("Activity: the live feed, newest first", &app);
     app.update(key(KeyCode::Tab));
     shot("Teams: managed by SCIM, read-only", &app);

@@ -36,7 +36,7 @@ pub fn add_hint(org: &str) -> String {
 }
 
 /// The daemon's clock now, in Unix seconds: its start plus the uptime it last reported.
-fn daemon_now(app: &App) -> Option<i64> {
+pub(super) fn daemon_now(app: &App) -> Option<i64> {
     let started = when::unix_secs(&app.daemon.as_ref()?.started)?;
     Some(started + i64::try_from(app.uptime_secs).ok()?)
 }
@@ -84,7 +84,7 @@ pub fn state(hook: &WebhookSummary, now: Option<i64>) -> String {
 }
 
 /// `s` padded with spaces to `width` columns.
-fn pad(s: String, width: usize) -> String {
+pub(super) fn pad(s: String, width: usize) -> String {
     let fill = width.saturating_sub(s.width());
     s + &" ".repeat(fill)
 }
