@@ -13,7 +13,7 @@ use scimd_config::{Config, StoreBackend};
 use scimd_core::wire::{ClientMsg, ServerMsg, PROTOCOL_VERSION};
 use scimd_core::ResourceType;
 
-use crate::store::{Source, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Why an operator command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -310,10 +310,24 @@ pub struct Exported {
     pub teams: u64,
 }
 
-/// `scimd export --org NAME`: the org's users, then its teams with their members, as SCIM JSON
-/// one resource per line, into `out`. A redb store that a daemon serves is read from a
-/// snapshot the daemon writes into the data dir, removed afterwards.
-pub fn export(config: &Config, org: &str, out: &mut dyn Write) -> Result<Exported> {
+/// What `scimd export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportForm {
+    /// SCIM JSON, one resource per line: the users, then the teams with their members.
+    Scim,
+    /// Exactly the lines of `GET /events/v1/{org}/snapshot`, end line included.
+    Snapshot,
+}
+
+/// `scimd export --org NAME [--snapshot]`: the org read from one snapshot, into `out`, as
+/// `form` says. A redb store that a daemon serves is read from a backup the daemon writes
+/// into the data dir, removed afterwards.
+pub fn export(
+    config: &Config,
+    org: &str,
+    form: ExportForm,
+    out: &mut dyn Write,
+) -> Result<Exported> {
     let org = org.to_ascii_lowercase();
     let base = match &config.public_url {
         Some(url) => format!("{url}/scim/v2/{org}"),
@@ -344,7 +358,10 @@ pub fn export(config: &Config, org: &str, out: &mut dyn Write) -> Result<Exporte
             Store::open(&open).map_err(store_err(format!("opening {}", open.display())))?
         }
     };
-    let result = write_org(&store, &org, &base, out);
+    let result = match form {
+        ExportForm::Scim => write_org(&store, &org, &base, out),
+        ExportForm::Snapshot => write_snapshot(&store, &org, &base, out),
+    };
     store.close();
     if let Some(temp) = snapshot {
         let _ = std::fs::remove_file(temp);
@@ -361,34 +378,68 @@ pub fn export(config: &Config, org: &str, out: &mut dyn Write) -> Result<Exporte
 
 fn write_org(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> Result<Exported> {
     let mut exported = Exported::default();
-    for rt in [ResourceType::User, ResourceType::Group] {
-        let mut failed: Option<std::io::Error> = None;
-        let with_links = rt == ResourceType::Group;
-        store
-            .visit(org, rt, &Source::All, None, 0, with_links, &mut |r| {
-                let line = crate::api::render(base, rt, r);
-                let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
-                bytes.push(b'\n');
-                if let Err(e) = out.write_all(&bytes) {
-                    failed = Some(e);
-                    return Ok(false);
-                }
-                match rt {
-                    ResourceType::User => exported.users += 1,
-                    ResourceType::Group => exported.teams += 1,
-                }
-                Ok(true)
-            })
-            .map_err(store_err(format!("reading org {org}")))?;
-        if let Some(e) = failed {
-            return Err(AdminError::Io {
-                context: "writing the export".into(),
-                source: e,
-            });
-        }
+    let mut failed: Option<std::io::Error> = None;
+    store
+        .visit_org(org, &mut |rt, r| {
+            let line = crate::api::render(base, rt, r);
+            let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+            bytes.push(b'\n');
+            if let Err(e) = out.write_all(&bytes) {
+                failed = Some(e);
+                return Ok(false);
+            }
+            match rt {
+                ResourceType::User => exported.users += 1,
+                ResourceType::Group => exported.teams += 1,
+            }
+            Ok(true)
+        })
+        .map_err(store_err(format!("reading org {org}")))?;
+    if let Some(e) = failed {
+        return Err(AdminError::Io {
+            context: "writing the export".into(),
+            source: e,
+        });
     }
     out.flush().map_err(io_err("writing the export"))?;
     Ok(exported)
+}
+
+fn write_snapshot(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> Result<Exported> {
+    let mut failed: Option<std::io::Error> = None;
+    let mut last = Vec::new();
+    crate::api::snapshot::stream(store, org, base, &mut |chunk| {
+        // The end line is the last of the last chunk; kept to count what was written.
+        if let Some(end) = chunk[..chunk.len().saturating_sub(1)]
+            .iter()
+            .rposition(|b| *b == b'\n')
+        {
+            last = chunk[end + 1..].to_vec();
+        } else {
+            last = chunk.to_vec();
+        }
+        match out.write_all(&chunk) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })
+    .map_err(store_err(format!("reading org {org}")))?;
+    if let Some(e) = failed {
+        return Err(AdminError::Io {
+            context: "writing the export".into(),
+            source: e,
+        });
+    }
+    out.flush().map_err(io_err("writing the export"))?;
+    let end: serde_json::Value = serde_json::from_slice(&last).unwrap_or_default();
+    let count = |k: &str| end.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    Ok(Exported {
+        users: count("users"),
+        teams: count("teams"),
+    })
 }
 
 /// Opens the config's store directly, for a command run while no daemon serves it.

@@ -79,10 +79,15 @@ enum Command {
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
-    /// Write an org's users and teams to stdout as SCIM JSON, one resource per line.
+    /// Write an org's users and teams to stdout as SCIM JSON, one resource per line, read
+    /// from one snapshot.
     Export {
         #[arg(long)]
         org: String,
+        /// Write exactly the lines of GET /events/v1/{org}/snapshot instead (NDJSON, with the
+        /// end line and its cursor).
+        #[arg(long)]
+        snapshot: bool,
         #[arg(long, default_value = "scimd.toml")]
         config: PathBuf,
     },
@@ -471,11 +476,20 @@ fn main() -> anyhow::Result<()> {
                 println!("The store it replaced is kept as {}.", previous.display());
             }
         }
-        Command::Export { org, config } => {
+        Command::Export {
+            org,
+            snapshot,
+            config,
+        } => {
             let loaded = scimd_config::Config::load(&config)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let done = scimd::admin::export(&loaded, &org, &mut out)?;
+            let form = if snapshot {
+                scimd::admin::ExportForm::Snapshot
+            } else {
+                scimd::admin::ExportForm::Scim
+            };
+            let done = scimd::admin::export(&loaded, &org, form, &mut out)?;
             drop(out);
             eprintln!(
                 "Exported {} users and {} teams of org {org}.",

@@ -315,3 +315,37 @@ fn snapshots_are_bounded_per_org_and_a_client_that_stops_reading_is_cut_off() {
     assert_eq!(all.last().expect("end")["users"], 1000);
     drop(stuck);
 }
+
+#[test]
+fn export_writes_the_snapshot_lines_or_scim_json_from_one_snapshot() {
+    let (d, tokens) = start("public_url = \"https://scim.example.test\"\n", &["acme"]);
+    let c = d.client("acme");
+    let ann = c.create_user("ann@acme.com");
+    c.create_user("bob@acme.com");
+    c.create_group("Eng", &[&ann]);
+    let served = feed_text(&consumer(&d, "acme", &tokens["acme"]).get("/snapshot"));
+    let out = crate::harness::scimd(&["export", "--org", "acme", "--snapshot"], &d.config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), served);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 users and 1 teams"), "{stderr}");
+    // The SCIM form: users, then teams with their members.
+    let out = crate::harness::scimd(&["export", "--org", "acme"], &d.config);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let resources: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(resources.len(), 3);
+    assert_eq!(resources[2]["members"][0]["value"], ann.as_str());
+}
+
+/// A snapshot answer's body as text.
+fn feed_text(r: &crate::harness::Resp) -> String {
+    r.expect(200);
+    match &r.body {
+        Value::String(s) => s.clone(),
+        other => format!("{other}\n"),
+    }
+}

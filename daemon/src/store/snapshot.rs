@@ -5,8 +5,10 @@
 
 use scimd_core::ResourceType;
 
+use scimd_core::ScimError;
+
 use super::error::Result;
-use super::model::{meta_of, Resource};
+use super::model::{meta_of, Resource, Source};
 use super::rows::Membership;
 use super::Store;
 
@@ -39,6 +41,29 @@ pub enum Item {
 pub type Emit<'a> = dyn FnMut(Item) -> Result<bool> + 'a;
 
 impl Store {
+    /// Visits every user, then every team with its members, of `org` in id order, all from
+    /// one read snapshot (what `scimd export` writes); `visit` returns false to stop.
+    pub fn visit_org(
+        &self,
+        org: &str,
+        visit: &mut dyn FnMut(ResourceType, Resource) -> std::result::Result<bool, ScimError>,
+    ) -> Result<()> {
+        self.view(|v| {
+            let mut going = true;
+            for rt in [ResourceType::User, ResourceType::Group] {
+                if !going {
+                    break;
+                }
+                let with_links = rt == ResourceType::Group;
+                super::read::visit(v, org, rt, &Source::All, None, 0, with_links, &mut |r| {
+                    going = visit(rt, r)?;
+                    Ok(going)
+                })?;
+            }
+            Ok(())
+        })
+    }
+
     /// Hands every item of `org` to `emit`, from one read snapshot; stops early (without the
     /// end) when `emit` returns false.
     pub fn snapshot(&self, org: &str, emit: &mut Emit<'_>) -> Result<()> {
