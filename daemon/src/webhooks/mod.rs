@@ -161,6 +161,14 @@ pub async fn start(
                     r.config.send_replace(ep);
                     continue;
                 }
+                // The position of an endpoint added by a reload exists before it is said to
+                // have started, as at start: an event committed after this line reaches it.
+                let (s, l, (org, id)) = (store.clone(), lease.clone(), key.clone());
+                let claimed =
+                    tokio::task::spawn_blocking(move || s.hook_claim(&org, &id, &l)).await;
+                if let Ok(Err(cause)) = claimed {
+                    tracing::warn!(org = %key.0, %cause, "cannot read a webhook's delivery state");
+                }
                 tracing::info!(org = %ep.org, endpoint = %ep.id, host = %ep.target.host, "webhook delivery started");
                 let (tx, rx) = watch::channel(ep.clone());
                 let w = worker::Worker {
