@@ -1,6 +1,7 @@
 //! scimd's daemon: the HTTP server, auth, routing, the store, the activity bus, the change
-//! feed's upkeep and webhook delivery.
-//! The `scimd` binary in `main.rs` is a thin command-line shell over [`serve::run`].
+//! feed's upkeep, webhook delivery, the control socket and metrics.
+//! The `scimd` binary in `main.rs` (and `cmd.rs`) is a command-line shell over [`serve::run`],
+//! [`admin`], [`status`] and the dashboard.
 
 pub mod activity;
 pub mod admin;

@@ -1,4 +1,6 @@
-//! The `scimd` binary: one command line for serving, token management and config checks.
+//! The `scimd` binary: one command line for serving, the dashboard and `status`, tokens,
+//! webhooks, config checks, and the store's upkeep (backup, restore, export, compact, copy,
+//! org purge).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
-//! The SCIM API handlers: synchronous functions from a parsed request to a reply, run off the
-//! async threads. They call `core` for everything protocol and the store for everything durable.
+//! The SCIM API handlers: synchronous functions from a parsed request to a reply, run on the
+//! blocking pool (an embedded store's point reads inline, see [`is_point_read`]). They call
+//! `core` for everything protocol and the store for everything durable.
 //! Routing, reads and rendering live here; the writes (POST, PUT, PATCH, DELETE) in `write.rs`.
 
 mod bulk;

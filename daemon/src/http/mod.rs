@@ -1,6 +1,8 @@
 //! The HTTP edge: accepts connections under a cap and per-connection deadlines, authenticates,
-//! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers off
-//! the async threads, and renders every reply and error (the one place errors become HTTP).
+//! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers (on
+//! the blocking pool; an embedded store's point reads inline), and renders their replies and
+//! errors: [`error_response`] is the one place a `ScimError` becomes an HTTP response (a Bulk
+//! reply carries its operations' statuses in its body; `/healthz` maps the store's health).
 //! The events API (`events.rs`) shares the edge: its errors are rendered here too. Nothing a
 //! client without a valid token causes is logged per request at the default level: such
 //! refusals are counted (`auth_failures.rs`) and published a few times a minute at most.

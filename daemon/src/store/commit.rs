@@ -1,6 +1,8 @@
-//! Group commit, for every backend: one thread owns writing. Concurrent writes queue up and
-//! each batch runs in one backend transaction, so many requests share one durable commit
-//! (one fsync). A request is answered only after the commit that holds it is durable.
+//! Group commit, for every backend: one writer thread per store runs every SCIM write (the
+//! activity log, webhook state and feed pruning write beside it, in transactions of their own).
+//! Concurrent writes queue up and each batch runs in one backend transaction, so many requests
+//! share one durable commit (one fsync). A request is answered only after the commit that holds
+//! it is durable.
 //!
 //! Per-request atomicity inside a shared transaction rests on one discipline, kept by every
 //! operation in `super::Tx`: all checks that can refuse a request run before its first write.

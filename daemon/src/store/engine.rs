@@ -1,5 +1,6 @@
 //! The storage interface: what a backend (the embedded redb file, a shared PostgreSQL
-//! database) provides to the [`super::Store`] handle. Only the store's own types cross it.
+//! database) provides to the [`super::Store`] handle. No database type crosses it: only the
+//! store's own types, `core`'s `ActivityRecord` and `time` values.
 
 use scimd_core::wire::ActivityRecord;
 use time::OffsetDateTime;

@@ -3,8 +3,9 @@
 //!
 //! Events are written by the SCIM operations in `tx.rs` through [`Rows::append_event`], inside
 //! the transaction of the change itself (an outbox), so a crash can lose neither the change
-//! without its events nor an event without its change. A backend numbers them per org when the
-//! transaction commits; numbers only grow and are never reused, whatever retention removes.
+//! without its events nor an event without its change. A backend numbers them per org in the
+//! transaction that commits them; numbers only grow and are never reused, whatever retention
+//! removes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,8 +4,10 @@
 //! The SCIM rules live here once (`tx.rs`, `members.rs`, `read.rs`, `dash.rs`) over the
 //! backend's rows (`rows.rs`); a backend implements [`engine::Engine`]. Every changing call
 //! is one durable transaction, shared with concurrent calls by group commit (`commit.rs`):
-//! when it returns Ok the change is durable. Calls block; the HTTP layer runs them off the
-//! async threads. A fault starts the backend's recovery; [`Store::health`] says how it goes.
+//! when it returns Ok the change is durable. Calls block: callers run them on the blocking
+//! pool, except the embedded file's point reads, which the HTTP layer runs inline
+//! ([`Store::inline_reads`]). A fault starts the backend's recovery; [`Store::health`] says
+//! how it goes.
 
 pub mod activity;
 mod commit;

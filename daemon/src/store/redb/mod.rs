@@ -1,5 +1,7 @@
-//! The embedded backend: one redb file in the data dir, written by one group-commit thread
-//! with `Durability::Immediate`, and reopened after a fault (see `open.rs`).
+//! The embedded backend: one redb file in the data dir. SCIM writes go through the group-commit
+//! thread with `Durability::Immediate`; the activity log, webhook state, feed pruning and
+//! `store copy` open write transactions of their own, which redb runs one at a time. The file
+//! is reopened after a fault (see `open.rs`).
 
 mod activity;
 mod backup;
