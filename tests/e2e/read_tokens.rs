@@ -99,7 +99,7 @@ fn a_read_token_reads_everything_and_writes_nothing() {
     team.expect(200);
     assert_eq!(team.body["members"][0]["value"], json!(ann));
     let filtered = reader.get("/Users?filter=userName%20eq%20%22ann%40acme.com%22");
-    assert_eq!(filtered.ids(), [ann.clone()]);
+    assert_eq!(filtered.ids(), std::slice::from_ref(&ann));
     let search = json!({"schemas": [SEARCH], "filter": "userName sw \"ann\""});
     for path in ["/Users/.search", "/.search"] {
         let found = reader.post(path, &search);
@@ -110,7 +110,7 @@ fn a_read_token_reads_everything_and_writes_nothing() {
         "/Groups/.search",
         &json!({"schemas": [SEARCH], "filter": "displayName eq \"Eng\""}),
     );
-    assert_eq!(teams.ids(), [eng.clone()]);
+    assert_eq!(teams.ids(), std::slice::from_ref(&eng));
     for path in [
         "/ServiceProviderConfig",
         "/ResourceTypes",
