@@ -14,8 +14,8 @@ pub struct ConfigDiff {
     pub orgs_added: Vec<String>,
     /// Orgs that are gone: no longer served, their data stays in the store.
     pub orgs_removed: Vec<String>,
-    /// Orgs whose set of token hashes (`tokens` or `event_tokens`) changed (rotated, added or
-    /// revoked).
+    /// Orgs whose set of token hashes (`tokens`, `event_tokens` or `read_tokens`) changed
+    /// (rotated, added or revoked).
     pub tokens_rotated: Vec<String>,
     /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
     /// `unknown_members`, `usernames`, `rate_limit`, `rate_burst`, or any of `webhooks` (an
@@ -108,11 +108,15 @@ impl Config {
     }
 }
 
+type Hashes = BTreeSet<[u8; 32]>;
+
 /// Reordering the hashes in the file is not a rotation.
-fn token_set(org: &OrgConfig) -> (BTreeSet<[u8; 32]>, BTreeSet<[u8; 32]>) {
+fn token_set(org: &OrgConfig) -> (Hashes, Hashes, Hashes) {
+    let set = |list: &[[u8; 32]]| -> Hashes { list.iter().copied().collect() };
     (
-        org.tokens.iter().copied().collect(),
-        org.event_tokens.iter().copied().collect(),
+        set(&org.tokens),
+        set(&org.event_tokens),
+        set(&org.read_tokens),
     )
 }
 

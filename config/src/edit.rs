@@ -26,6 +26,8 @@ pub enum TokenScope {
     Scim,
     /// `event_tokens`: the consumer tokens that read the org's events and nothing else.
     Events,
+    /// `read_tokens`: read-only SCIM tokens (GET, HEAD, `POST .search`; writes answer 403).
+    Read,
 }
 
 impl TokenScope {
@@ -34,6 +36,7 @@ impl TokenScope {
         match self {
             TokenScope::Scim => "tokens",
             TokenScope::Events => "event_tokens",
+            TokenScope::Read => "read_tokens",
         }
     }
 }

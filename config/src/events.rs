@@ -82,7 +82,8 @@ impl Validator<'_> {
         Ok(events)
     }
 
-    /// The hashes of a list of stored tokens (`tokens` or `event_tokens` of the org at `key`).
+    /// The hashes of a list of stored tokens (`tokens`, `event_tokens` or `read_tokens` of the
+    /// org at `key`).
     pub(crate) fn token_hashes(
         &self,
         key: &KeyPath,

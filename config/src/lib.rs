@@ -6,7 +6,8 @@
 //! - `limits`: the `[limits]` table ([`LimitsConfig`]), its defaults and upper bounds.
 //! - `org`: one `[orgs.<name>]` table ([`OrgConfig`]) and its token checks.
 //! - `span`: key paths and line:col positions, so every error points into the file.
-//! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`).
+//! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`); the
+//!   read-only SCIM tokens (`read_tokens`) are checked the same way.
 //! - `store`: the `[store]` table ([`StoreConfig`]), and keeping the Postgres password out of
 //!   logs.
 //! - `pg_tls`: the TLS parameters of a Postgres URL (`sslmode`, `sslrootcert`, `sslcert`,

@@ -37,6 +37,9 @@ pub struct OrgConfig {
     /// SHA-256 digests of the consumer tokens (`event_tokens`), which read the org's events
     /// and nothing else; empty refuses every events request.
     pub event_tokens: Vec<[u8; 32]>,
+    /// SHA-256 digests of the read-only SCIM tokens (`read_tokens`): GET, HEAD and
+    /// `POST .search` on the org's SCIM API, every write refused with 403; empty refuses them all.
+    pub read_tokens: Vec<[u8; 32]>,
     /// A disabled org keeps its data but answers 403.
     pub enabled: bool,
     /// Longest allowed team (group) `displayName`, in characters.
@@ -95,6 +98,12 @@ impl OrgConfig {
     /// [`OrgConfig::token_matches`] does.
     pub fn event_token_matches(&self, token: &str) -> bool {
         matches_any(&self.event_tokens, token)
+    }
+
+    /// Whether `token` is one of this org's read-only SCIM tokens (`read_tokens`), compared as
+    /// [`OrgConfig::token_matches`] does.
+    pub fn read_token_matches(&self, token: &str) -> bool {
+        matches_any(&self.read_tokens, token)
     }
 }
 
@@ -166,6 +175,7 @@ impl Validator<'_> {
 
         let tokens = self.token_hashes(key, "tokens", &raw.tokens)?;
         let event_tokens = self.token_hashes(key, "event_tokens", &raw.event_tokens)?;
+        let read_tokens = self.token_hashes(key, "read_tokens", &raw.read_tokens)?;
 
         let team_name_max = match raw.team_name_max {
             None => DEFAULT_TEAM_NAME_MAX,
@@ -228,6 +238,7 @@ impl Validator<'_> {
             display_name,
             tokens,
             event_tokens,
+            read_tokens,
             enabled: raw.enabled.unwrap_or(true),
             team_name_max,
             unknown_members,

@@ -114,6 +114,8 @@ pub(crate) struct RawOrg {
     pub(crate) tokens: Vec<String>,
     #[serde(default)]
     pub(crate) event_tokens: Vec<String>,
+    #[serde(default)]
+    pub(crate) read_tokens: Vec<String>,
     pub(crate) enabled: Option<bool>,
     pub(crate) team_name_max: Option<i64>,
     pub(crate) unknown_members: Option<String>,

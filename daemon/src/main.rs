@@ -186,6 +186,8 @@ enum Scope {
     Scim,
     /// The consumer token of the events API (`event_tokens`): reads events, nothing else.
     Events,
+    /// A read-only SCIM token (`read_tokens`): GET, HEAD and POST .search; writes answer 403.
+    Read,
 }
 
 impl Scope {
@@ -193,6 +195,7 @@ impl Scope {
         match self {
             Scope::Scim => scimd_config::TokenScope::Scim,
             Scope::Events => scimd_config::TokenScope::Events,
+            Scope::Read => scimd_config::TokenScope::Read,
         }
     }
 }
@@ -312,6 +315,12 @@ fn main() -> anyhow::Result<()> {
                      {org} is now invalid. It reads GET /events/v1/{org} and nothing else.",
                     config.display()
                 ),
+                Scope::Read => println!(
+                    "Rotated the read token of org {org} in {}; every earlier read token of \
+                     {org} is now invalid. It reads /scim/v2/{org} (GET, HEAD, POST .search) \
+                     and writes nothing.",
+                    config.display()
+                ),
             }
             println!("{token}");
         }
@@ -327,6 +336,10 @@ fn main() -> anyhow::Result<()> {
                 Scope::Events => println!(
                     "Revoked every events token of org {org}; its events API refuses every \
                      request until one is rotated in."
+                ),
+                Scope::Read => println!(
+                    "Revoked every read token of org {org}; its SCIM API refuses them; the \
+                     org's SCIM tokens are untouched."
                 ),
             }
         }

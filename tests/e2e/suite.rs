@@ -30,6 +30,7 @@ mod pg_tls;
 mod purge;
 mod quiet_log;
 mod races;
+mod read_tokens;
 mod receiver;
 mod reload;
 mod reload_hardening;

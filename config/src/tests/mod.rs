@@ -4,6 +4,7 @@
 mod edit;
 mod events;
 mod parse;
+mod read_tokens;
 mod store;
 mod tokens;
 mod watch;

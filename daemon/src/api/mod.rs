@@ -234,6 +234,26 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     }
 }
 
+/// Whether a request to `segments` (after `/scim/v2/{org}`) with `method` only reads, and so is
+/// open to a read-only token: GET and HEAD anywhere, and POST to a `.search` endpoint
+/// (`/.search`, `/Users/.search`, `/Groups/.search`), which queries like a GET with its
+/// filter in the body. Matched as [`handle`] routes, endpoint names case-insensitively.
+pub fn is_read(method: &http::Method, segments: &[String]) -> bool {
+    use http::Method as M;
+    match *method {
+        M::GET | M::HEAD => true,
+        M::POST => match segments {
+            [search] => search.eq_ignore_ascii_case(".search"),
+            [kind, search] => {
+                search == ".search"
+                    && (kind.eq_ignore_ascii_case("Users") || kind.eq_ignore_ascii_case("Groups"))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Whether the request is a read that one index lookup answers in microseconds: a user by
 /// id, or a list whose filter the planner answers from a unique index (teams only when their members
 /// are excluded, as a large team's member list is not a point read).
@@ -374,4 +394,48 @@ fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Resu
         }
     }
     Ok(single(ctx, rt, r, &proj, 200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_read;
+    use http::Method as M;
+
+    fn segs(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn reads_are_gets_heads_and_searches_and_nothing_else() {
+        for (method, path) in [
+            (M::GET, "Users"),
+            (M::HEAD, "Groups/abc"),
+            (M::GET, "Schemas"),
+            (M::POST, ".search"),
+            (M::POST, "Users/.search"),
+            (M::POST, "groups/.search"),
+            (M::POST, ".SEARCH"),
+        ] {
+            assert!(is_read(&method, &segs(path)), "{method} {path}");
+        }
+        for (method, path) in [
+            (M::POST, "Users"),
+            (M::POST, "Groups"),
+            (M::POST, "Bulk"),
+            (M::PUT, "Users/abc"),
+            (M::PATCH, "Groups/abc"),
+            (M::DELETE, "Users/abc"),
+            // A search is only a search where `handle` routes one.
+            (M::POST, "Users/abc/.search"),
+            (M::POST, "Bulk/.search"),
+            (M::POST, "Users/.SEARCH"),
+            (M::PUT, "Users/.search"),
+            (M::OPTIONS, "Users"),
+        ] {
+            assert!(!is_read(&method, &segs(path)), "{method} {path}");
+        }
+    }
 }

@@ -34,6 +34,7 @@ use tokio::sync::watch;
 use crate::activity::{client_name, Bus};
 use crate::api::{self, Context, Reply};
 use crate::store::{Store, Unknown};
+use auth::Access;
 use auth_failures::{AuthFailures, Kind};
 use conn::Gate;
 use health::HealthLog;
@@ -293,8 +294,8 @@ async fn route(
     *authed = authenticated
         .as_ref()
         .map_or_else(|e| e.status() != 401, |_| true);
-    let org = match authenticated {
-        Ok(org) => org,
+    let (org, access) = match authenticated {
+        Ok(found) => found,
         Err(err) => {
             if err.status() == 401 {
                 let known = config.org(&org_name).map(|o| o.name.as_str());
@@ -310,6 +311,14 @@ async fn route(
         }
     };
     check_rate(state, org, started)?;
+    // Refused before the body is read: a read token's write gets nowhere near the store.
+    if access == Access::Read && !api::is_read(&parts.method, &segments) {
+        return Err(ScimError::Forbidden(format!(
+            "This token of org '{}' is read-only: it may GET and HEAD, and POST to .search; \
+             writes (POST, PUT, PATCH, DELETE, Bulk) need the org's SCIM token.",
+            org.name
+        )));
+    }
 
     if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
@@ -461,11 +470,13 @@ fn too_large() -> ScimError {
     ScimError::PayloadTooLarge(format!("The request body is larger than {MAX_BODY} bytes."))
 }
 
+/// The org whose SCIM token (`tokens`) or read-only token (`read_tokens`) the request
+/// carries, with which of the two it was.
 fn authenticate<'c>(
     config: &'c Config,
     org_name: &str,
     headers: &HeaderMap,
-) -> Result<&'c scimd_config::OrgConfig, ScimError> {
+) -> Result<(&'c scimd_config::OrgConfig, Access), ScimError> {
     let Some(token) = bearer(headers) else {
         return Err(ScimError::Unauthorized(
             "Missing or malformed Authorization header; send 'Authorization: Bearer <token>'."
@@ -480,10 +491,16 @@ fn authenticate<'c>(
              'scimd token rotate --org {shown}'."
         ))
     };
-    // The token is hashed and compared whether the org exists or not (`auth.rs`).
+    // The token is hashed and compared with both lists whether the org exists or not, so
+    // the cost says neither that nor which list holds it (`auth.rs`).
     let org = config.org(org_name);
-    let valid = auth::token_valid(org.map(|o| o.tokens.as_slice()), &token);
-    let Some(org) = org.filter(|_| valid) else {
+    let lists = org.map(|o| [o.tokens.as_slice(), o.read_tokens.as_slice()]);
+    let access = match auth::lists_holding(lists, &token) {
+        [true, _] => Access::Write,
+        [false, true] => Access::Read,
+        [false, false] => return Err(refused()),
+    };
+    let Some(org) = org else {
         return Err(refused());
     };
     if !org.enabled {
@@ -491,5 +508,5 @@ fn authenticate<'c>(
             "Org '{org_name}' is disabled in the server's configuration."
         )));
     }
-    Ok(org)
+    Ok((org, access))
 }
