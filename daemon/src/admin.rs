@@ -395,14 +395,19 @@ fn write_org(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> Resul
             Ok(true)
         })
         .map_err(store_err(format!("reading org {org}")))?;
+    finish_export(failed, out)?;
+    Ok(exported)
+}
+
+/// Ends an export: the write error that stopped it, if any, else the flush.
+fn finish_export(failed: Option<std::io::Error>, out: &mut dyn Write) -> Result<()> {
     if let Some(e) = failed {
         return Err(AdminError::Io {
             context: "writing the export".into(),
             source: e,
         });
     }
-    out.flush().map_err(io_err("writing the export"))?;
-    Ok(exported)
+    out.flush().map_err(io_err("writing the export"))
 }
 
 fn write_snapshot(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> Result<Exported> {
@@ -427,13 +432,7 @@ fn write_snapshot(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> 
         }
     })
     .map_err(store_err(format!("reading org {org}")))?;
-    if let Some(e) = failed {
-        return Err(AdminError::Io {
-            context: "writing the export".into(),
-            source: e,
-        });
-    }
-    out.flush().map_err(io_err("writing the export"))?;
+    finish_export(failed, out)?;
     let end: serde_json::Value = serde_json::from_slice(&last).unwrap_or_default();
     let count = |k: &str| end.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
     Ok(Exported {
