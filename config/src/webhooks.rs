@@ -59,18 +59,7 @@ pub const MIN_WEBHOOK_SECRET_BYTES: usize = 24;
 pub const MAX_WEBHOOK_SECRET_BYTES: usize = 64;
 
 /// Every event type a webhook can receive, the values `orgs.NAME.webhooks[].events` accepts.
-pub const EVENT_TYPES: &[&str] = &[
-    "user.created",
-    "user.updated",
-    "user.deactivated",
-    "user.reactivated",
-    "user.deleted",
-    "team.created",
-    "team.updated",
-    "team.deleted",
-    "team.member_added",
-    "team.member_removed",
-];
+pub const EVENT_TYPES: &[&str] = &scimd_core::event::EVENT_TYPES;
 
 /// Bytes of the key `WebhookSecret::generate` mints.
 const GENERATED_SECRET_BYTES: usize = 32;

@@ -3,6 +3,7 @@
 //! Pure: no IO, no clock, no randomness. Time and ids come in as parameters.
 
 pub mod error;
+pub mod event;
 pub mod filter;
 mod json_key;
 pub mod list;

@@ -1,5 +1,5 @@
-//! The keys the store indexes a resource by, and how a member user is displayed, read from
-//! its stored form.
+//! The keys the store indexes a resource by, how a member user is displayed, and whether a
+//! user is active, read from its stored form.
 
 use std::collections::HashSet;
 
@@ -63,4 +63,13 @@ pub fn member_display(user_attrs: &Map<String, Value>) -> String {
         .or_else(|| non_empty("userName"))
         .unwrap_or_default()
         .to_string()
+}
+
+/// Whether a user in stored form is active. RFC 7643 leaves `active` optional; a user without
+/// it is treated as active.
+pub fn is_active(user_attrs: &Map<String, Value>) -> bool {
+    user_attrs
+        .get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
 }

@@ -576,5 +576,7 @@ mod render;
 mod tests;
 
 pub use bounds::{check_id, check_strings, fits_index};
-pub use keys::{display_name_key, email_keys, external_id, member_display, user_name_key};
+pub use keys::{
+    display_name_key, email_keys, external_id, is_active, member_display, user_name_key,
+};
 pub use render::{render, render_owned};

@@ -281,6 +281,20 @@ impl ResourceType {
             ResourceType::Group => "Group",
         }
     }
+    /// The attribute that names a resource of this type, unique within an org: a user's
+    /// `userName`, a team's `displayName`.
+    pub fn name_attr(self) -> &'static str {
+        match self {
+            ResourceType::User => "userName",
+            ResourceType::Group => "displayName",
+        }
+    }
+    /// The name of a resource of this type in stored form (see [`ResourceType::name_attr`]).
+    pub fn name_in(self, attrs: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+        attrs
+            .get(self.name_attr())
+            .and_then(serde_json::Value::as_str)
+    }
     /// The endpoint under the org's base URL.
     pub fn endpoint(self) -> &'static str {
         match self {

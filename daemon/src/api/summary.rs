@@ -1,5 +1,6 @@
 //! Human summaries of writes for the activity log ("deactivated", "renamed Eng to Platform").
 
+use scimd_core::resource::is_active as active;
 use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
@@ -41,10 +42,6 @@ pub fn created(rt: ResourceType, out: &Outcome) -> String {
 
 fn text<'a>(attrs: &'a Map<String, Value>, key: &str) -> &'a str {
     attrs.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
-fn active(attrs: &Map<String, Value>) -> bool {
-    attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
 
 /// The summary of a PUT or PATCH.

@@ -67,11 +67,7 @@ pub(super) fn write(
 }
 
 pub(super) fn name_of(rt: ResourceType, attrs: &Map<String, Value>) -> Option<String> {
-    let key = match rt {
-        ResourceType::User => "userName",
-        ResourceType::Group => "displayName",
-    };
-    attrs.get(key).and_then(Value::as_str).map(str::to_string)
+    rt.name_in(attrs).map(str::to_string)
 }
 
 fn reread(ctx: &Context<'_>, rt: ResourceType, id: &str, proj: &Projection) -> Result<Resource> {

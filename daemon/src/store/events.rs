@@ -20,59 +20,8 @@ use super::error::{Result, StoreError};
 use super::model::{is_active, meta_of, Record, Resource};
 use super::rows::Rows;
 
-/// Every event type, as it appears on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    UserCreated,
-    UserUpdated,
-    UserDeactivated,
-    UserReactivated,
-    UserDeleted,
-    TeamCreated,
-    TeamUpdated,
-    TeamDeleted,
-    TeamMemberAdded,
-    TeamMemberRemoved,
-}
-
-impl Kind {
-    /// The `type` of the event.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::UserCreated => "user.created",
-            Kind::UserUpdated => "user.updated",
-            Kind::UserDeactivated => "user.deactivated",
-            Kind::UserReactivated => "user.reactivated",
-            Kind::UserDeleted => "user.deleted",
-            Kind::TeamCreated => "team.created",
-            Kind::TeamUpdated => "team.updated",
-            Kind::TeamDeleted => "team.deleted",
-            Kind::TeamMemberAdded => "team.member_added",
-            Kind::TeamMemberRemoved => "team.member_removed",
-        }
-    }
-
-    /// Whether the event's data is a membership (team and user) rather than a resource.
-    pub fn is_member(kind: &str) -> bool {
-        kind.starts_with("team.member_")
-    }
-}
-
-/// The event a created resource produces.
-pub(crate) fn created(rt: ResourceType) -> Kind {
-    match rt {
-        ResourceType::User => Kind::UserCreated,
-        ResourceType::Group => Kind::TeamCreated,
-    }
-}
-
-/// The event a deleted resource produces.
-pub(crate) fn deleted(rt: ResourceType) -> Kind {
-    match rt {
-        ResourceType::User => Kind::UserDeleted,
-        ResourceType::Group => Kind::TeamDeleted,
-    }
-}
+/// Every event type: core's, named as the feed's code has always named it.
+pub use scimd_core::event::EventKind as Kind;
 
 /// The event a change of attributes from `old` to `new` produces; None when nothing changed.
 /// A user whose `active` flips is reported as deactivated or reactivated (carrying the whole
@@ -368,8 +317,8 @@ mod tests {
         let b = attrs(json!({"displayName": "b"}));
         assert_eq!(changed(g, &a, &a), None);
         assert_eq!(changed(g, &a, &b), Some(Kind::TeamUpdated));
-        assert_eq!(created(g).as_str(), "team.created");
-        assert_eq!(deleted(ResourceType::User).as_str(), "user.deleted");
+        assert_eq!(Kind::created(g).as_str(), "team.created");
+        assert_eq!(Kind::deleted(ResourceType::User).as_str(), "user.deleted");
         assert!(Kind::is_member(Kind::TeamMemberAdded.as_str()));
         assert!(!Kind::is_member(Kind::TeamUpdated.as_str()));
     }

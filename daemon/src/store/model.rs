@@ -89,10 +89,7 @@ pub(crate) fn counter_users(rt: ResourceType) -> &'static str {
 /// The counter of active users.
 pub(crate) const ACTIVE: &str = "active";
 
-pub(crate) fn is_active(attrs: &Map<String, Value>) -> bool {
-    // RFC 7643 leaves `active` optional; a user without it is treated as active.
-    attrs.get("active").and_then(Value::as_bool).unwrap_or(true)
-}
+pub(crate) use scimd_core::resource::is_active;
 
 pub(crate) fn member_counter(gid: &str) -> String {
     format!("members:{gid}")

@@ -47,11 +47,8 @@ fn check_unique(
 /// The 409 for a unique attribute of `attrs` that another resource holds; also what a backend
 /// answers when its own unique constraint catches a race the check above could not see.
 pub(crate) fn conflict(rt: ResourceType, attrs: &Map<String, Value>) -> ScimError {
-    let attr = match rt {
-        ResourceType::User => "userName",
-        ResourceType::Group => "displayName",
-    };
-    let name = attrs.get(attr).and_then(Value::as_str).unwrap_or_default();
+    let attr = rt.name_attr();
+    let name = rt.name_in(attrs).unwrap_or_default();
     ScimError::Conflict(format!("{} with {attr} {name} already exists.", rt.name()))
 }
 
@@ -108,7 +105,7 @@ impl Tx<'_> {
         }
         let skipped = plan.skipped.clone();
         let written = members::write(w, org, id, plan)?;
-        events::resource(w, org, now, events::created(rt), id, &rec)?;
+        events::resource(w, org, now, events::Kind::created(rt), id, &rec)?;
         member_events(w, org, now, id, &rec.attrs, &written)?;
         let resource = Resource {
             id: id.into(),
@@ -311,7 +308,7 @@ impl Tx<'_> {
                 written.removed.len()
             }
         };
-        events::resource(w, org, now, events::deleted(rt), id, &old)?;
+        events::resource(w, org, now, events::Kind::deleted(rt), id, &old)?;
         w.remove(org, rt, id, &IndexKeys::of(rt, &old.attrs))?;
         w.bump(org, counter_users(rt), -1)?;
         if rt == ResourceType::User && is_active(&old.attrs) {

@@ -296,10 +296,7 @@ impl Rows for PgRows<'_> {
     }
 
     fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>> {
-        let key = match rt {
-            ResourceType::User => "userName",
-            ResourceType::Group => "displayName",
-        };
+        let key = rt.name_attr();
         let sql = format!(
             "SELECT coalesce(attrs->>$3, '') FROM {} WHERE org = $1 AND id = $2",
             Tables::of(rt).records

@@ -284,17 +284,9 @@ impl Rows for Writer<'_> {
 
     fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>> {
         // One writer at a time: there are no locks to avoid here.
-        let key = match rt {
-            ResourceType::User => "userName",
-            ResourceType::Group => "displayName",
-        };
-        Ok(self.record(org, rt, id)?.map(|r| {
-            r.attrs
-                .get(key)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        }))
+        Ok(self
+            .record(org, rt, id)?
+            .map(|r| rt.name_in(&r.attrs).unwrap_or_default().to_string()))
     }
 
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
