@@ -233,14 +233,12 @@ fn org_of<'c>(config: &'c Config, path: &str) -> Option<&'c str> {
     config.org(name).map(|o| o.name.as_str())
 }
 
+/// A path segment percent-decoded (RFC 3986: `+` stays a plus in a path); bytes that are not
+/// UTF-8 become U+FFFD, which no id or org name holds.
 fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_string();
-    }
-    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
