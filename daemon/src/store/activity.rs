@@ -54,6 +54,35 @@ impl Retention {
     }
 }
 
+/// How often, at most, the log says that it dropped records (with how many since it last
+/// said so): a flood drops records many times a second, and each line would add to it.
+const DROP_WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// Records dropped because the log fell behind, told at most once per [`DROP_WARN_EVERY`].
+#[derive(Default)]
+struct Dropped {
+    untold: u64,
+    told: Option<std::time::Instant>,
+}
+
+impl Dropped {
+    fn add(&mut self, missed: u64, backlog: usize) {
+        crate::metrics::get().activity(0, missed, backlog);
+        self.untold += missed;
+        let now = std::time::Instant::now();
+        if self.told.is_some_and(|t| now.duration_since(t) < DROP_WARN_EVERY) {
+            return;
+        }
+        tracing::warn!(
+            missed = self.untold,
+            "activity log fell behind; records not persisted (told at most once a minute; \
+             scimd_activity_dropped_total counts them all)"
+        );
+        self.untold = 0;
+        self.told = Some(now);
+    }
+}
+
 /// The most records one write transaction takes, so a burst is written in a few bounded
 /// transactions rather than one long one that would hold redb's writer lock.
 const MAX_BATCH: usize = 256;
@@ -90,6 +119,7 @@ pub async fn persist(
         }
     };
     let mut stopping = *stop.borrow();
+    let mut dropped = Dropped::default();
     loop {
         let mut batch = Vec::new();
         if !stopping {
@@ -97,8 +127,7 @@ pub async fn persist(
                 got = rx.recv() => match got {
                     Ok(rec) => batch.push(rec),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "activity log fell behind; records not persisted");
-                        crate::metrics::get().activity(0, missed, rx.len());
+                        dropped.add(missed, rx.len());
                     }
                     Err(broadcast::error::RecvError::Closed) => stopping = true,
                 },
@@ -113,8 +142,7 @@ pub async fn persist(
             match rx.try_recv() {
                 Ok(rec) => batch.push(rec),
                 Err(broadcast::error::TryRecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "activity log fell behind; records not persisted");
-                    crate::metrics::get().activity(0, missed, rx.len());
+                    dropped.add(missed, rx.len());
                 }
                 Err(_) => break,
             }
@@ -215,6 +243,21 @@ async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_records_are_told_once_a_minute_with_their_count() {
+        let mut d = Dropped::default();
+        d.add(5, 0);
+        assert_eq!(d.untold, 0, "the first drop is told at once");
+        let told = d.told;
+        d.add(7, 0);
+        d.add(1, 0);
+        assert_eq!(d.untold, 8, "within the minute, counted not told");
+        assert_eq!(d.told, told);
+        d.told = told.map(|t| t - DROP_WARN_EVERY);
+        d.add(2, 0);
+        assert_eq!(d.untold, 0, "a minute on, told with the count");
+    }
 
     fn rec(seq: u64, time: &str) -> ActivityRecord {
         ActivityRecord {
