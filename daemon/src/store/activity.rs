@@ -254,7 +254,7 @@ mod tests {
         d.add(1, 0);
         assert_eq!(d.untold, 8, "within the minute, counted not told");
         assert_eq!(d.told, told);
-        d.told = told.map(|t| t - DROP_WARN_EVERY);
+        d.told = told.and_then(|t| t.checked_sub(DROP_WARN_EVERY));
         d.add(2, 0);
         assert_eq!(d.untold, 0, "a minute on, told with the count");
     }
