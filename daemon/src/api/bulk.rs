@@ -7,7 +7,7 @@ use scimd_core::resource as res;
 use scimd_core::ScimError;
 use serde_json::{json, Map, Value};
 
-use super::bulk_run::{self, Env, OpResult};
+use super::bulk_run::{self, Env, Op, OpResult};
 use super::write::name_of;
 use super::{internal, json_body, summary, Context, Reply, Request, Result};
 use crate::activity::{client_name, Activity};
@@ -16,16 +16,6 @@ use crate::activity::{client_name, Activity};
 pub const MAX_OPERATIONS: usize = 1000;
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
-
-/// One requested operation, as parsed before the transaction.
-#[derive(Clone)]
-pub(super) struct Op {
-    pub(super) method: http::Method,
-    pub(super) path: String,
-    pub(super) bulk_id: Option<String>,
-    pub(super) version: Option<String>,
-    pub(super) data: Option<Value>,
-}
 
 /// What one operation ended in.
 struct Done {

@@ -11,9 +11,18 @@ use scimd_core::resource::{self as res, Limits, UserNames};
 use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
-use super::bulk::Op;
 use super::write::{patch_change, put_change};
 use crate::store::{not_found, stale, Change, Outcome, Store, StoreError, Tx, Unknown};
+
+/// One requested operation, as `bulk.rs` parsed it.
+#[derive(Clone)]
+pub(super) struct Op {
+    pub(super) method: http::Method,
+    pub(super) path: String,
+    pub(super) bulk_id: Option<String>,
+    pub(super) version: Option<String>,
+    pub(super) data: Option<Value>,
+}
 
 /// What the operations run with inside the transaction; owned, as the writer thread runs it.
 pub(super) struct Env {

@@ -17,7 +17,7 @@ pub fn service_provider_config(base: &str) -> Value {
         "bulk": {
             "supported": true,
             "maxOperations": super::bulk::MAX_OPERATIONS,
-            "maxPayloadSize": crate::http::MAX_BODY,
+            "maxPayloadSize": super::MAX_BODY,
         },
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},

@@ -28,6 +28,8 @@ use crate::precondition;
 use crate::store::{Link, Resource, Store, StoreError, Unknown};
 use write::{create, delete, patch, replace, write};
 
+/// The largest request body the edge reads, advertised as Bulk `maxPayloadSize`.
+pub const MAX_BODY: usize = 1 << 20;
 /// The most resources one list page returns, advertised as `filter.maxResults`.
 pub const MAX_RESULTS: usize = 1000;
 /// The page size when `count` is absent.

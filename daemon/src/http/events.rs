@@ -237,8 +237,14 @@ mod tests {
         assert_eq!(org_segment("/events/v1/a%20b").as_deref(), Some("a b"));
         // A path is not a form: `&` and `+` are themselves, and bytes that are not UTF-8 are
         // replaced rather than dropped.
-        assert_eq!(org_segment("/events/v1/a%26b&c+d").as_deref(), Some("a&b&c+d"));
-        assert_eq!(org_segment("/events/v1/a%FFb").as_deref(), Some("a\u{FFFD}b"));
+        assert_eq!(
+            org_segment("/events/v1/a%26b&c+d").as_deref(),
+            Some("a&b&c+d")
+        );
+        assert_eq!(
+            org_segment("/events/v1/a%FFb").as_deref(),
+            Some("a\u{FFFD}b")
+        );
         assert_eq!(org_segment("/events/v1"), None);
         assert_eq!(org_segment("/events/v2/acme"), None);
         assert_eq!(org_segment("/events/v1/acme/extra"), None);

@@ -42,8 +42,8 @@ use rate::RateLimiter;
 
 pub use accept::serve;
 
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 1 << 20;
+/// The largest request body accepted: the API advertises it (Bulk `maxPayloadSize`).
+pub use crate::api::MAX_BODY;
 /// The largest request head (request line and headers) hyper buffers.
 const MAX_HEAD: usize = 64 << 10;
 const SCIM_JSON: &str = "application/scim+json; charset=utf-8";

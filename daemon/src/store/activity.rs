@@ -70,7 +70,10 @@ impl Dropped {
         crate::metrics::get().activity(0, missed, backlog);
         self.untold += missed;
         let now = std::time::Instant::now();
-        if self.told.is_some_and(|t| now.duration_since(t) < DROP_WARN_EVERY) {
+        if self
+            .told
+            .is_some_and(|t| now.duration_since(t) < DROP_WARN_EVERY)
+        {
             return;
         }
         tracing::warn!(
