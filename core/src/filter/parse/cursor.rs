@@ -1,7 +1,6 @@
 //! The byte cursor under the filter and path parsers: peeking, whitespace, keywords, nesting
 //! depth, and errors that say where in the input they are.
 
-use super::path::is_path_byte;
 use super::MAX_DEPTH;
 use crate::error::ScimError;
 
@@ -127,4 +126,10 @@ impl<'a> Parser<'a> {
             )),
         }
     }
+}
+
+/// Characters that may appear in `[urn:]name[.sub]`; the run is split and validated afterwards.
+/// The cursor needs it to tell a keyword from the start of a longer name.
+pub(super) fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$' | b'.' | b':')
 }

@@ -1,13 +1,8 @@
 //! `[urn:]name[.sub]` attribute paths and the sub-attribute name after `].`.
 
-use super::cursor::Parser;
+use super::cursor::{is_path_byte, Parser};
 use crate::error::ScimError;
 use crate::filter::AttrPath;
-
-/// Characters that may appear in `[urn:]name[.sub]`; the run is split and validated afterwards.
-pub(super) fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'$' | b'.' | b':')
-}
 
 /// ATTRNAME of RFC 7643 (ALPHA *(ALPHA / DIGIT / "-" / "_")), plus the reserved `$ref`.
 fn is_attr_name(s: &str) -> bool {
