@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::error::{Result, StoreError};
 use super::model::{is_active, meta_of, Record, Resource};
+pub(crate) use super::rows::NewEvent;
 use super::rows::Rows;
 
 /// Every event type: core's, named as the feed's code has always named it.
@@ -42,17 +43,6 @@ pub(crate) fn changed(
         },
         ResourceType::Group => Kind::TeamUpdated,
     })
-}
-
-/// One event as the transaction hands it to the backend, before it has a number.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct NewEvent {
-    pub(crate) id: String,
-    /// RFC 3339; the time of the request that made the change.
-    pub(crate) time: String,
-    pub(crate) kind: &'static str,
-    /// The stored data, JSON (see [`Payload`]).
-    pub(crate) data: String,
 }
 
 /// The stored data of a resource event: the record as the store holds it, rendered by the

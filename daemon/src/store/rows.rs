@@ -8,7 +8,6 @@ use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
 use super::error::Result;
-use super::events::NewEvent;
 use super::model::{Link, Lookup, Record};
 use super::purge::PurgeStep;
 
@@ -195,4 +194,15 @@ pub(crate) trait Rows {
     /// most `limit` of the log looked at), and, once nothing else is left, its counters and
     /// event counters. `done` says nothing of the org is left.
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep>;
+}
+
+/// One event as the transaction hands it to the backend, before it has a number.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NewEvent {
+    pub(crate) id: String,
+    /// RFC 3339; the time of the request that made the change.
+    pub(crate) time: String,
+    pub(crate) kind: &'static str,
+    /// The stored data, JSON (see `events::Payload`).
+    pub(crate) data: String,
 }
