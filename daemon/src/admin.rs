@@ -109,7 +109,7 @@ pub(crate) fn ask_daemon(
 
 fn redb_only(config: &Config, what: &str, instead: &str) -> Result<PathBuf> {
     match config.store.backend {
-        StoreBackend::Redb => Ok(crate::serve::store_path(config)),
+        StoreBackend::Redb => Ok(crate::site::store_path(config)),
         StoreBackend::Postgres(_) => Err(AdminError::Refused(format!(
             "{} uses PostgreSQL; {what} works on the redb store only: {instead}",
             config.path.display()
@@ -338,7 +338,7 @@ pub fn export(
         StoreBackend::Postgres(pg) => Store::open_postgres(&pg.url, 2)
             .map_err(store_err(format!("opening {}", pg.redacted_url())))?,
         StoreBackend::Redb => {
-            let path = crate::serve::store_path(config);
+            let path = crate::site::store_path(config);
             let temp = config.data_dir.join(format!(
                 ".export-{}-{}.redb",
                 std::process::id(),
@@ -448,7 +448,7 @@ fn open_offline(config: &Config) -> Result<Option<Store>> {
             .map(Some)
             .map_err(store_err(format!("opening {}", pg.redacted_url()))),
         StoreBackend::Redb => {
-            let path = crate::serve::store_path(config);
+            let path = crate::site::store_path(config);
             if !path.exists() {
                 return Ok(None);
             }
@@ -509,7 +509,7 @@ pub fn purge(config: &Config, org: &str) -> Result<OrgPurged> {
     let Some(store) = open_offline(config)? else {
         return Err(AdminError::Refused(format!(
             "there is no store at {} and no daemon answers on {}",
-            crate::serve::store_path(config).display(),
+            crate::site::store_path(config).display(),
             config.socket.display()
         )));
     };

@@ -17,7 +17,7 @@ pub(crate) fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<(
     if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
         anyhow::bail!("--to must be a postgres:// URL");
     }
-    let path = scimd::serve::store_path(&loaded);
+    let path = scimd::site::store_path(&loaded);
     if !path.exists() {
         anyhow::bail!("there is no store at {}", path.display());
     }

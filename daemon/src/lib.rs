@@ -13,6 +13,7 @@ pub mod org_health;
 pub mod precondition;
 pub mod prune;
 pub mod serve;
+pub mod site;
 pub mod status;
 pub mod store;
 pub mod tls;

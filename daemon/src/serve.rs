@@ -40,17 +40,9 @@ pub enum ServeError {
     StoreFailed(String),
 }
 
-/// The store file inside `data_dir`.
-pub fn store_path(config: &Config) -> PathBuf {
-    config.data_dir.join("scimd.redb")
-}
-
 /// The SCIM base URL of `org` as clients should configure it.
 pub fn base_url(config: &Config, scheme: &str, addr: SocketAddr, org: &str) -> String {
-    match &config.public_url {
-        Some(url) => format!("{url}/scim/v2/{org}"),
-        None => format!("{scheme}://{addr}/scim/v2/{org}"),
-    }
+    crate::site::base_url(config, scheme, &addr.to_string(), org)
 }
 
 /// When the config file does not exist, writes the starter config and prints its one token.
@@ -352,7 +344,7 @@ pub async fn run(
 pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
     match &config.store.backend {
         StoreBackend::Redb => {
-            let path = store_path(config);
+            let path = crate::site::store_path(config);
             warn_if_shared(&path);
             Store::open(&path).map_err(|source| ServeError::Store { path, source })
         }

@@ -454,14 +454,8 @@ fn query_of(uri: &http::Uri) -> HashMap<String, String> {
 
 /// The absolute base URL of an org's SCIM API: `public_url` when set, else the Host header.
 fn base_url(state: &AppState, config: &Config, headers: &HeaderMap, org: &str) -> String {
-    match &config.public_url {
-        Some(url) => format!("{url}/scim/v2/{org}"),
-        None => {
-            let host =
-                header_str(headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
-            format!("{}://{host}/scim/v2/{org}", state.scheme)
-        }
-    }
+    let host = header_str(headers, header::HOST).unwrap_or_else(|| config.listen.to_string());
+    crate::site::base_url(config, state.scheme, &host, org)
 }
 
 fn too_large() -> ScimError {

@@ -84,7 +84,12 @@ pub fn endpoints(config: &Config, origin: Origin) -> HashMap<(String, String), E
                     timeout: config.webhooks.timeout,
                 },
                 retry_for: config.webhooks.retry_for,
-                base: crate::serve::base_url(config, origin.scheme, origin.addr, &org.name),
+                base: crate::site::base_url(
+                    config,
+                    origin.scheme,
+                    &origin.addr.to_string(),
+                    &org.name,
+                ),
             };
             out.insert((ep.org.clone(), ep.id.clone()), ep);
         }
