@@ -20,6 +20,7 @@ mod members;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod undeclared;
 mod values;
 mod write;
 
