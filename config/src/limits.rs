@@ -35,6 +35,10 @@ pub const MAX_MAX_INDEXED_LENGTH: usize = 640;
 pub const DEFAULT_MAX_STRING_LENGTH: usize = 16_384;
 /// Upper bound for `limits.max_string_length`: no longer than a whole request body.
 pub const MAX_MAX_STRING_LENGTH: usize = 1 << 20;
+/// Default for `limits.max_extension_bytes` (bytes per resource).
+pub const DEFAULT_MAX_EXTENSION_BYTES: usize = 16_384;
+/// Upper bound for `limits.max_extension_bytes`: no more than a whole request body.
+pub const MAX_MAX_EXTENSION_BYTES: usize = 1 << 20;
 /// Default for `limits.max_sorted_window` (entries one sorted list holds).
 pub const DEFAULT_MAX_SORTED_WINDOW: usize = 10_000;
 /// Upper bound for `limits.max_sorted_window`.
@@ -65,6 +69,9 @@ pub struct LimitsConfig {
     pub max_indexed_length: usize,
     /// Longest value, in characters, of any other string attribute.
     pub max_string_length: usize,
+    /// Most bytes, serialized, that all undeclared extensions (custom schema URNs scimd keeps
+    /// as sent) of one resource may take; 0 refuses any.
+    pub max_extension_bytes: usize,
     /// Most entries one sorted list holds: `startIndex - 1 + count` past it is refused.
     pub max_sorted_window: usize,
     /// Most connections open at once from one client address; 0 turns the cap off.
@@ -82,6 +89,7 @@ impl Default for LimitsConfig {
             max_values_per_attribute: DEFAULT_MAX_VALUES_PER_ATTRIBUTE,
             max_indexed_length: DEFAULT_MAX_INDEXED_LENGTH,
             max_string_length: DEFAULT_MAX_STRING_LENGTH,
+            max_extension_bytes: DEFAULT_MAX_EXTENSION_BYTES,
             max_sorted_window: DEFAULT_MAX_SORTED_WINDOW,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
         }
@@ -135,6 +143,13 @@ impl Validator<'_> {
         if let Some(n) = raw.max_string_length {
             limits.max_string_length =
                 self.in_range(&key.key("max_string_length"), n, 16..=MAX_MAX_STRING_LENGTH)?;
+        }
+        if let Some(n) = raw.max_extension_bytes {
+            limits.max_extension_bytes = self.in_range(
+                &key.key("max_extension_bytes"),
+                n,
+                0..=MAX_MAX_EXTENSION_BYTES,
+            )?;
         }
         if let Some(n) = raw.max_sorted_window {
             limits.max_sorted_window =

@@ -83,6 +83,7 @@ pub(crate) struct RawLimits {
     pub(crate) max_values_per_attribute: Option<i64>,
     pub(crate) max_indexed_length: Option<i64>,
     pub(crate) max_string_length: Option<i64>,
+    pub(crate) max_extension_bytes: Option<i64>,
     pub(crate) max_sorted_window: Option<i64>,
     pub(crate) max_connections_per_ip: Option<i64>,
 }

@@ -50,6 +50,7 @@ const KEYS: &[&str] = &[
     "max_values_per_attribute",
     "max_indexed_length",
     "max_string_length",
+    "max_extension_bytes",
     "max_sorted_window",
     "max_connections_per_ip",
     "store",
@@ -335,6 +336,16 @@ struct GenOrg {
     layout: u8,
 }
 
+/// `max_indexed_length`, `max_string_length`, `max_sorted_window`, `max_connections_per_ip`
+/// and `max_extension_bytes`, each written or left out.
+type Bounds = (
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+);
+
 #[derive(Clone, Debug)]
 struct GenConfig {
     max_connections: Option<usize>,
@@ -343,8 +354,8 @@ struct GenConfig {
     body_read_timeout_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     max_values_per_attribute: Option<usize>,
-    /// The string, sort and per-address limits.
-    bounds: (Option<usize>, Option<usize>, Option<usize>, Option<usize>),
+    /// The string, sort, per-address and extension limits.
+    bounds: Bounds,
     inline_limits: bool,
     max_records: Option<u64>,
     max_age_days: Option<u64>,
@@ -415,6 +426,7 @@ impl GenConfig {
                 "max_connections_per_ip",
                 self.bounds.3.map(|n| n.to_string()),
             ),
+            ("max_extension_bytes", self.bounds.4.map(|n| n.to_string())),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -527,6 +539,7 @@ fn valid_config() -> impl Strategy<Value = GenConfig> {
             prop::option::of(16..=1_048_576usize),
             prop::option::of(1..=1_000_000usize),
             prop::option::of(0..=1_000_000usize),
+            prop::option::of(0..=1_048_576usize),
         ),
     )
         .prop_map(
@@ -585,6 +598,7 @@ fn check_valid(generated: &GenConfig) -> Result<(), TestCaseError> {
             .bounds
             .3
             .unwrap_or(defaults.max_connections_per_ip),
+        max_extension_bytes: generated.bounds.4.unwrap_or(defaults.max_extension_bytes),
     };
     prop_assert_eq!(config.limits, expected);
     prop_assert_eq!(

@@ -15,6 +15,7 @@ mod edge;
 mod entra;
 mod errors;
 mod events;
+mod extensions;
 mod harness;
 mod heavy;
 mod isolation;

@@ -44,6 +44,7 @@ fn empty_file_gets_every_default() {
     assert_eq!(limits.max_values_per_attribute, 100);
     assert_eq!(limits.max_indexed_length, 512);
     assert_eq!(limits.max_string_length, 16_384);
+    assert_eq!(limits.max_extension_bytes, 16_384);
     assert_eq!(limits.max_sorted_window, 10_000);
     assert_eq!(limits.max_connections_per_ip, 256);
     assert_eq!(limits, LimitsConfig::default());
@@ -114,6 +115,7 @@ shutdown_timeout_secs = 0
 max_values_per_attribute = 20
 max_indexed_length = 256
 max_string_length = 4096
+max_extension_bytes = 2048
 max_sorted_window = 500
 max_connections_per_ip = 0
 [orgs.acme]
@@ -161,6 +163,7 @@ rate_limit = 7
             max_values_per_attribute: 20,
             max_indexed_length: 256,
             max_string_length: 4096,
+            max_extension_bytes: 2048,
             max_sorted_window: 500,
             max_connections_per_ip: 0,
         }
@@ -438,6 +441,12 @@ fn err_rows() {
             "[limits]\nmax_indexed_length = 641\n".into(),
             "/etc/scimd/scimd.toml:2:22: limits.max_indexed_length: ",
             "from 16 to 640, got 641",
+        ),
+        (
+            "limits max_extension_bytes past a request body",
+            "[limits]\nmax_extension_bytes = 1048577\n".into(),
+            "/etc/scimd/scimd.toml:2:23: limits.max_extension_bytes: ",
+            "from 0 to 1048576, got 1048577",
         ),
         (
             "limits max_sorted_window zero",

@@ -7,6 +7,7 @@ use std::hash::BuildHasher;
 use super::append::AppendIndex;
 use super::keys::{classify_key, render, split_sub, whole_extension, Key};
 use super::members::{ids_from_filter, member_ids};
+use super::undeclared;
 use super::values::{
     array_slot, container_mut, elements, existing_container, object_slot, prune_extension,
     Covering, ElementMatcher, Object,
@@ -93,6 +94,9 @@ impl Patcher<'_> {
             ));
         };
         for (key, v) in obj {
+            if undeclared::apply_key(res, self.rt, kind, key, v)? {
+                continue;
+            }
             match classify_key(self.rt, key) {
                 Key::Skip => {}
                 Key::Id => self.check_id(v)?,
@@ -173,6 +177,9 @@ impl Patcher<'_> {
                 }
                 _ => self.merge_extension(res, kind, ext, value.unwrap_or(&Value::Null)),
             };
+        }
+        if undeclared::apply_path(res, self.rt, kind, path, value)? {
+            return Ok(());
         }
         let a = &path.attr;
         let r = self

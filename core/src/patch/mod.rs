@@ -9,7 +9,8 @@
 //! Leniencies, all driven by what Okta, Entra ID and authentik send: `op` is matched
 //! case-insensitively, `schemas` may be omitted, a path-less value may carry dotted keys,
 //! URN-qualified keys, a whole extension object, echoed `schemas`/`meta`/`id`, read-only and
-//! unknown attributes (all skipped), a complex attribute given a bare string (Entra's manager) is
+//! unknown attributes (all skipped; keys under a URN scimd does not declare are kept, see
+//! `undeclared`), a complex attribute given a bare string (Entra's manager) is
 //! wrapped into `{"value": ...}`, and a value filter that matches nothing creates the element it
 //! describes (Entra's `emails[type eq "work"].value` on a user without a work email).
 
@@ -20,6 +21,7 @@ mod members;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod undeclared;
 mod values;
 mod write;
 

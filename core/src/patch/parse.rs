@@ -3,6 +3,7 @@
 use super::{OpKind, PatchOperation, MAX_OPERATIONS};
 use crate::error::ScimError;
 use crate::filter::{parse_patch_path, AttrPath, PatchPath};
+use crate::resource::undeclared::is_undeclared;
 use crate::schema::{ResourceType, PATCH_SCHEMA};
 use serde_json::{Map, Value};
 
@@ -98,6 +99,22 @@ fn parse_path(s: &str) -> Result<PatchPath, ScimError> {
         .iter()
         .flat_map(|rt| rt.extensions())
         .find(|ext| ext.id.eq_ignore_ascii_case(s));
+    // An undeclared URN whose last segment is a version (`urn:okta:custom:user:1.0`) cannot be
+    // split into a URN and an attribute name: it names the whole extension.
+    let undeclared_whole = is_undeclared(s)
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && s.rsplit(':')
+            .next()
+            .is_some_and(|last| !last.starts_with(|c: char| c.is_ascii_alphabetic()));
+    if undeclared_whole {
+        let attr = AttrPath {
+            urn: Some(s.to_string()),
+            name: String::new(),
+            sub: None,
+        };
+        return Ok(PatchPath { attr, filter: None });
+    }
     if let Some(ext) = whole_extension {
         let attr = AttrPath {
             urn: Some(ext.id.to_string()),

@@ -92,6 +92,20 @@ fn check_attr(ext: Option<&str>, name: &str, v: &Value, limits: &Limits) -> Resu
     }
 }
 
+/// Checks every string of an undeclared extension's attribute, object keys included, however
+/// deep (its depth is bounded before this runs).
+fn check_deep(attr: &dyn Fn() -> String, v: &Value, limits: &Limits) -> Result<(), ScimError> {
+    match v {
+        Value::String(s) => check_value(attr, s, false, limits),
+        Value::Array(items) => items.iter().try_for_each(|i| check_deep(attr, i, limits)),
+        Value::Object(m) => m.iter().try_for_each(|(k, i)| {
+            check_value(attr, k, false, limits)?;
+            check_deep(attr, i, limits)
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Checks every string of a resource in stored form. With `unchanged_from`, attributes whose
 /// value equals the one stored there are passed over, so a limit lowered later never blocks
 /// writes to other attributes of a resource stored before.
@@ -111,7 +125,11 @@ pub fn check_strings(
                     if before.and_then(|b| b.get(name)) == Some(v) {
                         continue;
                     }
-                    check_attr(Some(key), name, v, limits)?;
+                    if super::undeclared::is_undeclared(key) {
+                        check_deep(&|| path(Some(key), name, None), v, limits)?;
+                    } else {
+                        check_attr(Some(key), name, v, limits)?;
+                    }
                 }
             }
             _ => {

@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_indexed_length: usize,
     /// The longest value, in characters, of any other string.
     pub max_string_length: usize,
+    /// The most bytes all undeclared extensions of one resource may take, serialized.
+    pub max_extension_bytes: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +40,7 @@ impl Default for Limits {
             max_values: 100,
             max_indexed_length: 512,
             max_string_length: 16_384,
+            max_extension_bytes: 16_384,
         }
     }
 }
@@ -108,6 +111,7 @@ enum Target<'k> {
 struct Gathered<'a> {
     slots: Vec<(Option<&'static str>, &'static Attr, Slot<'a>)>,
     members: Option<&'a Value>,
+    undeclared: undeclared::Gathered,
 }
 
 impl<'a> Gathered<'a> {
@@ -164,6 +168,9 @@ impl<'a> Gathered<'a> {
         key: &'a str,
         value: &'a Value,
     ) -> Result<(), ScimError> {
+        if self.undeclared.gather(rt, key, value)? {
+            return Ok(());
+        }
         match classify(rt, None, key) {
             Target::Skip => {}
             Target::Extension(ext) => match value {
@@ -212,7 +219,8 @@ fn strip_urn<'k>(key: &'k str, urn: &str) -> Option<&'k str> {
 }
 
 /// Resolves a body key: `name`, `name.sub`, `urn:…:name[.sub]`, or an extension's URN. Keys that
-/// scimd ignores (unknown, read-only, write-only, foreign URNs) come back as `Skip`.
+/// scimd ignores (unknown, read-only, write-only, non-extension URNs) come back as `Skip`;
+/// undeclared extensions are taken before this.
 fn classify<'k>(rt: ResourceType, scope: Option<&'static Schema>, key: &'k str) -> Target<'k> {
     let (scope, path) = match scope {
         Some(ext) => (Some(ext), key),
@@ -487,6 +495,7 @@ pub fn normalize(
             attrs.insert(ext.id.to_string(), Value::Object(obj));
         }
     }
+    std::mem::take(&mut gathered.undeclared).finish(&mut attrs);
 
     for attr in rt.schema().attributes.iter().filter(|a| a.required) {
         let present = match attrs.get(attr.name) {
@@ -515,6 +524,7 @@ pub fn normalize(
     }
 
     bounds::check_strings(&attrs, limits, None)?;
+    undeclared::check_size(&attrs, limits, None)?;
     let members = match gathered.members {
         Some(v) => {
             let ids = member_ids(v)?;
@@ -574,6 +584,7 @@ mod keys;
 mod render;
 #[cfg(test)]
 mod tests;
+pub mod undeclared;
 
 pub use bounds::{check_id, check_strings, fits_index};
 pub use keys::{

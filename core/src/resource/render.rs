@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::undeclared::is_undeclared;
 use super::{etag, is_manager, Meta};
 use crate::schema::{Mutability, ResourceType};
 
@@ -39,6 +40,13 @@ pub fn render_owned(
             schemas.push(Value::String(ext.id.to_string()));
         }
     }
+    // Undeclared extensions follow the declared ones, in stored order.
+    let undeclared: Vec<String> = attrs
+        .iter()
+        .filter(|(k, v)| v.is_object() && is_undeclared(k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    schemas.extend(undeclared.iter().map(|k| Value::String(k.clone())));
     out.insert("schemas".into(), Value::Array(schemas));
     out.insert("id".into(), Value::String(id.to_string()));
     if let Some(v) = attrs.remove("externalId") {
@@ -83,6 +91,12 @@ pub fn render_owned(
             obj.insert(attr.name.to_string(), v);
         }
         out.insert(ext.id.to_string(), Value::Object(obj));
+    }
+
+    for urn in undeclared {
+        if let Some(v) = attrs.remove(&urn) {
+            out.insert(urn, v);
+        }
     }
 
     let mut m = Map::with_capacity(5);

@@ -133,11 +133,13 @@ fn normalize_change(
             team_name_max: usize::MAX,
             max_indexed_length: usize::MAX,
             max_string_length: usize::MAX,
+            max_extension_bytes: usize::MAX,
             ..limits
         },
     )?;
     // Only what changes is held to the string limits, like the team name below.
     res::check_strings(&n.attrs, &limits, Some(&cur.attrs))?;
+    res::undeclared::check_size(&n.attrs, &limits, Some(&cur.attrs))?;
     if let Some(ids) = &n.members {
         check_member_ids(ids, &limits)?;
     }

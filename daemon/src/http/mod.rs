@@ -353,6 +353,7 @@ async fn route(
         max_values: config.limits.max_values_per_attribute,
         max_indexed_length: config.limits.max_indexed_length,
         max_string_length: config.limits.max_string_length,
+        max_extension_bytes: config.limits.max_extension_bytes,
     };
     let unknown = match org.unknown_members {
         scimd_config::UnknownMembers::Skip => Unknown::Skip,

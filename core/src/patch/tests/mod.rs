@@ -7,6 +7,7 @@
 mod bodies;
 mod groups;
 mod scale;
+mod undeclared;
 mod users;
 
 use super::{apply_patch, parse_patch, MemberOp, MAX_OPERATIONS};

@@ -173,7 +173,7 @@ fn user_rows() {
             changed(json!({"name": {"givenName": "B", "familyName": "Jensen"}})),
         ),
         u(
-            "path-less echo: schemas, meta, equal id, groups, password, unknown keys skipped",
+            "path-less echo: schemas, meta, equal id, groups, password, unknown keys skipped; undeclared URN kept",
             ops(json!([{"op": "replace", "value": {
                 "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                 "id": USER_ID,
@@ -185,7 +185,7 @@ fn user_rows() {
                 "urn:example:unknown:2.0:User:thing": "x",
                 "title": "Boss"
             }}])),
-            changed(json!({"title": "Boss"})),
+            changed(json!({"title": "Boss", "urn:example:unknown:2.0:User": {"thing": "x"}})),
         ),
         u(
             "path-less value with another id: mutability",

@@ -6,6 +6,7 @@
 mod bounds;
 mod normalize;
 mod render;
+mod undeclared;
 
 use super::*;
 use crate::schema::{GROUP_SCHEMA, USER_SCHEMA};

@@ -106,12 +106,13 @@ fn ok_rows() -> Vec<OkRow> {
             None,
         ),
         (
-            "onelogin template with a core:1.0 schema and an unknown URN object",
+            "onelogin template with a core:1.0 schema and an undeclared URN attribute",
             u,
             json!({"schemas":["urn:scim:schemas:core:1.0"],"userName":"jdoe@acme.com",
                 "name":{"formatted":"J Doe"},"urn:scim:schemas:core:1.0":{"userName":"other"},
                 "urn:example:custom:1.0:User:badge":"7"}),
-            json!({"userName":"jdoe@acme.com","name":{"formatted":"J Doe"}}),
+            json!({"userName":"jdoe@acme.com","name":{"formatted":"J Doe"},
+                "urn:example:custom:1.0:User":{"badge":"7"}}),
             None,
         ),
         (
