@@ -27,6 +27,7 @@ mod okta;
 mod paging;
 mod permissions;
 mod persistence;
+mod pg_queries;
 mod pg_tls;
 mod purge;
 mod quiet_log;

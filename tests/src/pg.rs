@@ -347,6 +347,12 @@ impl PgCluster {
         self.port
     }
 
+    /// The server's log (its stderr): what a test reads to see the statements a database
+    /// with `log_statement` set ran.
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
     /// A URL for database `db`.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{db}", self.port)

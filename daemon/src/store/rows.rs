@@ -84,13 +84,9 @@ pub(crate) trait View {
     /// The displayName of team `gid`, None when there is no such team. A user's `groups`
     /// needs nothing else of each team, so a backend may skip decoding the rest.
     fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
-        Ok(self.record(org, ResourceType::Group, gid)?.map(|rec| {
-            rec.attrs
-                .get("displayName")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        }))
+        Ok(self
+            .record(org, ResourceType::Group, gid)?
+            .map(|rec| display_name(&rec)))
     }
 
     /// A counter (see `model::counter_users`, `ACTIVE`, `member_counter`); 0 when unset.
@@ -115,6 +111,15 @@ pub(crate) trait View {
 
     /// The number of `org`'s newest event in this snapshot (0 before the first).
     fn last_event(&self, org: &str) -> Result<u64>;
+}
+
+/// A team record's displayName ("" when it has none), as a user's `groups` shows it.
+pub(crate) fn display_name(rec: &Record) -> String {
+    rec.attrs
+        .get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// One membership with the names a consumer shows.

@@ -15,6 +15,7 @@ mod purge;
 mod rows;
 mod schema;
 mod tables;
+mod teams;
 mod tls;
 mod view;
 
@@ -252,12 +253,10 @@ impl Engine for Postgres {
 
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
         let client = self.handle.block_on(self.pool.get()).map_err(pool)?;
-        let view = Reader {
-            client: &client,
-            rt: &self.handle,
-            begun: std::cell::Cell::new(false),
-        };
+        let view = Reader::new(&client, &self.handle);
         let result = f(&view);
+        // What a read cost, for checking that a page's cost does not grow with its size.
+        tracing::debug!(queries = view.queries.get(), "read snapshot ended");
         if view.begun.get() {
             // The snapshot ends off the request's path: the connection goes back to the pool
             // once its COMMIT is through, so no later user sees the open transaction.

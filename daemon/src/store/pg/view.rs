@@ -1,15 +1,18 @@
 //! Reads inside one PostgreSQL read-only REPEATABLE READ transaction, as [`View`] for the
 //! backend-neutral reads. Lookups that redb answers from an index use an index here too.
 
+use std::cell::{Cell, RefCell};
+
 use scimd_core::ResourceType;
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
 
 use super::error::db;
 use super::tables::{record_of, Tables};
+use super::teams::{memberships, Plan, Teams, ONE, WINDOW, WINDOW_ROWS};
 use crate::store::error::Result;
 use crate::store::model::{Link, Lookup, Record};
-use crate::store::rows::{Membership, ScanVisit, View};
+use crate::store::rows::{display_name, Membership, ScanVisit, View};
 
 /// How many records one scan query fetches.
 const SCAN_CHUNK: i64 = 256;
@@ -23,15 +26,31 @@ pub(super) struct Reader<'a> {
     pub(super) client: &'a deadpool_postgres::Client,
     pub(super) rt: &'a Handle,
     /// Whether the snapshot's BEGIN has been sent.
-    pub(super) begun: std::cell::Cell<bool>,
+    pub(super) begun: Cell<bool>,
+    /// Queries sent so far (the BEGIN, pipelined with the first, not counted): what a page's
+    /// cost is measured in, logged when the snapshot ends.
+    pub(super) queries: Cell<u32>,
+    /// Users' teams and teams' names read so far in this snapshot.
+    teams: RefCell<Teams>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    pub(super) fn new(client: &'a deadpool_postgres::Client, rt: &'a Handle) -> Reader<'a> {
+        Reader {
+            client,
+            rt,
+            begun: Cell::new(false),
+            queries: Cell::new(0),
+            teams: RefCell::default(),
+        }
+    }
+
     fn query(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<Row>> {
+        self.queries.set(self.queries.get().saturating_add(1));
         self.rt.block_on(async {
             let stmt = self.client.prepare_cached(sql).await.map_err(db)?;
             if self.begun.replace(true) {
@@ -186,10 +205,38 @@ impl View for Reader<'_> {
     }
 
     fn teams_of(&self, org: &str, uid: &str) -> Result<Vec<String>> {
-        self.ids(
-            "SELECT gid FROM scimd_members WHERE org = $1 AND uid = $2 ORDER BY gid",
-            &[&org, &uid],
-        )
+        // A page of users is read in id order: one query brings the memberships of the users
+        // ahead with their teams' names, so the page costs a query per window rather than one
+        // per user and one per team. A single GET reads its user alone (see `Teams::plan`).
+        if let Some(teams) = self.teams.borrow().cached(org, uid) {
+            return Ok(teams);
+        }
+        let plan = self.teams.borrow_mut().plan();
+        if let Plan::Window = plan {
+            let limit = i64::try_from(WINDOW_ROWS).unwrap_or(i64::MAX);
+            let rows = memberships(&self.query(WINDOW, &[&org, &uid, &limit])?);
+            if let Some(teams) = self.teams.borrow_mut().window(org, uid, rows, WINDOW_ROWS) {
+                return Ok(teams);
+            }
+            // One user in more teams than a window holds: read them alone.
+        }
+        let rows = memberships(&self.query(ONE, &[&org, &uid])?);
+        Ok(self.teams.borrow_mut().one(org, rows))
+    }
+
+    fn team_name(&self, org: &str, gid: &str) -> Result<Option<String>> {
+        if let Some(name) = self.teams.borrow().name(org, gid) {
+            return Ok(name);
+        }
+        // Only a team no membership query brought gets here (`read::links` asks of the teams
+        // `teams_of` gave, whose names came with them): read it, and keep it for the page.
+        let name = self
+            .record(org, ResourceType::Group, gid)?
+            .map(|rec| display_name(&rec));
+        self.teams
+            .borrow_mut()
+            .remember_name(org, gid, name.clone());
+        Ok(name)
     }
 
     fn counter(&self, org: &str, name: &str) -> Result<u64> {

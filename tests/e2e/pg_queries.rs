@@ -1,0 +1,218 @@
+//! What a page of users with their teams costs on PostgreSQL, counted by PostgreSQL itself
+//! (issue 21): a page takes a fixed number of queries whatever its size, not one per user and
+//! one per team. And the teams a listing shows are a single GET's, when the memberships of a
+//! page take several windows. Only the `e2e-postgres` binary runs these.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::harness::{on_postgres, write_config, Client, Daemon};
+
+/// What opens a read snapshot (`store/pg/view.rs`): how a read is told from a write.
+const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// A daemon serving org acme from the database at `url`.
+fn daemon_on(url: &str) -> Daemon {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = write_config(dir.path(), &["acme"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("url = "))
+        .expect("a [store] url")
+        .to_string();
+    std::fs::write(&config, text.replace(&line, &format!("url = \"{url}\""))).expect("url");
+    Daemon::start_in(dir, config, tokens)
+}
+
+/// The queries of each read snapshot in `log` between the lines naming `start` and `end`:
+/// per backend, the statements it executed after its snapshot's BEGIN and before its COMMIT.
+/// The log's default prefix names the backend (`[pid]`); the BEGIN goes as a simple query,
+/// every read as an extended one (`execute`).
+fn snapshot_queries(log: &str, start: &str, end: &str) -> Vec<(u32, Vec<String>)> {
+    let mut open: HashMap<u32, usize> = HashMap::new();
+    let mut snapshots: Vec<(u32, Vec<String>)> = Vec::new();
+    let lines = log
+        .lines()
+        .skip_while(|l| !l.contains(start))
+        .take_while(|l| !l.contains(end));
+    for line in lines {
+        let Some(pid) = line
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Some((_, sql)) = line.split_once("LOG:  statement: ") {
+            if sql.starts_with(SNAPSHOT_BEGIN) {
+                open.insert(pid, snapshots.len());
+                snapshots.push((pid, Vec::new()));
+            } else if sql.starts_with("COMMIT") {
+                open.remove(&pid);
+            }
+        } else if let Some((_, sql)) = line.split_once("LOG:  execute ") {
+            if let Some(&i) = open.get(&pid) {
+                snapshots[i].1.push(sql.to_string());
+            }
+        }
+    }
+    snapshots
+}
+
+/// Runs `f` between two markers in the log of `cluster`, and returns the queries of the read
+/// snapshots it made. The markers are statements in `db`, which logs every statement: each is
+/// in the log once psql returns, and so is every query of a request that has been answered.
+fn count_reads(
+    cluster: &scimd_tests::pg::PgCluster,
+    db: &str,
+    tag: &str,
+    f: impl FnOnce(),
+) -> Vec<(u32, Vec<String>)> {
+    let (start, end) = (format!("marker-{tag}-start"), format!("marker-{tag}-end"));
+    cluster
+        .psql(db, &format!("SELECT '{start}'"))
+        .expect("marker");
+    f();
+    cluster.psql(db, &format!("SELECT '{end}'")).expect("marker");
+    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
+    snapshot_queries(&log, &start, &end)
+}
+
+#[test]
+fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_size() {
+    if !on_postgres() {
+        println!("skipped: counting PostgreSQL's queries (PostgreSQL only)");
+        return;
+    }
+    // A cluster of this test's own: its log holds this test's statements only.
+    let cluster = scimd_tests::pg::PgCluster::start().expect("a cluster");
+    let url = cluster.create_database().expect("database");
+    let db = url.rsplit('/').next().expect("db name").to_string();
+    cluster
+        .psql(&db, &format!("ALTER DATABASE {db} SET log_statement = 'all'"))
+        .expect("log statements");
+    let d = daemon_on(&url);
+    let c = d.client("acme");
+    let users: Vec<String> = (0..120)
+        .map(|i| c.create_user(&format!("u{i:03}@acme.com")))
+        .collect();
+    // Eight teams, each user in five or six of them: ~530 memberships on a page of 100.
+    for t in 0..8 {
+        let members: Vec<&str> = users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i + t) % 3 != 0)
+            .map(|(_, u)| u.as_str())
+            .collect();
+        c.create_group(&format!("team-{t}"), &members);
+    }
+    // Every size is measured before any is judged, so a failure shows how the cost grows.
+    let mut costs = Vec::new();
+    for count in [10, 50, 100] {
+        let mut page = Vec::new();
+        let reads = count_reads(&cluster, &db, &format!("page{count}"), || {
+            let r = c.get(&format!("/Users?count={count}&startIndex=1"));
+            r.expect(200);
+            page = r.resources();
+        });
+        assert_eq!(page.len(), count);
+        assert!(
+            page.iter()
+                .all(|u| u["groups"].as_array().is_some_and(|g| g.len() >= 5)),
+            "every user of the page with their teams"
+        );
+        let per_read: Vec<usize> = reads.iter().map(|(_, q)| q.len()).collect();
+        println!("a page of {count} users with teams: queries per read snapshot {per_read:?}");
+        costs.push((count, per_read, reads));
+    }
+    for (count, per_read, reads) in &costs {
+        // The page's total comes from a counter, in a read of its own (one query); the page
+        // itself is one scan, the first user's teams, and one window of the rest.
+        let total: usize = per_read.iter().sum();
+        assert!(
+            per_read.iter().all(|&n| n <= 3) && total <= 4,
+            "a page of {count}: {total} queries, per snapshot {per_read:?}: {reads:#?}"
+        );
+    }
+    // A single GET: the record, then the user's teams with their names.
+    let reads = count_reads(&cluster, &db, "one", || {
+        c.get(&format!("/Users/{}", users[7])).expect(200);
+    });
+    let total: usize = reads.iter().map(|(_, q)| q.len()).sum();
+    println!("a single GET of a user in teams: {total} queries");
+    assert!(total <= 2, "a single GET: {reads:#?}");
+}
+
+/// Each user's teams as `value` → `display`, from a user resource's `groups`.
+fn teams_of(user: &Value) -> BTreeMap<String, String> {
+    user["groups"]
+        .as_array()
+        .map(|g| {
+            g.iter()
+                .map(|t| {
+                    let s = |k: &str| t[k].as_str().expect("a string").to_string();
+                    (s("value"), s("display"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every user of `c` by startIndex pages of `count`.
+fn listed(c: &Client, count: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let r = c.get(&format!("/Users?count={count}&startIndex={}", out.len() + 1));
+        r.expect(200);
+        let page = r.resources();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+#[test]
+fn a_listings_teams_match_single_gets_when_a_page_takes_several_windows() {
+    if !on_postgres() {
+        println!("skipped: PostgreSQL's membership windows (PostgreSQL only)");
+        return;
+    }
+    let d = Daemon::start(&["acme"]);
+    let c = d.client("acme");
+    let users: Vec<String> = (0..70)
+        .map(|i| c.create_user(&format!("w{i:03}@acme.com")))
+        .collect();
+    // 40 teams; most users in most of them (~2200 memberships, more than two windows of
+    // 1024), every ninth user in none: users with no teams inside a window's range.
+    let mut want: BTreeMap<String, BTreeMap<String, String>> = users
+        .iter()
+        .map(|u| (u.clone(), BTreeMap::new()))
+        .collect();
+    for t in 0..40 {
+        let name = format!("squad-{t:02}");
+        let members: Vec<&str> = users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 9 != 0 && (i * 7 + t) % 5 != 0)
+            .map(|(_, u)| u.as_str())
+            .collect();
+        let gid = c.create_group(&name, &members);
+        for m in members {
+            want.get_mut(m).expect("a user").insert(gid.clone(), name.clone());
+        }
+    }
+    for count in [100, 7] {
+        let listed = listed(&c, count);
+        assert_eq!(listed.len(), users.len(), "pages of {count}");
+        for user in &listed {
+            let id = user["id"].as_str().expect("id");
+            let single = c.get(&format!("/Users/{id}"));
+            single.expect(200);
+            assert_eq!(user["groups"], single.body["groups"], "user {id}, pages of {count}");
+            assert_eq!(teams_of(user), want[id], "user {id}, pages of {count}");
+        }
+    }
+}
