@@ -152,6 +152,11 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             *first = canonical;
         }
     }
+    // HEAD is GET without the body (RFC 9110 9.3.2); the edge sends the head alone.
+    let method = match req.method {
+        M::HEAD => M::GET,
+        ref m => m.clone(),
+    };
     let rt_of = |s: &str| match s {
         "Users" => Some(ResourceType::User),
         "Groups" => Some(ResourceType::Group),
@@ -172,13 +177,13 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         })
     };
     match seg.as_slice() {
-        [".search"] => match req.method {
+        [".search"] => match method {
             M::POST => list::search_all(ctx, req),
             _ => not_allowed("POST"),
         },
         [kind] if rt_of(kind).is_some() => {
             let rt = rt_of(kind).unwrap_or(ResourceType::User);
-            match req.method {
+            match method {
                 M::GET => list::list(ctx, rt, &list::ListParams::from_query(rt, &req.query)?),
                 M::POST => write(ctx, req, rt, None, create),
                 _ => not_allowed("GET, POST"),
@@ -186,7 +191,7 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         }
         [kind, ".search"] if rt_of(kind).is_some() => {
             let rt = rt_of(kind).unwrap_or(ResourceType::User);
-            match req.method {
+            match method {
                 M::POST => {
                     let body = json_body(&req.body)?;
                     list::list(ctx, rt, &list::ListParams::from_search(rt, &body)?)
@@ -197,7 +202,7 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         [kind, id] if rt_of(kind).is_some() => {
             let rt = rt_of(kind).unwrap_or(ResourceType::User);
             res::check_id("id", id, &ctx.limits)?;
-            match req.method {
+            match method {
                 M::GET => get_one(ctx, req, rt, id),
                 M::PUT => write(ctx, req, rt, Some(id), replace),
                 M::PATCH => write(ctx, req, rt, Some(id), patch),
@@ -205,27 +210,27 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
                 _ => not_allowed("GET, PUT, PATCH, DELETE"),
             }
         }
-        ["ServiceProviderConfig"] | ["serviceConfiguration"] => match req.method {
+        ["ServiceProviderConfig"] | ["serviceConfiguration"] => match method {
             M::GET => Ok(Reply::ok(discovery::service_provider_config(ctx.base))),
             _ => not_allowed("GET"),
         },
-        ["ResourceTypes"] => match req.method {
+        ["ResourceTypes"] => match method {
             M::GET => Ok(Reply::ok(discovery::resource_types(ctx.base))),
             _ => not_allowed("GET"),
         },
-        ["ResourceTypes", name] => match req.method {
+        ["ResourceTypes", name] => match method {
             M::GET => discovery::resource_type(ctx.base, name).map(Reply::ok),
             _ => not_allowed("GET"),
         },
-        ["Schemas"] => match req.method {
+        ["Schemas"] => match method {
             M::GET => Ok(Reply::ok(discovery::schemas(ctx.base))),
             _ => not_allowed("GET"),
         },
-        ["Schemas", urn] => match req.method {
+        ["Schemas", urn] => match method {
             M::GET => discovery::schema(ctx.base, urn).map(Reply::ok),
             _ => not_allowed("GET"),
         },
-        ["Bulk"] => match req.method {
+        ["Bulk"] => match method {
             M::POST => bulk::bulk(ctx, req),
             _ => not_allowed("POST"),
         },

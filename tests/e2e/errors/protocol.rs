@@ -130,6 +130,14 @@ fn wrong_method_is_405_with_a_scim_error() {
     }
     assert_eq!(c.get(&format!("/Users/{id}")).status, 200);
     assert_eq!(c.get("/Users").total(), 1);
+    // HEAD is GET without the body, with GET's status and headers.
+    for path in [format!("/Users/{id}"), "/Users".into(), "/Schemas".into()] {
+        let get = c.get(&path);
+        let head = c.send("HEAD", &path, None, &[]);
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(head.body, serde_json::Value::Null, "HEAD {path} has no body");
+        assert_eq!((head.etag, head.content_type), (get.etag, get.content_type));
+    }
 }
 
 #[test]
