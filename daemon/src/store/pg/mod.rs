@@ -19,6 +19,7 @@ mod teams;
 mod tls;
 mod view;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,6 +59,9 @@ pub(crate) struct Postgres {
     pool: Pool,
     committer: Mutex<Option<Committer>>,
     health: Arc<Mutex<Health>>,
+    /// The database's size in bytes as last measured (0 before the first), for
+    /// `scimd_store_size_bytes`: a scrape reads it, never the database.
+    size: Arc<AtomicU64>,
 }
 
 /// The connection settings and pool for `url`, on the runtime `rt`. The URL's TLS parameters
@@ -158,13 +162,15 @@ impl Postgres {
             rt: handle.clone(),
         });
         let health = Arc::new(Mutex::new(Health::Ok));
-        handle.spawn(watch_health(pool.clone(), health.clone()));
+        let size = Arc::new(AtomicU64::new(0));
+        handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
         Ok(Postgres {
             rt: Some(rt),
             handle,
             pool,
             committer: Mutex::new(Some(committer)),
             health,
+            size,
         })
     }
 
@@ -178,10 +184,15 @@ impl Postgres {
 }
 
 /// Checks the database once per [`HEALTH_EVERY`], so `/healthz` answers from memory.
-async fn watch_health(pool: Pool, health: Arc<Mutex<Health>>) {
+async fn watch_health(pool: Pool, health: Arc<Mutex<Health>>, size: Arc<AtomicU64>) {
     let mut tick = tokio::time::interval(HEALTH_EVERY);
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        if ticks.is_multiple_of(SIZE_EVERY_TICKS) {
+            measure_size(&pool, &size).await;
+        }
+        ticks += 1;
         let check = async {
             let client = pool.get().await.map_err(|e| e.to_string())?;
             client
@@ -212,6 +223,25 @@ async fn watch_health(pool: Pool, health: Arc<Mutex<Health>>) {
     }
 }
 
+/// How many health checks pass between two measurements of the database's size: it stats
+/// every file of the database, so not once a second.
+const SIZE_EVERY_TICKS: u64 = 30;
+
+/// Measures the database's size; a failure leaves the last figure (health says why).
+async fn measure_size(pool: &Pool, size: &AtomicU64) {
+    let measured = async {
+        let client = pool.get().await.ok()?;
+        let row = client
+            .query_one("SELECT pg_database_size(current_database())", &[])
+            .await
+            .ok()?;
+        u64::try_from(row.get::<_, i64>(0)).ok()
+    };
+    if let Ok(Some(bytes)) = tokio::time::timeout(CONNECT_TIMEOUT, measured).await {
+        size.store(bytes, Ordering::Relaxed);
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.close();
@@ -224,6 +254,13 @@ impl Drop for Postgres {
 }
 
 impl Engine for Postgres {
+    fn size_bytes(&self) -> Option<u64> {
+        match self.size.load(Ordering::Relaxed) {
+            0 => None,
+            bytes => Some(bytes),
+        }
+    }
+
     fn health(&self) -> Health {
         self.health.lock().map(|h| h.clone()).unwrap_or(Health::Ok)
     }
