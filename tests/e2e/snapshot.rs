@@ -297,6 +297,16 @@ fn snapshots_are_bounded_per_org_and_a_client_that_stops_reading_is_cut_off() {
         "GET /events/v1/acme/snapshot HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
     )
     .expect("send");
+    // Its head only (a byte at a time, so nothing of the body is taken): once it is here the
+    // snapshot holds its place, and the second request below cannot come first.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        std::io::Read::read_exact(&mut stuck, &mut byte).expect("the stalled snapshot's head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let feed = consumer(&d, "acme", token);
     // While it streams (and stalls), a second one is refused with Retry-After.
     let refused = eventually("the second snapshot refused", Duration::from_secs(10), || {
