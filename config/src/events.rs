@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::model::Validator;
 use crate::raw::RawEvents;
 use crate::span::KeyPath;
 use crate::token;
+use crate::validator::Validator;
 
 /// Default for `events.max_records` (per org).
 pub const DEFAULT_EVENTS_MAX_RECORDS: u64 = 100_000;

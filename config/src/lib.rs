@@ -40,6 +40,7 @@ mod raw;
 mod span;
 mod store;
 pub mod token;
+mod validator;
 mod watch;
 mod webhooks;
 

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::model::Validator;
 use crate::raw::RawLimits;
 use crate::span::KeyPath;
+use crate::validator::Validator;
 
 /// Default for `limits.max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;

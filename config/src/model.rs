@@ -2,10 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::fmt;
 use std::fs;
 use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,6 +16,7 @@ use crate::org::OrgConfig;
 use crate::raw::{RawActivity, RawConfig, RawLog, RawMetrics, RawTls};
 use crate::span::{self, KeyPath};
 use crate::store::{StoreConfig, DATABASE_URL_ENV};
+use crate::validator::Validator;
 use crate::webhooks::WebhooksConfig;
 
 /// Default for `listen`: loopback only, so a fresh install is not exposed by accident.
@@ -198,38 +197,7 @@ impl Config {
     }
 }
 
-/// The checks of stage two, with what they need to point into the file.
-pub(crate) struct Validator<'a> {
-    text: &'a str,
-    pub(crate) doc: ImDocument<&'a str>,
-    path: &'a Path,
-    /// The value of `SCIMD_DATABASE_URL`, for `[store]`.
-    pub(crate) database_url: Option<&'a OsStr>,
-}
-
 impl Validator<'_> {
-    pub(crate) fn invalid(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
-        self.error_at(key, span::value_span(&self.doc, key), message)
-    }
-
-    pub(crate) fn invalid_name(&self, key: &KeyPath, message: impl Into<String>) -> ConfigError {
-        self.error_at(key, span::key_span(&self.doc, key), message)
-    }
-
-    pub(crate) fn error_at(
-        &self,
-        key: &KeyPath,
-        at: Option<std::ops::Range<usize>>,
-        message: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            key: key.to_string(),
-            line_col: at.map(|s| span::line_col(self.text, s.start)),
-            message: message.into(),
-        }
-    }
-
     fn base_dir(&self) -> &Path {
         self.path.parent().unwrap_or(Path::new(""))
     }
@@ -371,28 +339,6 @@ impl Validator<'_> {
                 days(self.in_range(&key.key("max_age_days"), n, 1..=MAX_ACTIVITY_MAX_AGE_DAYS)?);
         }
         Ok(activity)
-    }
-
-    /// `n` when it is within `range`, else an error naming `key`.
-    pub(crate) fn in_range<T>(
-        &self,
-        key: &KeyPath,
-        n: i64,
-        range: RangeInclusive<T>,
-    ) -> Result<T, ConfigError>
-    where
-        T: TryFrom<i64> + PartialOrd + fmt::Display,
-    {
-        T::try_from(n)
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                let (min, max) = (range.start(), range.end());
-                self.invalid(
-                    key,
-                    format!("expected a number from {min} to {max}, got {n}"),
-                )
-            })
     }
 
     fn tls(&self, raw: RawTls) -> Result<TlsConfig, ConfigError> {

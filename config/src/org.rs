@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::error::ConfigError;
-use crate::model::Validator;
 use crate::raw::RawOrg;
 use crate::span::{self, KeyPath};
 use crate::token;
+use crate::validator::Validator;
 use crate::webhooks::WebhookConfig;
 
 /// Default for `orgs.<name>.team_name_max`.

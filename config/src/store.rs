@@ -9,10 +9,10 @@
 use std::fmt;
 
 use crate::error::ConfigError;
-use crate::model::Validator;
 use crate::pg_tls::{split_tls, PgTls};
 use crate::raw::RawStore;
 use crate::span::{self, KeyPath};
+use crate::validator::Validator;
 
 /// Default for `store.pool_size`: connections to Postgres per daemon.
 pub const DEFAULT_POOL_SIZE: usize = 16;

@@ -28,9 +28,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ConfigError;
-use crate::model::Validator;
 use crate::raw::{RawWebhook, RawWebhooks};
 use crate::span::KeyPath;
+use crate::validator::Validator;
 
 /// Default for `webhooks.retry_hours`: three days, the Standard Webhooks recommendation's order
 /// of magnitude, so a receiver down over a weekend still gets every event.
