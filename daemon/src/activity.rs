@@ -1,6 +1,9 @@
 //! The in-process activity bus: every SCIM write (and its failure) becomes an event that the
-//! dashboard and the activity log consume. It also counts every answered request, in total
-//! and per org ([`crate::org_health`]).
+//! dashboard and the activity log consume. A change's record is already in the store (written
+//! in the change's own transaction) and goes out on its own channel ([`Bus::publish_stored`]);
+//! refusals and the rest still need writing and may be dropped under a flood
+//! ([`Bus::publish`]). It also counts every answered request, in total and per org
+//! ([`crate::org_health`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,6 +19,7 @@ pub use scimd_core::wire::ActivityRecord as Activity;
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Activity>,
+    stored: broadcast::Sender<Activity>,
     counters: Arc<Counters>,
     health: Arc<Tracker>,
 }
@@ -31,8 +35,10 @@ impl Bus {
     /// A bus that buffers `capacity` events per subscriber.
     pub fn new(capacity: usize) -> Bus {
         let (tx, _) = broadcast::channel(capacity);
+        let (stored, _) = broadcast::channel(capacity);
         Bus {
             tx,
+            stored,
             counters: Arc::default(),
             health: Arc::default(),
         }
@@ -80,16 +86,32 @@ impl Bus {
             self.counters.errors.load(Ordering::Relaxed),
         )
     }
-    /// Publishes an event (dropped when nobody listens). Every string is cut to a short bound
-    /// first: records are kept, and many of their strings come from clients.
+    /// Publishes an event for the activity log to write (dropped when nobody listens). Every
+    /// string is cut to a short bound first: records are kept, and many of their strings come
+    /// from clients.
     pub fn publish(&self, mut event: Activity) {
         bound(&mut event);
         tracing::debug!(org = %event.org, summary = %event.summary, status = event.status, "activity");
         let _ = self.tx.send(event);
     }
-    /// A new subscriber that sees events published from now on.
+    /// Publishes the record of a change that the store wrote in the change's own transaction
+    /// (made by [`Bus::bounded`]), for live viewers only.
+    pub fn publish_stored(&self, event: Activity) {
+        tracing::debug!(org = %event.org, summary = %event.summary, status = event.status, "activity");
+        let _ = self.stored.send(event);
+    }
+    /// `event` with every string cut to its bound, as the store must keep it.
+    pub fn bounded(mut event: Activity) -> Activity {
+        bound(&mut event);
+        event
+    }
+    /// A new subscriber that sees events to be written, published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Activity> {
         self.tx.subscribe()
+    }
+    /// A new subscriber that sees the records of changes the store has written, from now on.
+    pub fn subscribe_stored(&self) -> broadcast::Receiver<Activity> {
+        self.stored.subscribe()
     }
 }
 

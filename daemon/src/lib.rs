@@ -10,7 +10,6 @@ pub mod control;
 pub mod http;
 pub mod metrics;
 pub mod org_health;
-pub mod precondition;
 pub mod prune;
 pub mod serve;
 pub mod site;

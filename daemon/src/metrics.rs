@@ -102,6 +102,20 @@ pub fn get() -> &'static Metrics {
     &METRICS
 }
 
+/// The store's figures (group commits, the activity log), reported into these metrics: what
+/// `serve` installs with [`crate::store::observe::install`].
+pub struct StoreFigures;
+
+impl crate::store::observe::Observer for StoreFigures {
+    fn commit(&self, jobs: usize, took: Duration) {
+        get().commit(jobs, took);
+    }
+
+    fn activity(&self, written: u64, dropped: u64, backlog: usize) {
+        get().activity(written, dropped, backlog);
+    }
+}
+
 impl Metrics {
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("scimd");

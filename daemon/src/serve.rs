@@ -197,6 +197,7 @@ pub async fn run(
         path: config.data_dir.clone(),
         source,
     })?;
+    crate::store::observe::install(Box::new(crate::metrics::StoreFigures));
     let store = open_store(&config).await?;
     warn_unconfigured(&store, &config).await;
     let listener = TcpListener::bind(config.listen)

@@ -2,6 +2,7 @@
 // `postgres.rs` on PostgreSQL), so the same tests run once per store backend.
 
 mod abuse;
+mod activity_log;
 mod backup;
 mod bulk;
 mod cli;

@@ -581,6 +581,7 @@ pub fn enforce_immutable(
 
 mod bounds;
 mod keys;
+pub mod precondition;
 mod render;
 #[cfg(test)]
 mod tests;

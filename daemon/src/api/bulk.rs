@@ -8,19 +8,65 @@ use scimd_core::ScimError;
 use serde_json::{json, Map, Value};
 
 use super::bulk_run::{self, Env, Op, OpResult};
-use super::write::name_of;
+use std::time::Instant;
+
+use super::write::{name_of, record};
 use super::{internal, json_body, summary, Context, Reply, Request, Result};
-use crate::activity::{client_name, Activity};
+use crate::activity::{Activity, Bus};
 
 /// The most operations one Bulk request may carry, as advertised.
 pub const MAX_OPERATIONS: usize = 1000;
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
-/// What one operation ended in.
-struct Done {
-    op: Op,
-    result: OpResult,
+/// The status of a successful operation.
+fn status_of(op: &Op) -> u16 {
+    match op.method {
+        http::Method::POST => 201,
+        http::Method::DELETE => 204,
+        _ => 200,
+    }
+}
+
+/// The activity record of one operation, from the request's `base` record.
+fn op_record(base: &Activity, op: &Op, result: &OpResult, started: Instant) -> Activity {
+    let (status, summary, name, resource, id, scim_type) = match result {
+        Ok((rt, id, out)) => {
+            let summary = match op.method {
+                http::Method::POST => summary::created(*rt, out),
+                http::Method::DELETE => "deleted".to_string(),
+                _ => summary::changed(*rt, out),
+            };
+            let name = name_of(*rt, &out.resource.attrs);
+            (
+                status_of(op),
+                summary,
+                name,
+                rt.name(),
+                Some(id.clone()),
+                None,
+            )
+        }
+        Err(e) => (
+            e.status(),
+            format!("failed: {e}"),
+            None,
+            "Bulk",
+            None,
+            e.scim_type().map(|t| t.as_str().to_string()),
+        ),
+    };
+    Bus::bounded(Activity {
+        method: format!("BULK {}", op.method),
+        resource: resource.to_string(),
+        id,
+        name,
+        summary,
+        status,
+        scim_type,
+        latency_us: started.elapsed().as_micros() as u64,
+        ..base.clone()
+    })
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -109,82 +155,55 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     // checks versions and writes.
     let planned = bulk_run::prepare(ctx.store, &env, ops);
     let planned = std::sync::Arc::new(planned);
-    let results = {
+    let base = record(ctx, req, "Bulk");
+    let started = ctx.started;
+    // Each operation's activity record is written in the request's own transaction.
+    let (results, notes) = {
         let planned = planned.clone();
         ctx.store
             .write(ctx.org, move |tx| {
-                bulk_run::run(tx, &env, &planned, fail_on_errors)
+                let results = bulk_run::run(tx, &env, &planned, fail_on_errors)?;
+                let mut notes = Vec::with_capacity(results.len());
+                for (p, result) in planned.iter().zip(&results) {
+                    let mut rec = op_record(&base, &p.op, result, started);
+                    tx.note(&mut rec)?;
+                    notes.push(rec);
+                }
+                Ok((results, notes))
             })
             .map_err(internal)?
     };
-    let done: Vec<Done> = planned
-        .iter()
-        .zip(results)
-        .map(|(p, result)| Done {
-            op: p.op.clone(),
-            result,
-        })
-        .collect();
-
-    let mut results = Vec::with_capacity(done.len());
-    for d in &done {
+    let mut out = Vec::with_capacity(results.len());
+    for (p, result) in planned.iter().zip(&results) {
         let mut r = Map::new();
-        r.insert("method".into(), json!(d.op.method.as_str()));
-        if let Some(b) = &d.op.bulk_id {
+        r.insert("method".into(), json!(p.op.method.as_str()));
+        if let Some(b) = &p.op.bulk_id {
             r.insert("bulkId".into(), json!(b));
         }
-        let (status, summary, name, rt, id) = match &d.result {
-            Ok((rt, id, out)) => {
-                let (status, summary) = match d.op.method {
-                    http::Method::POST => (201, summary::created(*rt, out)),
-                    http::Method::DELETE => (204, "deleted".to_string()),
-                    _ => (200, summary::changed(*rt, out)),
-                };
+        let status = match result {
+            Ok((rt, id, o)) => {
                 r.insert(
                     "location".into(),
                     json!(format!("{}/{}/{id}", ctx.base, rt.endpoint())),
                 );
+                let status = status_of(&p.op);
                 if status != 204 {
-                    r.insert(
-                        "version".into(),
-                        json!(res::etag(out.resource.meta.version)),
-                    );
+                    r.insert("version".into(), json!(res::etag(o.resource.meta.version)));
                 }
-                (
-                    status,
-                    summary,
-                    name_of(*rt, &out.resource.attrs),
-                    rt.name(),
-                    Some(id.clone()),
-                )
+                status
             }
             Err(e) => {
                 r.insert("response".into(), e.to_json());
-                (e.status(), format!("failed: {e}"), None, "Bulk", None)
+                e.status()
             }
         };
         r.insert("status".into(), json!(status.to_string()));
-        results.push(Value::Object(r));
-        ctx.bus.publish(Activity {
-            seq: 0,
-            time: ctx.now().to_string(),
-            org: ctx.org.to_string(),
-            client: client_name(req.user_agent.as_deref()),
-            method: format!("BULK {}", d.op.method),
-            resource: rt.to_string(),
-            id,
-            name,
-            summary,
-            status,
-            scim_type: d
-                .result
-                .as_ref()
-                .err()
-                .and_then(|e| e.scim_type())
-                .map(|t| t.as_str().to_string()),
-            latency_us: ctx.started.elapsed().as_micros() as u64,
-        });
+        out.push(Value::Object(r));
     }
+    for rec in notes {
+        ctx.bus.publish_stored(rec);
+    }
+    let results = out;
     Ok(Reply {
         status: 200,
         body: Some(json!({"schemas": [BULK_RESPONSE], "Operations": results})),

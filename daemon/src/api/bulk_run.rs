@@ -202,7 +202,7 @@ fn prepare_one(
                 .map_err(super::internal)?
                 .ok_or_else(|| not_found(rt, id))?;
             if let Some(h) = &op.version {
-                if !crate::precondition::matches(h, current.meta.version) {
+                if !res::precondition::matches(h, current.meta.version) {
                     return Err(stale(rt, id));
                 }
             }

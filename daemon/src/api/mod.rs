@@ -24,8 +24,8 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
 use crate::activity::Bus;
-use crate::precondition;
 use crate::store::{Link, Resource, Store, StoreError, Unknown};
+use scimd_core::resource::precondition;
 use write::{create, delete, patch, replace, write};
 
 /// The largest request body the edge reads, advertised as Bulk `maxPayloadSize`.

@@ -11,20 +11,22 @@ use serde_json::{Map, Value};
 use super::{
     internal, json_body, links_attr, projection, single, summary, Context, Reply, Request, Result,
 };
-use crate::activity::{client_name, Activity};
-use crate::store::{Change, Resource};
+use std::sync::Arc;
 
-/// What a write produced, for the reply and the activity event.
+use crate::activity::{client_name, Activity, Bus};
+use crate::store::{Change, Note, Outcome, Resource};
+
+/// What a write produced: the reply, and the activity record its transaction wrote.
 pub(super) struct Written {
     reply: Reply,
-    id: Option<String>,
-    name: Option<String>,
-    summary: String,
+    noted: Option<Activity>,
 }
 
 pub(super) type WriteFn = fn(&Context<'_>, &Request, ResourceType, Option<&str>) -> Result<Written>;
 
-/// Runs a write and records it on the activity bus, whether it succeeded or not.
+/// Runs a write and records it on the activity bus, whether it succeeded or not. A change's
+/// record was written in its own transaction and goes to live viewers only; a refusal's is
+/// written by the activity log task.
 pub(super) fn write(
     ctx: &Context<'_>,
     req: &Request,
@@ -32,38 +34,67 @@ pub(super) fn write(
     id: Option<&str>,
     f: WriteFn,
 ) -> Result<Reply> {
-    let result = f(ctx, req, rt, id);
-    let (status, scim_type, summary, name, rid) = match &result {
-        Ok(w) => (
-            w.reply.status,
-            None,
-            w.summary.clone(),
-            w.name.clone(),
-            w.id.clone(),
-        ),
-        Err(e) => (
-            e.status(),
-            e.scim_type().map(|t| t.as_str().to_string()),
-            format!("failed: {e}"),
-            None,
-            id.map(str::to_string),
-        ),
-    };
-    ctx.bus.publish(Activity {
+    match f(ctx, req, rt, id) {
+        Ok(w) => {
+            if let Some(rec) = w.noted {
+                ctx.bus.publish_stored(rec);
+            }
+            Ok(w.reply)
+        }
+        Err(e) => {
+            ctx.bus.publish(Activity {
+                id: id.map(str::to_string),
+                summary: format!("failed: {e}"),
+                status: e.status(),
+                scim_type: e.scim_type().map(|t| t.as_str().to_string()),
+                latency_us: ctx.started.elapsed().as_micros() as u64,
+                ..record(ctx, req, rt.name())
+            });
+            Err(e)
+        }
+    }
+}
+
+/// The activity record of a write of this request, before its outcome is known.
+pub(super) fn record(ctx: &Context<'_>, req: &Request, resource: &str) -> Activity {
+    Activity {
         seq: 0,
         time: ctx.now().to_string(),
         org: ctx.org.to_string(),
         client: client_name(req.user_agent.as_deref()),
         method: req.method.to_string(),
-        resource: rt.name().to_string(),
-        id: rid,
-        name,
-        summary,
-        status,
-        scim_type,
-        latency_us: ctx.started.elapsed().as_micros() as u64,
-    });
-    result.map(|w| w.reply)
+        resource: resource.to_string(),
+        id: None,
+        name: None,
+        summary: String::new(),
+        status: 0,
+        scim_type: None,
+        latency_us: 0,
+    }
+}
+
+/// How a write of `rt` that answers `status` is noted: its record, made from the outcome in
+/// the change's own transaction (see [`crate::store::Store::noting`]). The latency is to the
+/// moment the writer took the change.
+fn note(
+    ctx: &Context<'_>,
+    req: &Request,
+    rt: ResourceType,
+    status: u16,
+    summary: fn(ResourceType, &Outcome) -> String,
+) -> Note {
+    let base = record(ctx, req, rt.name());
+    let started = ctx.started;
+    Arc::new(move |out: &Outcome| {
+        Bus::bounded(Activity {
+            id: Some(out.resource.id.clone()),
+            name: name_of(rt, &out.resource.attrs),
+            summary: summary(rt, out),
+            status,
+            latency_us: started.elapsed().as_micros() as u64,
+            ..base.clone()
+        })
+    })
 }
 
 pub(super) fn name_of(rt: ResourceType, attrs: &Map<String, Value>) -> Option<String> {
@@ -90,6 +121,7 @@ pub(super) fn create(
     let id = uuid::Uuid::now_v7().to_string();
     let out = ctx
         .store
+        .noting(note(ctx, req, rt, 201, summary::created))
         .create(
             ctx.org,
             rt,
@@ -100,7 +132,7 @@ pub(super) fn create(
             ctx.unknown,
         )
         .map_err(internal)?;
-    let summary = summary::created(rt, &out);
+    let noted = out.noted;
     let r = if rt == ResourceType::User {
         // A new user belongs to no team yet: the written state is the answer, no second read.
         let mut r = out.resource;
@@ -109,12 +141,9 @@ pub(super) fn create(
     } else {
         reread(ctx, rt, &id, &proj)?
     };
-    let name = name_of(rt, &r.attrs);
     Ok(Written {
         reply: single(ctx, rt, r, &proj, 201),
-        id: Some(id),
-        name,
-        summary,
+        noted,
     })
 }
 
@@ -236,13 +265,15 @@ fn change_one(
     // failing after it applied.
     let proj = projection(rt, &req.query)?;
     let (org, now, if_match) = (ctx.org, ctx.now(), req.if_match.as_deref());
-    let out = ctx
-        .store
-        .modify(org, rt, id, if_match, now, ctx.unknown, change)
-        .map_err(internal)?;
     let team_patch = rt == ResourceType::Group && req.method == http::Method::PATCH;
     let asked_for =
         req.query.contains_key("attributes") || req.query.contains_key("excludedattributes");
+    let status = if team_patch && !asked_for { 204 } else { 200 };
+    let out = ctx
+        .store
+        .noting(note(ctx, req, rt, status, summary::changed))
+        .modify(org, rt, id, if_match, now, ctx.unknown, change)
+        .map_err(internal)?;
     if team_patch && !asked_for {
         // Microsoft's guidance and collection expect a group PATCH to answer 204, and a 200
         // body without `members` reads to some clients as "the members are gone". Nothing is
@@ -255,23 +286,18 @@ fn change_one(
                 location: None,
                 allow: None,
             },
-            id: Some(id.to_string()),
-            name: name_of(rt, &out.resource.attrs),
-            summary: summary::changed(rt, &out),
+            noted: out.noted,
         });
     }
     // Asked for attributes: exactly those, members only when they are among them.
     let r = if team_patch && !proj.includes(rt, links_attr(rt)) {
-        out.resource.clone()
+        out.resource
     } else {
         reread(ctx, rt, id, &proj)?
     };
-    let (name, summary) = (name_of(rt, &r.attrs), summary::changed(rt, &out));
     Ok(Written {
         reply: single(ctx, rt, r, &proj, 200),
-        id: Some(id.to_string()),
-        name,
-        summary,
+        noted: out.noted,
     })
 }
 
@@ -284,6 +310,7 @@ pub(super) fn delete(
     let id = id.unwrap_or_default();
     let out = ctx
         .store
+        .noting(note(ctx, req, rt, 204, |_, _| "deleted".into()))
         .delete(ctx.org, rt, id, req.if_match.as_deref(), ctx.now())
         .map_err(internal)?;
     Ok(Written {
@@ -294,8 +321,6 @@ pub(super) fn delete(
             location: None,
             allow: None,
         },
-        id: Some(id.to_string()),
-        name: name_of(rt, &out.resource.attrs),
-        summary: "deleted".into(),
+        noted: out.noted,
     })
 }

@@ -147,6 +147,19 @@ impl ControlState {
     }
 }
 
+/// The activity log's retention as the current config's `[activity]` table says, asked for
+/// again for every batch, so a reload applies from the next one.
+fn retention(config: watch::Receiver<Arc<Config>>) -> impl Fn() -> Retention + Send {
+    move || retention_of(&config.borrow().activity)
+}
+
+fn retention_of(activity: &scimd_config::ActivityConfig) -> Retention {
+    Retention {
+        max_records: activity.max_records,
+        max_age: activity.max_age,
+    }
+}
+
 /// Everything [`Dashboard::start`] needs from `serve`.
 pub struct Setup {
     pub socket: PathBuf,
@@ -171,8 +184,9 @@ impl Dashboard {
         let mut tasks = vec![tokio::spawn(persist(
             setup.store.clone(),
             setup.bus.subscribe(),
+            setup.bus.subscribe_stored(),
             feed.clone(),
-            Retention::configured(setup.config.clone()),
+            retention(setup.config.clone()),
             stop_rx.clone(),
         ))];
         tasks.push(tokio::spawn(status::follow_writes(
@@ -303,6 +317,22 @@ fn line(msg: &ServerMsg) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_retention_is_the_config_default_and_the_table_applies() {
+        let config = |text: &str| {
+            Config::from_toml_str(text, std::path::Path::new("/etc/scimd/scimd.toml")).unwrap()
+        };
+        assert_eq!(Retention::default(), retention_of(&config("").activity));
+        let set = config("[activity]\nmax_records = 3\nmax_age_days = 2\n");
+        assert_eq!(
+            retention_of(&set.activity),
+            Retention {
+                max_records: 3,
+                max_age: std::time::Duration::from_secs(2 * 24 * 3600),
+            }
+        );
+    }
 
     #[test]
     fn bind_sets_mode_0600_replaces_stale_files_and_cleans_up() {

@@ -1,8 +1,8 @@
-//! Group commit, for every backend: one writer thread per store runs every SCIM write (the
-//! activity log, webhook state and feed pruning write beside it, in transactions of their own).
-//! Concurrent writes queue up and each batch runs in one backend transaction, so many requests
-//! share one durable commit (one fsync). A request is answered only after the commit that holds
-//! it is durable.
+//! Group commit, for every backend: one writer thread per store runs every SCIM write, and a
+//! backend may give it jobs of its own kind too (the embedded file's activity log, webhook
+//! positions and feed pruning), so one thread writes the file. Concurrent writes queue up and
+//! each batch runs in one backend transaction, so many requests share one durable commit (one
+//! fsync). A request is answered only after the commit that holds it is durable.
 //!
 //! Per-request atomicity inside a shared transaction rests on one discipline, kept by every
 //! operation in `super::Tx`: all checks that can refuse a request run before its first write.
@@ -49,31 +49,42 @@ pub(crate) enum Step {
 /// batch is rolled back and run again without that job.
 pub(crate) type Job = Box<dyn Fn(&mut dyn Rows) -> Step + Send>;
 
+/// What the writer takes from its queue: a SCIM job over the backend's rows, or a job of the
+/// backend's own kind (`O`), which only that backend builds and knows how to run.
+pub(crate) enum Work<O> {
+    Rows(Job),
+    Own(O),
+}
+
 /// Where batches run: a backend's write transactions.
 pub(crate) trait Batches: Send + 'static {
+    /// The backend's own kind of job; `std::convert::Infallible` for a backend with none.
+    type Own: Send + 'static;
     /// Starts one write transaction.
-    fn begin(&mut self) -> Result<Box<dyn Batch + '_>>;
+    fn begin(&mut self) -> Result<Box<dyn Batch<Self::Own> + '_>>;
 }
 
 /// One open write transaction of a backend.
-pub(crate) trait Batch {
+pub(crate) trait Batch<O> {
     /// Runs one job in the transaction. A backend that can undo one job alone (a savepoint)
     /// does so for a refused or panicked job and answers `Refused` for both; one that
     /// cannot passes the step on, and a panic reruns the batch without that job.
     fn run(&mut self, job: &Job) -> Step;
+    /// Runs one job of the backend's own kind in the transaction, under the same rules.
+    fn run_own(&mut self, job: &O) -> Step;
     /// Makes every job's writes durable.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Drops every job's writes.
     fn abort(self: Box<Self>);
 }
 
-/// The handle that submits jobs to the writer thread.
-pub struct Committer {
-    tx: Option<SyncSender<Job>>,
+/// The handle that submits jobs to the writer thread; `O` is the backend's own kind of job.
+pub struct Committer<O> {
+    tx: Option<SyncSender<Work<O>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Committer {
+impl<O> Drop for Committer<O> {
     /// Closes the queue and waits for the writer to finish its last batch and release the
     /// database, so redb closes the file cleanly (an unclean close costs a repair scan of the
     /// whole file at the next start).
@@ -93,10 +104,10 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-impl Committer {
+impl<O: Send + 'static> Committer<O> {
     /// Starts the writer thread over `batches`.
-    pub(crate) fn start(mut batches: impl Batches) -> Committer {
-        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
+    pub(crate) fn start(mut batches: impl Batches<Own = O>) -> Committer<O> {
+        let (tx, rx) = mpsc::sync_channel::<Work<O>>(QUEUE);
         // Spawn failure at startup leaves `tx` unconnected: every submit then reports it.
         let thread = std::thread::Builder::new()
             .name("scimd-writer".into())
@@ -108,12 +119,21 @@ impl Committer {
         }
     }
 
-    /// Queues a job for the writer thread.
+    /// Queues a SCIM job for the writer thread.
     pub(crate) fn enqueue(&self, job: Job) -> Result<()> {
+        self.send(Work::Rows(job))
+    }
+
+    /// Queues a job of the backend's own kind for the writer thread.
+    pub(crate) fn enqueue_own(&self, job: O) -> Result<()> {
+        self.send(Work::Own(job))
+    }
+
+    fn send(&self, work: Work<O>) -> Result<()> {
         self.tx
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))?
-            .send(job)
+            .send(work)
             .map_err(|_| StoreError::Db("the writer thread is gone".into()))
     }
 }
@@ -136,43 +156,66 @@ impl<T> Reply<T> {
 pub(crate) fn job<T: Send + 'static>(
     f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
 ) -> (Job, Reply<T>) {
-    let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T>>(1);
+    let (reply_tx, reply) = reply();
     let job: Job = Box::new(move |rows: &mut dyn Rows| {
-        let result = catch_unwind(AssertUnwindSafe(|| f(&mut Tx { rows })));
-        let reply = reply_tx.clone();
-        match result {
-            Ok(Ok(v)) => Step::Wrote(Box::new(move |committed| {
-                let answer = match committed {
-                    Committed::Durable => Ok(v),
-                    Committed::Failed(msg) => Err(StoreError::Batch(msg)),
-                    Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
-                    Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
-                };
-                let _ = reply.send(answer);
-            })),
-            // Unavailable from inside a job is a conflict with another writer of a shared
-            // store (a deadlock): this request is refused, the batch goes on.
-            Ok(Err(e @ (StoreError::Scim(_) | StoreError::Moved | StoreError::Unavailable(_)))) => {
-                let _ = reply.send(Err(e));
-                Step::Refused
-            }
-            Ok(Err(e)) => {
-                let msg = e.to_string();
-                let _ = reply.send(Err(e));
-                Step::Fatal(msg)
-            }
-            Err(payload) => {
-                let msg = panic_text(payload.as_ref());
-                tracing::error!(cause = %msg, "a write panicked; its batch runs again without it");
-                let _ = reply.send(Err(StoreError::Panicked(msg)));
-                Step::Panicked
-            }
-        }
+        step(
+            catch_unwind(AssertUnwindSafe(|| f(&mut Tx { rows }))),
+            &reply_tx,
+        )
     });
-    (job, Reply(reply_rx))
+    (job, reply)
 }
 
-fn run(batches: &mut dyn Batches, rx: &Receiver<Job>) {
+/// The sending side of a job's reply, and the [`Reply`] its submitter waits on.
+pub(crate) fn reply<T>() -> (SyncSender<Result<T>>, Reply<T>) {
+    let (tx, rx) = mpsc::sync_channel::<Result<T>>(1);
+    (tx, Reply(rx))
+}
+
+/// The [`Step`] of one run of a job that ended in `result` (a panic caught as `Err`),
+/// answering its submitter through `reply` now (a refusal, a panic) or once the batch ends.
+pub(crate) fn step<T: Send + 'static>(
+    result: std::thread::Result<Result<T>>,
+    reply: &SyncSender<Result<T>>,
+) -> Step {
+    let reply = reply.clone();
+    match result {
+        Ok(Ok(v)) => Step::Wrote(Box::new(move |committed| {
+            let answer = match committed {
+                Committed::Durable => Ok(v),
+                Committed::Failed(msg) => Err(StoreError::Batch(msg)),
+                Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
+                Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
+            };
+            let _ = reply.send(answer);
+        })),
+        // Unavailable from inside a job is a conflict with another writer of a shared
+        // store (a deadlock): this request is refused, the batch goes on. `Refused` is a
+        // backend's own job declining before its first write.
+        Ok(Err(
+            e @ (StoreError::Scim(_)
+            | StoreError::Moved
+            | StoreError::Unavailable(_)
+            | StoreError::Refused(_)),
+        )) => {
+            let _ = reply.send(Err(e));
+            Step::Refused
+        }
+        Ok(Err(e)) => {
+            let msg = e.to_string();
+            let _ = reply.send(Err(e));
+            Step::Fatal(msg)
+        }
+        Err(payload) => {
+            let msg = panic_text(payload.as_ref());
+            tracing::error!(cause = %msg, "a write panicked; its batch runs again without it");
+            let _ = reply.send(Err(StoreError::Panicked(msg)));
+            Step::Panicked
+        }
+    }
+}
+
+fn run<O: Send + 'static>(batches: &mut dyn Batches<Own = O>, rx: &Receiver<Work<O>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -200,7 +243,10 @@ fn run(batches: &mut dyn Batches, rx: &Receiver<Job>) {
 /// Runs one batch in one transaction. When a job panics, the batch is rolled back and the
 /// indices of the jobs that already have their answer (the panicked one, and refusals before
 /// it) are returned, so the rest run again; None when every job has its answer.
-fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
+fn run_batch<O: Send + 'static>(
+    batches: &mut dyn Batches<Own = O>,
+    batch: &[Work<O>],
+) -> Option<Vec<usize>> {
     let started = std::time::Instant::now();
     let mut txn = match batches.begin() {
         Ok(t) => t,
@@ -214,8 +260,12 @@ fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
     let mut wrote = Vec::with_capacity(batch.len());
     let mut refused = Vec::new();
     let mut fatal: Option<String> = None;
-    for (i, job) in batch.iter().enumerate() {
-        match txn.run(job) {
+    for (i, work) in batch.iter().enumerate() {
+        let step = match work {
+            Work::Rows(job) => txn.run(job),
+            Work::Own(job) => txn.run_own(job),
+        };
+        match step {
             Step::Wrote(done) => wrote.push(done),
             Step::Refused => refused.push(i),
             Step::Fatal(msg) => {
@@ -247,7 +297,7 @@ fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
             }
         },
     };
-    crate::metrics::get().commit(wrote.len(), started.elapsed());
+    super::observe::tell(|o| o.commit(wrote.len(), started.elapsed()));
     for done in wrote {
         done(result.clone());
     }

@@ -158,8 +158,9 @@ pub(crate) fn decode(
     })
 }
 
-/// The redb form of an event row: everything but its key.
-#[derive(Serialize, Deserialize)]
+/// An event as a store keeps it (everything but its org and number), as `store copy` moves it
+/// between backends.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct StoredEvent {
     pub(crate) id: String,
     pub(crate) time: String,

@@ -21,6 +21,7 @@ mod feed_tests;
 pub mod hooks;
 mod members;
 mod model;
+pub mod observe;
 mod pg;
 mod purge;
 mod read;
@@ -49,10 +50,20 @@ use events::{EventPage, EventRetention, Feed};
 use hooks::{HookState, Lease};
 use model::*;
 pub(crate) use model::{not_found, stale};
-pub use model::{Change, Link, Lookup, Outcome, Resource, Source, Unknown};
+pub use model::{Change, Link, Lookup, Note, Outcome, Resource, Source, Unknown};
 pub use purge::Purged;
 use rows::View;
 pub use tx::Tx;
+
+/// `out` with its activity record written beside it, when the write is noted.
+fn noted(tx: &mut Tx<'_>, note: Option<&Note>, mut out: Outcome) -> Result<Outcome> {
+    if let Some(note) = note {
+        let mut rec = note(&out);
+        tx.note(&mut rec)?;
+        out.noted = Some(rec);
+    }
+    Ok(out)
+}
 
 /// The PostgreSQL schema version this binary migrates a database to.
 pub const POSTGRES_SCHEMA_VERSION: i64 = pg::SCHEMA_VERSION;
@@ -67,6 +78,8 @@ pub struct Store {
     engine: Arc<dyn Engine>,
     /// Wakes the events API's long-polls of an org once a write of it is durable.
     feed: Arc<Feed>,
+    /// How this handle's writes of one resource are noted in the activity log ([`Store::noting`]).
+    note: Option<Note>,
 }
 
 impl Store {
@@ -75,6 +88,7 @@ impl Store {
         Ok(Store {
             engine: Arc::new(redb::Redb::open(path)?),
             feed: Arc::default(),
+            note: None,
         })
     }
 
@@ -85,6 +99,7 @@ impl Store {
         Ok(Store {
             engine: Arc::new(pg::Postgres::open(url, pool_size)?),
             feed: Arc::default(),
+            note: None,
         })
     }
 
@@ -93,6 +108,16 @@ impl Store {
     /// and upgrades.
     pub fn migrate_postgres(url: &str, upto: Option<i64>) -> Result<i64> {
         pg::migrate_to(url, upto)
+    }
+
+    /// A handle whose writes of one resource (create, modify, delete) write their activity
+    /// record, made by `note` from the outcome, in their own transaction; the record comes
+    /// back in [`Outcome::noted`]. A request's handle: the note carries who asked and when.
+    pub fn noting(&self, note: Note) -> Store {
+        Store {
+            note: Some(note),
+            ..self.clone()
+        }
     }
 
     /// Whether the store can serve, for `/healthz`.
@@ -211,8 +236,10 @@ impl Store {
         unknown: Unknown,
     ) -> Result<Outcome> {
         let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        let note = self.note.clone();
         self.submit(org, move |tx| {
-            tx.create(&o, rt, &id, &now, attrs.clone(), members.clone(), unknown)
+            let out = tx.create(&o, rt, &id, &now, attrs.clone(), members.clone(), unknown)?;
+            noted(tx, note.as_ref(), out)
         })
     }
 
@@ -239,15 +266,18 @@ impl Store {
                 return Err(not_found(rt, id).into());
             };
             if let Some(h) = if_match {
-                if !crate::precondition::matches(h, current.meta.version) {
+                if !scimd_core::resource::precondition::matches(h, current.meta.version) {
                     return Err(stale(rt, id).into());
                 }
             }
             let prepared = change(&current)?;
             let expected = current.meta.version;
             let (o, i, n) = (org.to_string(), id.to_string(), now.to_string());
+            let note = self.note.clone();
             let result = self.submit(org, move |tx| {
-                tx.modify_prepared(&o, rt, &i, expected, &n, unknown, prepared.clone())
+                let out =
+                    tx.modify_prepared(&o, rt, &i, expected, &n, unknown, prepared.clone())?;
+                noted(tx, note.as_ref(), out)
             });
             match result {
                 Err(StoreError::Moved) => continue,
@@ -256,11 +286,13 @@ impl Store {
         }
         let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
         let if_match = if_match.map(str::to_string);
+        let note = self.note.clone();
         self.submit(org, move |tx| {
             let change = change.clone();
-            tx.modify(&o, rt, &id, if_match.as_deref(), &now, unknown, move |r| {
+            let out = tx.modify(&o, rt, &id, if_match.as_deref(), &now, unknown, move |r| {
                 change(r)
-            })
+            })?;
+            noted(tx, note.as_ref(), out)
         })
     }
 
@@ -276,8 +308,10 @@ impl Store {
     ) -> Result<Outcome> {
         let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
         let if_match = if_match.map(str::to_string);
+        let note = self.note.clone();
         self.submit(org, move |tx| {
-            tx.delete(&o, rt, &id, if_match.as_deref(), &now)
+            let out = tx.delete(&o, rt, &id, if_match.as_deref(), &now)?;
+            noted(tx, note.as_ref(), out)
         })
     }
 

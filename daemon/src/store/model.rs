@@ -3,6 +3,7 @@
 
 use scimd_core::patch::MemberOp;
 use scimd_core::resource::Meta;
+use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -52,7 +53,14 @@ pub struct Outcome {
     pub skipped: Vec<String>,
     /// The name before the write, when it changed (a rename, or a (de)activation for users).
     pub previous: Option<Map<String, Value>>,
+    /// The activity record written in the change's own transaction, when the write was noted
+    /// ([`super::Store::noting`]); numbered where the backend numbers as it writes.
+    pub noted: Option<ActivityRecord>,
 }
+
+/// How a change is noted in the activity log: its record, made from the change's outcome
+/// inside the change's own transaction, so the record is durable with the change or not at all.
+pub type Note = std::sync::Arc<dyn Fn(&Outcome) -> ActivityRecord + Send + Sync>;
 
 /// An index lookup that answers an `eq` filter without a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]

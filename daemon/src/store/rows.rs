@@ -4,6 +4,7 @@
 //! `members.rs`, `read.rs` and `dash.rs`; a backend only stores and finds rows.
 
 use scimd_core::resource as res;
+use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
@@ -193,6 +194,11 @@ pub(crate) trait Rows {
     /// when the transaction commits, in commit order, from a counter that never goes back:
     /// so a number, once read by a consumer, is never given again.
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()>;
+
+    /// Writes the activity record of this transaction's change, numbered after every record
+    /// the log holds. A backend that numbers at commit (shared by several daemons) leaves
+    /// `rec.seq` at 0 here.
+    fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()>;
 
     /// Deletes at most about `limit` rows of `org`: membership and index rows, users, teams,
     /// events, webhook positions, its activity records numbered after `activity_after` (at

@@ -4,6 +4,7 @@
 
 use scimd_core::patch::MemberOp;
 use scimd_core::resource as res;
+use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
 
@@ -13,13 +14,21 @@ use super::events::{self, Kind, Membership};
 use super::members::{self, MemberPlan};
 use super::model::*;
 use super::rows::{IndexKeys, Rows};
-use crate::precondition;
+use scimd_core::resource::precondition;
 
 /// The write operations of one (shared) transaction. Every operation runs all the checks
 /// that can refuse it before its first write, which is what lets group commit and Bulk share
 /// a transaction between independent requests.
 pub struct Tx<'t> {
     pub(super) rows: &'t mut dyn Rows,
+}
+
+impl Tx<'_> {
+    /// Writes `rec`, the activity record of a change of this transaction, with it: the log
+    /// then holds the record exactly when the change is durable.
+    pub fn note(&mut self, rec: &mut ActivityRecord) -> Result<()> {
+        self.rows.append_activity(rec)
+    }
 }
 
 /// 409 when the unique attribute of `attrs` belongs to another resource.
@@ -119,6 +128,7 @@ impl Tx<'_> {
             removed: written.removed.len(),
             skipped,
             previous: None,
+            noted: None,
         })
     }
 
@@ -242,6 +252,7 @@ impl Tx<'_> {
             removed,
             skipped,
             previous,
+            noted: None,
         })
     }
 
@@ -329,6 +340,7 @@ impl Tx<'_> {
             removed,
             skipped: Vec::new(),
             previous: None,
+            noted: None,
         })
     }
 }

@@ -7,7 +7,7 @@ use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::rows::Conn;
+use super::conn::Conn;
 use crate::store::activity::Retention;
 use crate::store::error::{Result, StoreError};
 
@@ -51,6 +51,35 @@ fn append_in(
     retention: &Retention,
     now: OffsetDateTime,
 ) -> Result<u64> {
+    insert(conn, records, now)?;
+    let max = i64::try_from(retention.max_records).unwrap_or(i64::MAX);
+    let by_count = conn.execute(
+        "DELETE FROM scimd_activity WHERE seq <= \
+         (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)",
+        &[&max],
+    )?;
+    let cutoff = (now - retention.max_age)
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let by_age = conn.execute(
+        "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz",
+        &[&cutoff],
+    )?;
+    Ok(by_count + by_age)
+}
+
+/// Numbers `records` from the shared counter and inserts them, inside the caller's
+/// transaction: the log task's own batches, and the records of a group commit's changes just
+/// before it commits (so the counter row is held only for the commit itself). A time that does
+/// not parse is stored as `now`.
+pub(super) fn insert(
+    conn: &Conn<'_>,
+    records: &mut [ActivityRecord],
+    now: OffsetDateTime,
+) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let n = records.len() as i64;
     let rows = conn.query(
         "UPDATE scimd_meta SET value = value + $1 WHERE key = 'activity_last_seq' RETURNING value",
@@ -67,7 +96,6 @@ fn append_in(
     for (i, rec) in records.iter_mut().enumerate() {
         rec.seq = (first + i as i64) as u64;
         seqs.push(rec.seq as i64);
-        // A time that does not parse is stored as now rather than losing the record.
         let at = OffsetDateTime::parse(&rec.time, &Rfc3339)
             .unwrap_or(now)
             .format(&Rfc3339)
@@ -81,20 +109,7 @@ fn append_in(
          SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)",
         &[&seqs, &times, &bodies],
     )?;
-    let max = i64::try_from(retention.max_records).unwrap_or(i64::MAX);
-    let by_count = conn.execute(
-        "DELETE FROM scimd_activity WHERE seq <= \
-         (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)",
-        &[&max],
-    )?;
-    let cutoff = (now - retention.max_age)
-        .format(&Rfc3339)
-        .unwrap_or_default();
-    let by_age = conn.execute(
-        "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz",
-        &[&cutoff],
-    )?;
-    Ok(by_count + by_age)
+    Ok(())
 }
 
 fn decode(rows: Vec<tokio_postgres::Row>) -> Vec<ActivityRecord> {

@@ -9,7 +9,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::rows::Conn;
+use super::conn::Conn;
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{self, EventPage, EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
 

@@ -5,7 +5,7 @@
 //! `INSERT .. ON CONFLICT DO UPDATE .. WHERE`, so two daemons racing for it cannot both win.
 //! Lease times are the database's clock, never a daemon's.
 
-use super::rows::Conn;
+use super::conn::Conn;
 use crate::store::error::Result;
 use crate::store::hooks::{HookState, Lease};
 

@@ -1,6 +1,6 @@
 //! Applying the schema's migrations (see `schema.rs`), and refusing a newer schema.
 
-use super::rows::Conn;
+use super::conn::Conn;
 use super::schema::{MIGRATIONS, MIGRATION_LOCK, SCHEMA_TABLE, SCHEMA_VERSION};
 use crate::store::error::{Result, StoreError};
 

@@ -7,6 +7,7 @@
 //! The backend owns a small runtime that drives its connections, and each call blocks on it.
 
 mod activity;
+mod conn;
 mod error;
 mod events;
 mod hooks;
@@ -36,8 +37,9 @@ use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
+use conn::Conn;
 use error::{chain, pool};
-use rows::{Batches, Conn};
+use rows::Batches;
 use view::Reader;
 
 pub(crate) use migrate::migrate_to;
@@ -57,7 +59,7 @@ pub(crate) struct Postgres {
     rt: Option<Runtime>,
     handle: Handle,
     pool: Pool,
-    committer: Mutex<Option<Committer>>,
+    committer: Mutex<Option<Committer<std::convert::Infallible>>>,
     health: Arc<Mutex<Health>>,
     /// The database's size in bytes as last measured (0 before the first), for
     /// `scimd_store_size_bytes`: a scrape reads it, never the database.

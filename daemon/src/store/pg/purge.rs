@@ -2,7 +2,7 @@
 //! group-commit writer, each table by at most the chunk's remaining budget, so no statement
 //! holds locks on an unbounded number of rows.
 
-use super::rows::Conn;
+use super::conn::Conn;
 use crate::store::error::Result;
 use crate::store::purge::PurgeStep;
 

@@ -13,10 +13,12 @@
 
 use std::collections::BTreeMap;
 
+use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
+use time::OffsetDateTime;
 use tokio::runtime::Handle;
-use tokio_postgres::types::ToSql;
 
+use super::conn::{Conn, Params};
 use super::error::{db, is_unique_violation, pool};
 use super::tables::{record_of, Tables};
 use crate::store::commit::{self, Job, Step};
@@ -26,8 +28,6 @@ use crate::store::model::Record;
 use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
-
-type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 /// A pending change to one counter.
 #[derive(Debug, Clone, Copy)]
@@ -53,45 +53,12 @@ fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     };
 }
 
-/// Statements on one connection, run to completion from a blocking thread.
-pub(super) struct Conn<'a> {
-    pub(super) client: &'a deadpool_postgres::Client,
-    pub(super) rt: &'a Handle,
-}
-
-impl Conn<'_> {
-    fn raw(
-        &self,
-        sql: &str,
-        params: &Params<'_>,
-    ) -> std::result::Result<u64, tokio_postgres::Error> {
-        self.rt.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await?;
-            self.client.execute(&stmt, params).await
-        })
-    }
-
-    pub(super) fn execute(&self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        self.raw(sql, params).map_err(db)
-    }
-
-    pub(super) fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<tokio_postgres::Row>> {
-        self.rt.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await.map_err(db)?;
-            self.client.query(&stmt, params).await.map_err(db)
-        })
-    }
-
-    pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        self.rt.block_on(self.client.batch_execute(sql)).map_err(db)
-    }
-}
-
 /// The rows of one job, inside its savepoint.
 struct PgRows<'a> {
     conn: Conn<'a>,
     counts: Counts,
     events: Pending,
+    activity: Vec<ActivityRecord>,
 }
 
 impl PgRows<'_> {
@@ -313,6 +280,12 @@ impl Rows for PgRows<'_> {
         Ok(())
     }
 
+    fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()> {
+        // Numbered and inserted with the batch's other records as it commits.
+        self.activity.push(rec.clone());
+        Ok(())
+    }
+
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
         super::purge::chunk(&self.conn, org, activity_after, limit)
     }
@@ -329,18 +302,22 @@ struct Batch<'a> {
     rt: &'a Handle,
     counts: Counts,
     events: Pending,
+    activity: Vec<ActivityRecord>,
     /// Whether a statement failed outside a savepoint: the connection is not reused.
     broken: bool,
 }
 
 impl commit::Batches for Batches {
-    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
+    type Own = std::convert::Infallible;
+
+    fn begin(&mut self) -> Result<Box<dyn commit::Batch<Self::Own> + '_>> {
         let client = self.rt.block_on(self.pool.get()).map_err(pool)?;
         let batch = Batch {
             client,
             rt: &self.rt,
             counts: Counts::new(),
             events: Pending::new(),
+            activity: Vec::new(),
             broken: false,
         };
         batch.conn().batch("BEGIN")?;
@@ -384,7 +361,11 @@ impl Batch<'_> {
     }
 }
 
-impl commit::Batch for Batch<'_> {
+impl commit::Batch<std::convert::Infallible> for Batch<'_> {
+    fn run_own(&mut self, job: &std::convert::Infallible) -> Step {
+        match *job {}
+    }
+
     fn run(&mut self, job: &Job) -> Step {
         if let Err(e) = self.conn().batch("SAVEPOINT job") {
             self.broken = true;
@@ -394,9 +375,10 @@ impl commit::Batch for Batch<'_> {
             conn: self.conn(),
             counts: Counts::new(),
             events: Pending::new(),
+            activity: Vec::new(),
         };
         let step = job(&mut rows);
-        let (counts, events) = (rows.counts, rows.events);
+        let (counts, events, mut activity) = (rows.counts, rows.events, rows.activity);
         match step {
             Step::Wrote(done) => match self.conn().batch("RELEASE SAVEPOINT job") {
                 Ok(()) => {
@@ -411,6 +393,7 @@ impl commit::Batch for Batch<'_> {
                     for (org, mut list) in events {
                         self.events.entry(org).or_default().append(&mut list);
                     }
+                    self.activity.append(&mut activity);
                     Step::Wrote(done)
                 }
                 Err(e) => {
@@ -435,10 +418,14 @@ impl commit::Batch for Batch<'_> {
         }
     }
 
-    fn commit(self: Box<Self>) -> Result<()> {
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        let mut activity = std::mem::take(&mut self.activity);
         let result = self
             .flush_counts()
             .and_then(|()| super::events::flush(&self.conn(), &self.events))
+            .and_then(|()| {
+                super::activity::insert(&self.conn(), &mut activity, OffsetDateTime::now_utc())
+            })
             .and_then(|()| self.conn().batch("COMMIT"));
         if result.is_err() {
             let _ = self.conn().batch("ROLLBACK");

@@ -1,7 +1,8 @@
 //! The activity log in the redb file: records keyed by their sequence number, oldest first,
-//! pruned by count and age on every append.
+//! numbered as they are written (inside the writer's transaction), pruned by count and age on
+//! every batch the log task appends.
 
-use redb::{Database, ReadableTable, ReadableTableMetadata};
+use redb::{Database, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -25,51 +26,59 @@ pub(super) fn last_seq(db: &Database) -> Result<u64> {
     Ok(in_log.max(recorded))
 }
 
-/// Appends `records` (their `seq` already assigned) in one transaction, then prunes what
-/// `retention` no longer keeps. Returns how many old records were pruned.
+/// Numbers `records` after the highest number ever given and writes them, in the writer's
+/// transaction.
+pub(super) fn put(txn: &WriteTransaction, records: &mut [ActivityRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut meta = txn.open_table(META)?;
+    let mut table = txn.open_table(ACTIVITY)?;
+    let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
+    let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
+    let mut next = in_log.max(recorded);
+    for rec in records.iter_mut() {
+        next += 1;
+        rec.seq = next;
+        // Serializing plain strings and numbers cannot fail.
+        let bytes = serde_json::to_vec(&*rec).unwrap_or_default();
+        table.insert(rec.seq, bytes.as_slice())?;
+    }
+    meta.insert(LAST_SEQ, next)?;
+    Ok(())
+}
+
+/// Numbers and writes `records`, then prunes what `retention` no longer keeps. Returns how
+/// many old records were pruned.
 pub(super) fn append(
-    db: &Database,
-    records: &[ActivityRecord],
+    txn: &WriteTransaction,
+    records: &mut [ActivityRecord],
     retention: &Retention,
     now: OffsetDateTime,
 ) -> Result<u64> {
-    let txn = db.begin_write()?;
-    let pruned = {
-        if let Some(max) = records.iter().map(|r| r.seq).max() {
-            let mut meta = txn.open_table(META)?;
-            let recorded = meta.get(LAST_SEQ)?.map(|v| v.value()).unwrap_or(0);
-            meta.insert(LAST_SEQ, recorded.max(max))?;
+    put(txn, records)?;
+    let mut table = txn.open_table(ACTIVITY)?;
+    let mut pruned = 0;
+    while table.len()? > retention.max_records {
+        if table.pop_first()?.is_none() {
+            break;
         }
-        let mut table = txn.open_table(ACTIVITY)?;
-        for rec in records {
-            // Serializing plain strings and numbers cannot fail.
-            let bytes = serde_json::to_vec(rec).unwrap_or_default();
-            table.insert(rec.seq, bytes.as_slice())?;
+        pruned += 1;
+    }
+    let cutoff = now - retention.max_age;
+    // Records are appended in time order, so the expired ones are a prefix: stop at the first
+    // one that is young enough.
+    loop {
+        let expired = match table.first()? {
+            Some((_, v)) => record_time(v.value()).is_some_and(|t| t < cutoff),
+            None => false,
+        };
+        if !expired {
+            break;
         }
-        let mut pruned = 0;
-        while table.len()? > retention.max_records {
-            if table.pop_first()?.is_none() {
-                break;
-            }
-            pruned += 1;
-        }
-        let cutoff = now - retention.max_age;
-        // Records are appended in time order, so the expired ones are a prefix: stop at
-        // the first one that is young enough.
-        loop {
-            let expired = match table.first()? {
-                Some((_, v)) => record_time(v.value()).is_some_and(|t| t < cutoff),
-                None => false,
-            };
-            if !expired {
-                break;
-            }
-            table.pop_first()?;
-            pruned += 1;
-        }
-        pruned
-    };
-    txn.commit()?;
+        table.pop_first()?;
+        pruned += 1;
+    }
     Ok(pruned)
 }
 

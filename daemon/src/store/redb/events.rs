@@ -1,7 +1,7 @@
 //! The change feed in the redb file: reading an org's events after a cursor, and pruning them
-//! from the front in bounded transactions.
+//! from the front in bounded chunks, each a job of the writer.
 
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, WriteTransaction};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -60,7 +60,13 @@ pub(super) fn after(
 /// Whether anything of `org`'s feed is past `keep`, by a read alone: the oldest kept event is
 /// the first to go, so checking it and the count is enough. Pruning runs every few seconds,
 /// and an idle feed must not take the writer's lock for it.
-fn due(db: &Database, org: &str, keep: &EventRetention, cutoff: OffsetDateTime) -> Result<bool> {
+pub(super) fn due(
+    db: &Database,
+    org: &str,
+    keep: &EventRetention,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let cutoff = now - keep.max_age;
     let txn = db.begin_read()?;
     let seqs = txn.open_table(EVENT_SEQ)?;
     let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
@@ -80,68 +86,49 @@ fn due(db: &Database, org: &str, keep: &EventRetention, cutoff: OffsetDateTime) 
     Ok(OffsetDateTime::parse(&time, &Rfc3339).is_ok_and(|t| t < cutoff))
 }
 
-/// Removes what `keep` no longer keeps of `org`'s events, oldest first, at most
-/// [`PRUNE_CHUNK`] per transaction; returns how many went.
-pub(super) fn prune(
-    db: &Database,
+/// Removes at most [`PRUNE_CHUNK`] of what `keep` no longer keeps of `org`'s events, oldest
+/// first, in the writer's transaction; returns how many went.
+pub(super) fn prune_chunk(
+    txn: &WriteTransaction,
     org: &str,
     keep: &EventRetention,
     now: OffsetDateTime,
 ) -> Result<u64> {
     let cutoff = now - keep.max_age;
-    if !due(db, org, keep, cutoff)? {
-        return Ok(0);
-    }
-    let mut total = 0;
-    loop {
-        let txn = db.begin_write()?;
-        let removed = {
-            let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
-            let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
-            let last = seq_of(&seqs, org, EVENT_LAST)?;
-            let by_count = last.saturating_sub(keep.max_records);
-            let mut table = txn.open_table(EVENTS)?;
-            // The newest event of this chunk that has to go; those before it go with it, so
-            // the kept events stay one unbroken run (a clock that stepped back cannot leave a
-            // hole).
-            let mut upto = pruned;
-            if pruned < last {
-                for entry in table
-                    .range((org, pruned + 1)..=(org, last))?
-                    .take(PRUNE_CHUNK)
-                {
-                    let (k, v) = entry?;
-                    let seq = k.value().1;
-                    let old = seq <= by_count
-                        || OffsetDateTime::parse(&decode(seq, v.value())?.time, &Rfc3339)
-                            .is_ok_and(|t| t < cutoff);
-                    if old {
-                        upto = seq;
-                    }
-                }
+    let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
+    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
+    let last = seq_of(&seqs, org, EVENT_LAST)?;
+    let by_count = last.saturating_sub(keep.max_records);
+    let mut table = txn.open_table(EVENTS)?;
+    // The newest event of this chunk that has to go; those before it go with it, so the kept
+    // events stay one unbroken run (a clock that stepped back cannot leave a hole). Every
+    // event is read (and may fail to decode) before the first removal.
+    let mut upto = pruned;
+    if pruned < last {
+        for entry in table
+            .range((org, pruned + 1)..=(org, last))?
+            .take(PRUNE_CHUNK)
+        {
+            let (k, v) = entry?;
+            let seq = k.value().1;
+            let old = seq <= by_count
+                || OffsetDateTime::parse(&decode(seq, v.value())?.time, &Rfc3339)
+                    .is_ok_and(|t| t < cutoff);
+            if old {
+                upto = seq;
             }
-            let mut removed = 0;
-            for seq in pruned + 1..=upto {
-                if table.remove((org, seq))?.is_some() {
-                    removed += 1;
-                }
-            }
-            if upto > pruned {
-                seqs.insert((org, EVENT_PRUNED), upto)?;
-            }
-            removed
-        };
-        if removed == 0 {
-            // Nothing to prune: no commit, so an idle feed costs no fsync.
-            txn.abort()?;
-            return Ok(total);
-        }
-        txn.commit()?;
-        total += removed;
-        if removed < PRUNE_CHUNK as u64 {
-            return Ok(total);
         }
     }
+    let mut removed = 0;
+    for seq in pruned + 1..=upto {
+        if table.remove((org, seq))?.is_some() {
+            removed += 1;
+        }
+    }
+    if upto > pruned {
+        seqs.insert((org, EVENT_PRUNED), upto)?;
+    }
+    Ok(removed)
 }
 
 /// At most `limit` stored events of `org` after `after`, as stored.
@@ -165,15 +152,15 @@ pub(super) fn raw(
     Ok(out)
 }
 
-/// Writes events with their numbers and raises the org's counters, in one transaction.
+/// Writes events with their numbers and raises the org's counters, in the writer's
+/// transaction.
 pub(super) fn import(
-    db: &Database,
+    txn: &WriteTransaction,
     org: &str,
     events: &[(u64, StoredEvent)],
     pruned: u64,
     last: u64,
 ) -> Result<()> {
-    let txn = db.begin_write()?;
     {
         let mut table = txn.open_table(EVENTS)?;
         for (seq, e) in events {
@@ -186,6 +173,5 @@ pub(super) fn import(
         seqs.insert((org, EVENT_LAST), old_last.max(last))?;
         seqs.insert((org, EVENT_PRUNED), old_pruned.max(pruned))?;
     }
-    txn.commit()?;
     Ok(())
 }

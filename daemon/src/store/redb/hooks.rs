@@ -1,65 +1,56 @@
 //! Webhook delivery state in the redb file. One process holds the file, so every claim
-//! succeeds; saves skip the fsync (a lost save only sends an event again).
+//! succeeds; states are written by the group-commit writer, so a save is durable with the next
+//! group commit it joins.
 
-use redb::{Database, Durability, ReadableTable};
+use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::schema::{EVENT_LAST, EVENT_SEQ, HOOKS};
 use crate::store::error::Result;
 use crate::store::hooks::HookState;
 
-/// The state of `endpoint`, created after the org's last event when it is new.
-pub(super) fn claim(db: &Database, org: &str, endpoint: &str) -> Result<HookState> {
-    {
-        let txn = db.begin_read()?;
-        if let Some(v) = txn.open_table(HOOKS)?.get((org, endpoint))? {
-            let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
-            return Ok(HookState::decode(v.value(), last));
-        }
-    }
-    let txn = db.begin_write()?;
-    let state = {
-        let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
-        let mut hooks = txn.open_table(HOOKS)?;
-        // Another call may have created it since the read.
-        let existing = hooks
-            .get((org, endpoint))?
-            .map(|v| HookState::decode(v.value(), last));
-        match existing {
-            Some(s) => s,
-            None => {
-                let s = HookState {
-                    delivered: last,
-                    ..HookState::default()
-                };
-                hooks.insert((org, endpoint), s.encode().as_bytes())?;
-                s
-            }
-        }
+/// The state of `endpoint`, if it has one, by a read alone.
+pub(super) fn existing(db: &Database, org: &str, endpoint: &str) -> Result<Option<HookState>> {
+    let txn = db.begin_read()?;
+    let Some(v) = txn.open_table(HOOKS)?.get((org, endpoint))? else {
+        return Ok(None);
     };
-    txn.commit()?;
-    Ok(state)
+    let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
+    Ok(Some(HookState::decode(v.value(), last)))
+}
+
+/// The state of `endpoint`, created after the org's last event when it is new (in the
+/// writer's transaction).
+pub(super) fn create(txn: &WriteTransaction, org: &str, endpoint: &str) -> Result<HookState> {
+    let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
+    let mut hooks = txn.open_table(HOOKS)?;
+    // Another call may have created it since the read.
+    let existing = hooks
+        .get((org, endpoint))?
+        .map(|v| HookState::decode(v.value(), last));
+    if let Some(s) = existing {
+        return Ok(s);
+    }
+    let s = HookState {
+        delivered: last,
+        ..HookState::default()
+    };
+    hooks.insert((org, endpoint), s.encode().as_bytes())?;
+    Ok(s)
 }
 
 fn last_seq(t: &impl ReadableTable<(&'static str, &'static str), u64>, org: &str) -> Result<u64> {
     Ok(t.get((org, EVENT_LAST))?.map(|v| v.value()).unwrap_or(0))
 }
 
-/// Saves `state`. Not fsynced by itself: the next durable commit (any SCIM write) carries it,
-/// and saving each delivery with an fsync would take the writer's lock from SCIM writes.
-pub(super) fn save(db: &Database, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::None);
+/// Writes `state` (a save, or a state another store held, for `store copy`).
+pub(super) fn put(
+    txn: &WriteTransaction,
+    org: &str,
+    endpoint: &str,
+    state: &HookState,
+) -> Result<()> {
     txn.open_table(HOOKS)?
         .insert((org, endpoint), state.encode().as_bytes())?;
-    txn.commit()?;
-    Ok(())
-}
-
-/// Makes every save so far durable: at shutdown, and now and then while delivering.
-pub(super) fn flush(db: &Database) -> Result<()> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate);
-    txn.commit()?;
     Ok(())
 }
 
@@ -77,13 +68,4 @@ pub(super) fn states(db: &Database, org: &str) -> Result<Vec<(String, HookState)
         out.push((id.to_string(), HookState::decode(v.value(), 0)));
     }
     Ok(out)
-}
-
-/// Writes a state as another store held it.
-pub(super) fn import(db: &Database, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
-    let txn = db.begin_write()?;
-    txn.open_table(HOOKS)?
-        .insert((org, endpoint), state.encode().as_bytes())?;
-    txn.commit()?;
-    Ok(())
 }

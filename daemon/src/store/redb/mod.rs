@@ -1,7 +1,9 @@
-//! The embedded backend: one redb file in the data dir. SCIM writes go through the group-commit
-//! thread with `Durability::Immediate`; the activity log, webhook state, feed pruning and
-//! `store copy` open write transactions of their own, which redb runs one at a time. The file
-//! is reopened after a fault (see `open.rs`).
+//! The embedded backend: one redb file in the data dir. Every write to the live file goes
+//! through the group-commit thread with `Durability::Immediate`: SCIM writes as jobs over
+//! [`Rows`](crate::store::rows::Rows), and the activity log, webhook state, feed pruning and
+//! `store copy`'s imports as jobs of the file's own kind ([`Own`]), so one thread writes the
+//! file and a prune never queues a SCIM batch behind a write lock. The file is reopened after
+//! a fault (see `open.rs`).
 
 mod activity;
 mod backup;
@@ -14,6 +16,7 @@ mod schema;
 mod space;
 mod view;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +28,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{self, Job, Step};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention, StoredEvent};
+use crate::store::events::{EventPage, EventRetention, StoredEvent, PRUNE_CHUNK};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use open::Shared;
@@ -53,13 +56,34 @@ impl Redb {
         Ok(self.shared.backend()?.db.clone())
     }
 
-    /// The database for a write outside the group-commit writer, refused at once while
-    /// writes are paused for want of space.
-    fn db_to_write(&self) -> Result<Arc<Database>> {
+    /// Runs `f` as a job of the writer, in the transaction of its next batch, and returns
+    /// once that batch is durable; refused at once while writes are paused for want of space.
+    /// `f` does its reads before its first write, like every job: an error it returns is the
+    /// job declining (the batch goes on without it), except a storage fault, which fails the
+    /// batch.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         self.shared.write_gate()?;
-        self.db()
+        let (reply_tx, reply) = commit::reply();
+        let job: Own = Box::new(move |txn| {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                f(txn).map_err(|e| match e {
+                    e @ StoreError::Corrupt { .. } => StoreError::Refused(e.to_string()),
+                    other => other,
+                })
+            }));
+            commit::step(result, &reply_tx)
+        });
+        self.shared.backend()?.committer.enqueue_own(job)?;
+        reply.wait()
     }
 }
+
+/// A job of the file's own kind (activity log, webhook state, feed pruning, imports): it runs
+/// on the writer thread in the batch's transaction, like a SCIM job.
+pub(super) type Own = Box<dyn Fn(&WriteTransaction) -> Step + Send>;
 
 /// Batches for the group-commit writer: one redb write transaction each.
 struct Batches {
@@ -74,7 +98,9 @@ struct Batch<'a> {
 }
 
 impl commit::Batches for Batches {
-    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
+    type Own = Own;
+
+    fn begin(&mut self) -> Result<Box<dyn commit::Batch<Own> + '_>> {
         let txn = self.db.begin_write()?;
         Ok(Box::new(Batch {
             txn,
@@ -83,7 +109,7 @@ impl commit::Batches for Batches {
     }
 }
 
-impl commit::Batch for Batch<'_> {
+impl commit::Batch<Own> for Batch<'_> {
     fn run(&mut self, job: &Job) -> Step {
         // redb has no cheap per-job undo: a job's checks all run before its first write, and
         // a panic makes the writer rerun the batch without the job.
@@ -91,6 +117,10 @@ impl commit::Batch for Batch<'_> {
             Ok(mut w) => job(&mut w),
             Err(e) => Step::Fatal(e.to_string()),
         }
+    }
+
+    fn run_own(&mut self, job: &Own) -> Step {
+        job(&self.txn)
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
@@ -142,7 +172,14 @@ impl Engine for Redb {
         retention: &Retention,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        activity::append(&*self.db_to_write()?, records, retention, now)
+        let (list, retention) = (records.to_vec(), *retention);
+        let (numbered, pruned) = self.write(move |txn| {
+            let mut list = list.clone();
+            let pruned = activity::append(txn, &mut list, &retention, now)?;
+            Ok((list, pruned))
+        })?;
+        records.clone_from_slice(&numbered);
+        Ok(pruned)
     }
 
     fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
@@ -174,11 +211,29 @@ impl Engine for Redb {
     }
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
-        events::prune(&*self.db_to_write()?, org, keep, now)
+        if !events::due(&*self.db()?, org, keep, now)? {
+            return Ok(0);
+        }
+        let (org, keep) = (org.to_string(), *keep);
+        let mut total = 0;
+        loop {
+            let (o, k) = (org.clone(), keep);
+            let removed = self.write(move |txn| events::prune_chunk(txn, &o, &k, now))?;
+            total += removed;
+            // Each chunk is its own job, so SCIM writes interleave with a long prune.
+            if removed < PRUNE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     fn hook_claim(&self, org: &str, endpoint: &str, _lease: &Lease) -> Result<Option<HookState>> {
-        hooks::claim(&*self.db_to_write()?, org, endpoint).map(Some)
+        if let Some(state) = hooks::existing(&*self.db()?, org, endpoint)? {
+            return Ok(Some(state));
+        }
+        let (org, endpoint) = (org.to_string(), endpoint.to_string());
+        self.write(move |txn| hooks::create(txn, &org, &endpoint))
+            .map(Some)
     }
 
     fn hook_save(
@@ -187,18 +242,18 @@ impl Engine for Redb {
         endpoint: &str,
         _lease: &Lease,
         state: &HookState,
-        durable: bool,
+        _durable: bool,
     ) -> Result<bool> {
-        let db = self.db_to_write()?;
-        hooks::save(&db, org, endpoint, state)?;
-        if durable {
-            hooks::flush(&db)?;
-        }
+        // Every save is durable: it rides the writer's next group commit.
+        let (org, endpoint, state) = (org.to_string(), endpoint.to_string(), state.clone());
+        self.write(move |txn| hooks::put(txn, &org, &endpoint, &state))?;
         Ok(true)
     }
 
     fn hook_release(&self, _org: &str, _endpoint: &str, _lease: &Lease) -> Result<()> {
-        hooks::flush(&*self.db_to_write()?)
+        // Saves are durable when they return; one process holds the file, so there is no
+        // lease to give up.
+        Ok(())
     }
 
     fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
@@ -216,10 +271,12 @@ impl Engine for Redb {
         pruned: u64,
         last: u64,
     ) -> Result<()> {
-        events::import(&*self.db_to_write()?, org, list, pruned, last)
+        let (org, list) = (org.to_string(), list.to_vec());
+        self.write(move |txn| events::import(txn, &org, &list, pruned, last))
     }
 
     fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
-        hooks::import(&*self.db_to_write()?, org, endpoint, state)
+        let (org, endpoint, state) = (org.to_string(), endpoint.to_string(), state.clone());
+        self.write(move |txn| hooks::put(txn, &org, &endpoint, &state))
     }
 }

@@ -2,6 +2,7 @@
 //! membership rows, as [`Rows`] for the SCIM rules in `store/tx.rs`.
 
 use redb::{ReadableMultimapTable, ReadableTable};
+use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 
 use super::schema::*;
@@ -308,6 +309,10 @@ impl Rows for Writer<'_> {
         self.events.insert((org, seq), bytes.as_slice())?;
         self.event_seq.insert((org, EVENT_LAST), seq)?;
         Ok(())
+    }
+
+    fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()> {
+        super::activity::put(self.txn, std::slice::from_mut(rec))
     }
 
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {

@@ -1,5 +1,5 @@
 //! `If-Match` / `If-None-Match` evaluation against a resource's version (RFC 7232 with weak
-//! comparison, as SCIM versions are weak ETags).
+//! comparison, as SCIM versions are weak ETags; see [`super::etag`]).
 
 /// Whether an `If-Match` or `If-None-Match` header value names `version`: `*`, or any listed
 /// entity tag equal to it weakly (`W/"3"` and `"3"` both name version 3).
