@@ -101,9 +101,8 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let env = Env {
         org: ctx.org.to_string(),
         now: ctx.now().to_string(),
-        limits: ctx.limits,
         unknown: ctx.unknown,
-        usernames: ctx.usernames,
+        rules: ctx.rules(),
     };
     // Parsing, normalizing and PATCH work happen here, outside the writer; the writer only
     // checks versions and writes.
@@ -135,6 +134,9 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         }
         let (status, summary, name, rt, id) = match &d.result {
             Ok((rt, id, out)) => {
+                if d.op.method != http::Method::DELETE {
+                    super::undeclared::note(ctx.org, *rt, &out.resource.attrs, &ctx.declared);
+                }
                 let (status, summary) = match d.op.method {
                     http::Method::POST => (201, summary::created(*rt, out)),
                     http::Method::DELETE => (204, "deleted".to_string()),
