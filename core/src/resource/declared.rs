@@ -53,12 +53,12 @@ pub(super) fn apply(
 /// Replaces the entry `from` with `to` holding `obj`, in the same place, or drops it when `obj`
 /// is empty.
 fn rename(attrs: &mut Map<String, Value>, from: &str, to: &str, obj: Map<String, Value>) {
-    let old = std::mem::take(attrs);
-    for (k, v) in old {
+    let mut obj = Some(obj).filter(|o| !o.is_empty());
+    for (k, v) in std::mem::take(attrs) {
         if k != from {
             attrs.insert(k, v);
-        } else if !obj.is_empty() {
-            attrs.insert(to.to_string(), Value::Object(obj.clone()));
+        } else if let Some(obj) = obj.take() {
+            attrs.insert(to.to_string(), Value::Object(obj));
         }
     }
 }
