@@ -18,7 +18,8 @@ pub struct ConfigDiff {
     /// (rotated, added or revoked).
     pub tokens_rotated: Vec<String>,
     /// Orgs with other settings changed: `display_name`, `enabled`, `team_name_max`,
-    /// `unknown_members`, `usernames`, `rate_limit`, `rate_burst`, or any of `webhooks` (an
+    /// `unknown_members`, `usernames`, `rate_limit`, `rate_burst`, `extensions` (declared
+    /// extensions, read per request so they apply live), or any of `webhooks` (an
     /// endpoint added or removed, its secret or events changed; the daemon compares the lists
     /// by [`crate::WebhookConfig::id`] to keep unchanged endpoints' delivery going).
     pub orgs_changed: Vec<String>,
@@ -128,4 +129,5 @@ fn settings_differ(old: &OrgConfig, new: &OrgConfig) -> bool {
         || old.usernames != new.usernames
         || old.rate_limit != new.rate_limit
         || old.webhooks != new.webhooks
+        || old.extensions != new.extensions
 }

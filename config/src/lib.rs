@@ -5,6 +5,7 @@
 //! - `model`: stage two, the validated [`Config`] and the checks producing it.
 //! - `limits`: the `[limits]` table ([`LimitsConfig`]), its defaults and upper bounds.
 //! - `org`: one `[orgs.<name>]` table ([`OrgConfig`]) and its token checks.
+//! - `extensions`: an org's declared extensions (`[orgs.<name>.extensions."urn:..."]`).
 //! - `span`: key paths and line:col positions, so every error points into the file.
 //! - `events`: the `[events]` table and the orgs' consumer tokens (`event_tokens`); the
 //!   read-only SCIM tokens (`read_tokens`) are checked the same way.
@@ -32,6 +33,7 @@ mod edit;
 mod error;
 mod events;
 mod exposure;
+mod extensions;
 mod limits;
 mod model;
 mod org;

@@ -3,6 +3,9 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use scimd_core::schema::Declared;
 
 use subtle::{Choice, ConstantTimeEq};
 
@@ -53,6 +56,9 @@ pub struct OrgConfig {
     /// Where the org's events are POSTed, signed (`[[orgs.<name>.webhooks]]`), in file order;
     /// at most [`crate::MAX_WEBHOOKS_PER_ORG`].
     pub webhooks: Vec<WebhookConfig>,
+    /// The extensions the org declares (`[orgs.<name>.extensions."urn:..."]`): their values
+    /// are type-checked, filterable and sortable, and listed by discovery.
+    pub extensions: Arc<Declared>,
 }
 
 /// `orgs.<name>.rate_limit` and `rate_burst`: a token bucket per org, refilled at `per_second`
@@ -232,6 +238,7 @@ impl Validator<'_> {
         };
 
         let webhooks = self.org_webhooks(key, raw.webhooks)?;
+        let extensions = self.org_extensions(key, raw.extensions)?;
 
         Ok(OrgConfig {
             name: canonical,
@@ -245,6 +252,7 @@ impl Validator<'_> {
             usernames,
             rate_limit,
             webhooks,
+            extensions,
         })
     }
 }

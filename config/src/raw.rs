@@ -126,6 +126,22 @@ pub(crate) struct RawOrg {
     /// `[[orgs.NAME.webhooks]]`, or an inline array of inline tables.
     #[serde(default)]
     pub(crate) webhooks: Vec<RawWebhook>,
+    /// `[orgs.NAME.extensions."urn:..."]`, keyed by URN.
+    #[serde(default)]
+    pub(crate) extensions: BTreeMap<String, RawExtension>,
+}
+
+/// One declared extension. Attribute types stay TOML values, so that stage two can say what
+/// is wrong with one (a typo, an array of two) and name its key.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an extension table with resource and attributes"
+)]
+pub(crate) struct RawExtension {
+    pub(crate) resource: String,
+    #[serde(default)]
+    pub(crate) attributes: BTreeMap<String, toml::Value>,
 }
 
 /// One `[[orgs.NAME.webhooks]]` table. `Debug` by hand: `secret` signs every delivery.

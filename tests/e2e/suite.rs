@@ -11,6 +11,8 @@ mod conn_caps;
 mod crash;
 mod cursor;
 mod dashboard;
+mod declared;
+mod declared_reload;
 mod diskfull;
 mod edge;
 mod entra;

@@ -3,6 +3,7 @@
 
 mod edit;
 mod events;
+mod extensions;
 mod parse;
 mod read_tokens;
 mod store;

@@ -9,7 +9,7 @@ mod parse;
 mod print;
 
 pub(crate) use eval::element_matches;
-pub use eval::matches;
+pub use eval::{matches, matches_with};
 pub use parse::{parse_attr_path, parse_filter, parse_patch_path, MAX_DEPTH};
 
 use serde_json::Number;

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::filter::parse_attr_path;
-use crate::schema::{Attr, ResourceType};
+use crate::resource::undeclared::{is_undeclared, place, Place};
+use crate::schema::{Attr, Declared, ResourceType};
 
 use super::{find_key, resolve};
 
@@ -28,12 +29,30 @@ impl Sel {
     }
 }
 
+/// A custom extension (declared or not) named in a list: its URN as written, matched
+/// case-insensitively, and the one attribute of it named, if that is what was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Custom {
+    urn: String,
+    attr: Option<String>,
+}
+
+impl Custom {
+    fn names(&self, key: &str) -> bool {
+        self.urn.eq_ignore_ascii_case(key)
+    }
+}
+
 /// Which attributes a response carries, from `attributes` and `excludedAttributes`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Projection {
     /// `None`: every attribute returned by default.
     include: Option<Vec<Sel>>,
     exclude: Vec<Sel>,
+    /// Custom extensions named by `attributes` (only read when `include` is `Some`) and by
+    /// `excludedAttributes`.
+    include_custom: Vec<Custom>,
+    exclude_custom: Vec<Custom>,
 }
 
 /// Splits on commas outside brackets and quotes, and drops the bracketed value filters, in one
@@ -84,10 +103,31 @@ fn split_items(list: &str) -> Result<Vec<(&str, String)>, ScimError> {
     Ok(items)
 }
 
-fn parse_list(rt: ResourceType, list: &str, param: &str) -> Result<Vec<Sel>, ScimError> {
+/// The selections of one list: of the built-in schemas, and of custom extensions.
+fn parse_list(
+    rt: ResourceType,
+    declared: &Declared,
+    list: &str,
+    param: &str,
+) -> Result<(Vec<Sel>, Vec<Custom>), ScimError> {
     let mut sels = Vec::new();
+    let mut custom = Vec::new();
     for (item, path) in split_items(list)? {
         if path.is_empty() {
+            continue;
+        }
+        // An extension scimd does not define: a URN, or one attribute under it.
+        if let Some(p) = place(rt, &path, &Map::new(), false, declared) {
+            let c = match p {
+                Place::Whole(urn) => Custom { urn, attr: None },
+                Place::Attr(urn, name) => Custom {
+                    urn,
+                    attr: Some(name.to_string()),
+                },
+            };
+            if !custom.contains(&c) {
+                custom.push(c);
+            }
             continue;
         }
         let sel = if let Some(ext) = rt.extension(&path) {
@@ -115,7 +155,47 @@ fn parse_list(rt: ResourceType, list: &str, param: &str) -> Result<Vec<Sel>, Sci
             }
         }
     }
-    Ok(sels)
+    Ok((sels, custom))
+}
+
+/// What `attributes` keeps of a custom extension's object under `key`: all of it when its URN
+/// is named, else the attributes named under it; `None` when nothing is left.
+fn include_custom(key: &str, value: Value, named: &[Custom]) -> Option<Value> {
+    let mine: Vec<&Custom> = named.iter().filter(|c| c.names(key)).collect();
+    if mine.iter().any(|c| c.attr.is_none()) {
+        return Some(value);
+    }
+    let Value::Object(m) = value else {
+        return None;
+    };
+    let kept: Map<String, Value> = m
+        .into_iter()
+        .filter(|(k, _)| {
+            mine.iter()
+                .any(|c| c.attr.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(k)))
+        })
+        .collect();
+    (!kept.is_empty()).then_some(Value::Object(kept))
+}
+
+/// Removes what `excludedAttributes` names of a custom extension: the whole URN, or one
+/// attribute (and the URN with it when that was the last).
+fn exclude_custom(obj: &mut Map<String, Value>, c: &Custom) {
+    let Some(key) = obj.keys().find(|k| c.names(k)).cloned() else {
+        return;
+    };
+    let Some(attr) = &c.attr else {
+        obj.shift_remove(&key);
+        return;
+    };
+    if let Some(Value::Object(ext)) = obj.get_mut(&key) {
+        if let Some(k) = find_key(ext, attr) {
+            ext.shift_remove(&k);
+        }
+        if ext.is_empty() {
+            obj.shift_remove(&key);
+        }
+    }
 }
 
 /// Keeps only the given sub-attributes of a complex value (each element of a multi-valued one).
@@ -216,16 +296,35 @@ impl Projection {
         attributes: Option<&str>,
         excluded: Option<&str>,
     ) -> Result<Projection, ScimError> {
+        Self::parse_with(rt, Declared::none(), attributes, excluded)
+    }
+
+    /// [`Projection::parse`] for an org that declares the extensions `declared`. A custom
+    /// extension's URN, declared or not, or `URN:attr`, selects it as a built-in one does.
+    pub fn parse_with(
+        rt: ResourceType,
+        declared: &Declared,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, ScimError> {
         let attributes = attributes.map(str::trim).filter(|s| !s.is_empty());
-        let include = match attributes {
-            Some(list) => Some(parse_list(rt, list, "attributes")?),
-            None => None,
+        let (include, include_custom) = match attributes {
+            Some(list) => {
+                let (sels, custom) = parse_list(rt, declared, list, "attributes")?;
+                (Some(sels), custom)
+            }
+            None => (None, Vec::new()),
         };
-        let exclude = match excluded.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(list) => parse_list(rt, list, "excludedAttributes")?,
-            None => Vec::new(),
+        let (exclude, exclude_custom) = match excluded.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(list) => parse_list(rt, declared, list, "excludedAttributes")?,
+            None => (Vec::new(), Vec::new()),
         };
-        Ok(Projection { include, exclude })
+        Ok(Projection {
+            include,
+            exclude,
+            include_custom,
+            exclude_custom,
+        })
     }
 
     /// Every attribute returned by default.
@@ -279,6 +378,10 @@ impl Projection {
                     if let Some(kept) = kept {
                         out.insert(key, kept);
                     }
+                } else if is_undeclared(&key) {
+                    if let Some(kept) = include_custom(&key, value, &self.include_custom) {
+                        out.insert(key, kept);
+                    }
                 } else {
                     let mut single = Map::new();
                     single.insert(key, value);
@@ -289,6 +392,9 @@ impl Projection {
         }
         for sel in &self.exclude {
             exclude_from(obj, sel);
+        }
+        for c in &self.exclude_custom {
+            exclude_custom(obj, c);
         }
     }
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::error::ScimError;
 use crate::filter::{parse_attr_path, AttrPath};
-use crate::schema::{Attr, AttrType, ResourceType};
+use crate::schema::{Attr, AttrType, Declared, ResourceType};
 
 use super::{find_key, resolve};
 
@@ -18,6 +18,9 @@ pub struct SortSpec {
     /// completed to its `value` sub-attribute.
     pub path: AttrPath,
     pub descending: bool,
+    /// The type of a declared extension's attribute, when `path` names one (its URN and name
+    /// in their declared spelling); `None` for the built-in schemas.
+    pub declared: Option<AttrType>,
 }
 
 /// A comparable sort key.
@@ -33,6 +36,17 @@ impl SortSpec {
     /// `sortOrder` other than ascending/descending is `invalidValue`.
     pub fn parse(
         rt: ResourceType,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+    ) -> Result<Option<SortSpec>, ScimError> {
+        Self::parse_with(rt, Declared::none(), sort_by, sort_order)
+    }
+
+    /// [`SortSpec::parse`] for an org that declares the extensions `declared`, whose
+    /// attributes sort by full path (`urn:okta:custom:user:1.0:level`).
+    pub fn parse_with(
+        rt: ResourceType,
+        declared: &Declared,
         sort_by: Option<&str>,
         sort_order: Option<&str>,
     ) -> Result<Option<SortSpec>, ScimError> {
@@ -52,6 +66,23 @@ impl SortSpec {
         let parsed = parse_attr_path(sort_by)
             .map_err(|e| ScimError::invalid_path(format!("Invalid sortBy '{sort_by}': {e}")))?;
         let unknown = || ScimError::invalid_path(format!("Unknown sortBy attribute '{sort_by}'"));
+        let custom = parsed
+            .urn
+            .as_deref()
+            .filter(|_| parsed.sub.is_none())
+            .and_then(|urn| declared.resolve(rt, urn, &parsed.name));
+        if let (None, Some((ext, attr))) = (resolve(rt, &parsed), custom) {
+            let path = AttrPath {
+                urn: Some(ext.urn.clone()),
+                name: attr.name.clone(),
+                sub: None,
+            };
+            return Ok(Some(SortSpec {
+                path,
+                descending,
+                declared: Some(attr.ty),
+            }));
+        }
         let (ext, attr, sub) = resolve(rt, &parsed).ok_or_else(unknown)?;
         let sub = match sub {
             Some(sub) => Some(sub.name),
@@ -70,10 +101,17 @@ impl SortSpec {
             name: attr.name.to_string(),
             sub: sub.map(str::to_string),
         };
-        Ok(Some(SortSpec { path, descending }))
+        Ok(Some(SortSpec {
+            path,
+            descending,
+            declared: None,
+        }))
     }
 
     fn leaf(&self, rt: ResourceType) -> Option<&'static Attr> {
+        if let Some(ty) = self.declared {
+            return Some(crate::schema::declared::leaf(ty));
+        }
         let r = rt.resolve(
             self.path.urn.as_deref(),
             &self.path.name,

@@ -291,6 +291,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(None, "userName", None),
                 descending: false,
+                declared: None,
             })),
         ),
         (
@@ -299,6 +300,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(None, "userName", None),
                 descending: true,
+                declared: None,
             })),
         ),
         (
@@ -307,6 +309,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(None, "name", Some("familyName")),
                 descending: false,
+                declared: None,
             })),
         ),
         (
@@ -315,6 +318,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(None, "emails", Some("value")),
                 descending: false,
+                declared: None,
             })),
         ),
         (
@@ -323,6 +327,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(None, "meta", Some("created")),
                 descending: false,
+                declared: None,
             })),
         ),
         (
@@ -331,6 +336,7 @@ fn parses_sort_specs() {
             Ok(Some(SortSpec {
                 path: path(Some(ENT), "manager", Some("value")),
                 descending: false,
+                declared: None,
             })),
         ),
         (Some("nope"), None, Err(ScimType::InvalidPath)),

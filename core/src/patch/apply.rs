@@ -17,7 +17,7 @@ use super::{MemberOp, OpKind, PatchOperation};
 use crate::error::ScimError;
 use crate::filter::{Filter, PatchPath};
 use crate::json_key::JsonKey;
-use crate::schema::{Attr, Mutability, Resolved, ResourceType, Schema};
+use crate::schema::{Attr, Declared, Mutability, Resolved, ResourceType, Schema};
 use serde_json::{Map, Value};
 
 /// Applies all operations to `resource` (stored form) of type `rt` whose id is `id`, in order,
@@ -31,8 +31,21 @@ pub fn apply_patch(
     id: &str,
     ops: &[PatchOperation],
 ) -> Result<Vec<MemberOp>, ScimError> {
+    apply_patch_with(resource, rt, id, ops, Declared::none())
+}
+
+/// [`apply_patch`] for an org that declares the extensions `declared`: they take the same
+/// forms as undeclared ones, with `add` appending to a declared multi-valued attribute.
+pub fn apply_patch_with(
+    resource: &mut Map<String, Value>,
+    rt: ResourceType,
+    id: &str,
+    ops: &[PatchOperation],
+    declared: &Declared,
+) -> Result<Vec<MemberOp>, ScimError> {
     let mut patcher = Patcher {
         rt,
+        declared,
         id,
         members: Vec::new(),
         appended: HashMap::new(),
@@ -59,6 +72,7 @@ enum Origin {
 
 struct Patcher<'a> {
     rt: ResourceType,
+    declared: &'a Declared,
     id: &'a str,
     members: Vec<MemberOp>,
     /// Indexes of the multi-valued attributes that plain `add`s appended to, kept across
@@ -72,6 +86,13 @@ struct Patcher<'a> {
 type AttrKey = (Option<&'static str>, &'static str);
 
 impl Patcher<'_> {
+    fn custom(&self) -> undeclared::Custom<'_> {
+        undeclared::Custom {
+            rt: self.rt,
+            declared: self.declared,
+        }
+    }
+
     fn apply(&mut self, res: &mut Object, op: &PatchOperation) -> Result<(), ScimError> {
         let value = op.value.as_ref();
         match (&op.path, op.op) {
@@ -94,7 +115,7 @@ impl Patcher<'_> {
             ));
         };
         for (key, v) in obj {
-            if undeclared::apply_key(res, self.rt, kind, key, v)? {
+            if undeclared::apply_key(res, self.custom(), kind, key, v)? {
                 continue;
             }
             match classify_key(self.rt, key) {
@@ -178,7 +199,7 @@ impl Patcher<'_> {
                 _ => self.merge_extension(res, kind, ext, value.unwrap_or(&Value::Null)),
             };
         }
-        if undeclared::apply_path(res, self.rt, kind, path, value)? {
+        if undeclared::apply_path(res, self.custom(), kind, path, value)? {
             return Ok(());
         }
         let a = &path.attr;

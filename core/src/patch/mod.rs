@@ -25,7 +25,7 @@ mod undeclared;
 mod values;
 mod write;
 
-pub use apply::apply_patch;
+pub use apply::{apply_patch, apply_patch_with};
 pub use parse::parse_patch;
 
 use crate::filter::PatchPath;

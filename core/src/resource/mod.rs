@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::ScimError;
 use crate::json_key::unseen;
 use crate::schema::{
-    Attr, AttrType, Mutability, ResourceType, Schema, COMMON_ATTRS, ENTERPRISE_SCHEMA,
+    Attr, AttrType, Declared, Mutability, ResourceType, Schema, COMMON_ATTRS, ENTERPRISE_SCHEMA,
 };
 
 /// Per-deployment limits on resource contents.
@@ -167,8 +167,9 @@ impl<'a> Gathered<'a> {
         rt: ResourceType,
         key: &'a str,
         value: &'a Value,
+        declared: &Declared,
     ) -> Result<(), ScimError> {
-        if self.undeclared.gather(rt, key, value)? {
+        if self.undeclared.gather(rt, key, value, declared)? {
             return Ok(());
         }
         match classify(rt, None, key) {
@@ -440,11 +441,25 @@ fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
 }
 
 /// Validates and canonicalizes a client body (POST/PUT, or the stored form after PATCH — must be
-/// idempotent on already-canonical input) into stored form.
+/// idempotent on already-canonical input) into stored form, for an org that declares no
+/// extensions.
 pub fn normalize(
     rt: ResourceType,
     input: &Value,
     limits: &Limits,
+) -> Result<Normalized, ScimError> {
+    normalize_with(rt, input, limits, Declared::none(), None)
+}
+
+/// [`normalize`] for an org that declares the extensions `declared`, whose values are then
+/// type-checked and coerced. `stored` is the resource's stored form before this write (PUT,
+/// PATCH): declared values it already holds unchanged are not checked again.
+pub fn normalize_with(
+    rt: ResourceType,
+    input: &Value,
+    limits: &Limits,
+    declared: &Declared,
+    stored: Option<&Map<String, Value>>,
 ) -> Result<Normalized, ScimError> {
     let Value::Object(body) = input else {
         return Err(ScimError::invalid_syntax(
@@ -453,7 +468,7 @@ pub fn normalize(
     };
     let mut gathered = Gathered::default();
     for (key, value) in body {
-        gathered.gather(rt, key, value)?;
+        gathered.gather(rt, key, value, declared)?;
     }
     // Before any per-value work, so that a body with a huge array costs one length check.
     for (ext, attr, slot) in &gathered.slots {
@@ -496,6 +511,7 @@ pub fn normalize(
         }
     }
     std::mem::take(&mut gathered.undeclared).finish(&mut attrs);
+    declared::apply(rt, declared, &mut attrs, stored, limits)?;
 
     for attr in rt.schema().attributes.iter().filter(|a| a.required) {
         let present = match attrs.get(attr.name) {
@@ -580,6 +596,7 @@ pub fn enforce_immutable(
 }
 
 mod bounds;
+pub mod declared;
 mod keys;
 pub mod precondition;
 mod render;

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::Limits;
 use crate::error::ScimError;
-use crate::schema::ResourceType;
+use crate::schema::{Declared, ResourceType};
 
 /// The most levels of arrays and objects one attribute value of an undeclared extension may
 /// nest: Okta sends arrays of strings, nothing deeper needs more than a few levels, and a cap
@@ -91,15 +91,18 @@ pub fn stored_urn(attrs: &Map<String, Value>, urn: &str) -> Option<String> {
 
 /// Resolves an undeclared key against `attrs`. URNs carry colons and dots of their own, so the
 /// attribute is what follows the last colon, unless the key is a whole URN: one already stored,
-/// one whose last segment cannot be an attribute name (`...:1.0`), one ending in the resource
-/// type's name (`...:2.0:User`, the convention for extension URNs), or one whose value is an
-/// object and whose prefix is not a stored URN (`object` says the value is one). `None` for a
-/// key that is not under an undeclared URN.
+/// one the org declares for `rt`, one whose last segment cannot be an attribute name
+/// (`...:1.0`), one ending in the resource type's name (`...:2.0:User`, the convention for
+/// extension URNs), or one whose value is an object and whose prefix is not a stored or
+/// declared URN (`object` says the value is one). `None` for a key that is not under a URN
+/// scimd defines itself. Declared extensions are stored as undeclared ones are, so they are
+/// placed here too; knowing their URNs settles keys the heuristics could read both ways.
 pub fn place<'k>(
     rt: ResourceType,
     key: &'k str,
     attrs: &Map<String, Value>,
     object: bool,
+    declared: &Declared,
 ) -> Option<Place<'k>> {
     if !is_undeclared(key) {
         return None;
@@ -107,7 +110,14 @@ pub fn place<'k>(
     if let Some(urn) = stored_urn(attrs, key) {
         return Some(Place::Whole(urn));
     }
+    if let Some(ext) = declared.find(rt, key) {
+        return Some(Place::Whole(ext.urn.clone()));
+    }
     let (prefix, last) = key.rsplit_once(':')?;
+    if let Some(ext) = declared.find(rt, prefix).filter(|_| is_attr_name(last)) {
+        let urn = stored_urn(attrs, prefix).unwrap_or_else(|| ext.urn.clone());
+        return Some(Place::Attr(urn, last));
+    }
     if !is_attr_name(last) || last.eq_ignore_ascii_case(rt.name()) {
         return Some(Place::Whole(key.to_string()));
     }
@@ -245,12 +255,13 @@ pub(super) struct Gathered {
 }
 
 impl Gathered {
-    /// Takes a body key under an undeclared URN; `Ok(false)` when it is not one.
+    /// Takes a body key under an undeclared (or declared) URN; `Ok(false)` when it is not one.
     pub(super) fn gather(
         &mut self,
         rt: ResourceType,
         key: &str,
         value: &Value,
+        declared: &Declared,
     ) -> Result<bool, ScimError> {
         if !is_undeclared(key) {
             return Ok(false);
@@ -260,7 +271,7 @@ impl Gathered {
         let place = if value.is_object() {
             Place::Whole(stored_urn(&self.exts, key).unwrap_or_else(|| key.to_string()))
         } else {
-            match place(rt, key, &self.exts, false) {
+            match place(rt, key, &self.exts, false, declared) {
                 Some(p) => p,
                 None => return Ok(true),
             }

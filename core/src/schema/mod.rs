@@ -3,10 +3,12 @@
 //!
 //! The types and lookups are here; the attribute tables themselves are in `defs`.
 
+pub mod declared;
 mod defs;
 #[cfg(test)]
 mod tests;
 
+pub use declared::{Declared, DeclaredAttr, DeclaredExtension};
 pub use defs::{ALL_SCHEMAS, COMMON_ATTRS, ENTERPRISE_USER, GROUP, USER};
 
 use defs::USER_EXTENSIONS;
@@ -40,7 +42,8 @@ pub enum AttrType {
 }
 
 impl AttrType {
-    fn as_str(self) -> &'static str {
+    /// The type's name as RFC 7643 spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             AttrType::String => "string",
             AttrType::Boolean => "boolean",

@@ -147,9 +147,8 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let env = Env {
         org: ctx.org.to_string(),
         now: ctx.now().to_string(),
-        limits: ctx.limits,
         unknown: ctx.unknown,
-        usernames: ctx.usernames,
+        rules: ctx.rules(),
     };
     // Parsing, normalizing and PATCH work happen here, outside the writer; the writer only
     // checks versions and writes.
@@ -182,6 +181,9 @@ pub fn bulk(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         }
         let status = match result {
             Ok((rt, id, o)) => {
+                if p.op.method != http::Method::DELETE {
+                    super::undeclared::note(ctx.org, *rt, &o.resource.attrs, &ctx.declared);
+                }
                 r.insert(
                     "location".into(),
                     json!(format!("{}/{}/{id}", ctx.base, rt.endpoint())),

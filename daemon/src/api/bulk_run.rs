@@ -7,11 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use scimd_core::patch::parse_patch;
-use scimd_core::resource::{self as res, Limits, UserNames};
+use scimd_core::resource as res;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
-use super::write::{patch_change, put_change};
+use super::write::{patch_change, put_change, Rules};
 use crate::store::{not_found, stale, Change, Outcome, Store, StoreError, Tx, Unknown};
 
 /// One requested operation, as `bulk.rs` parsed it.
@@ -28,9 +28,8 @@ pub(super) struct Op {
 pub(super) struct Env {
     pub(super) org: String,
     pub(super) now: String,
-    pub(super) limits: Limits,
     pub(super) unknown: Unknown,
-    pub(super) usernames: UserNames,
+    pub(super) rules: Rules,
 }
 
 /// What one operation ended in: the resource type, its id and the write's outcome.
@@ -173,7 +172,7 @@ fn prepare_one(
 ) -> std::result::Result<Prep, ScimError> {
     let segments: Vec<&str> = op.path.split('/').filter(|s| !s.is_empty()).collect();
     let rt = resource_type(&op.path, segments.first().copied())?;
-    let (org, limits) = (&env.org, &env.limits);
+    let (org, limits) = (&env.org, &env.rules.limits);
     if let [_, id] = segments.as_slice() {
         if !path_refs {
             res::check_id("id", id, limits)?;
@@ -183,7 +182,7 @@ fn prepare_one(
         (&http::Method::POST, [_]) => {
             let mut data = op.data.clone().unwrap_or(Value::Null);
             resolve(&mut data, planned)?;
-            let n = res::normalize(rt, &data, limits)?;
+            let n = res::normalize_with(rt, &data, limits, &env.rules.declared, None)?;
             let id = uuid::Uuid::now_v7().to_string();
             let prep = Prep::Create {
                 rt,
@@ -207,8 +206,8 @@ fn prepare_one(
                 }
             }
             let change = match op.method {
-                http::Method::PUT => put_change(rt, &current, &data, *limits, env.usernames)?,
-                _ => patch_change(rt, &current, &parse_patch(&data)?, *limits, env.usernames)?,
+                http::Method::PUT => put_change(rt, &current, &data, &env.rules)?,
+                _ => patch_change(rt, &current, &parse_patch(&data)?, &env.rules)?,
             };
             let prep = Prep::Modify {
                 rt,
@@ -319,8 +318,8 @@ fn run_in_writer(
     let rt = resource_type(&op.path, segments.first().copied())?;
     let mut data = op.data.clone().unwrap_or(Value::Null);
     resolve(&mut data, ids)?;
-    let (org, now, unknown, limits) = (&env.org, &env.now, env.unknown, env.limits);
-    let usernames = env.usernames;
+    let (org, now, unknown, rules) = (&env.org, &env.now, env.unknown, &env.rules);
+    let limits = rules.limits;
     if let [_, id] = segments.as_slice() {
         res::check_id("id", id, &limits)?;
     }
@@ -328,14 +327,14 @@ fn run_in_writer(
     match (&op.method, segments.as_slice()) {
         (&http::Method::PUT, [_, id]) => {
             let out = tx.modify(org, rt, id, if_match, now, unknown, |cur| {
-                put_change(rt, cur, &data, limits, usernames)
+                put_change(rt, cur, &data, rules)
             })?;
             Ok((rt, id.to_string(), out))
         }
         (&http::Method::PATCH, [_, id]) => {
             let ops = parse_patch(&data)?;
             let out = tx.modify(org, rt, id, if_match, now, unknown, |cur| {
-                patch_change(rt, cur, &ops, limits, usernames)
+                patch_change(rt, cur, &ops, rules)
             })?;
             Ok((rt, id.to_string(), out))
         }

@@ -1,7 +1,8 @@
 //! The discovery endpoints: ServiceProviderConfig, ResourceTypes and Schemas, generated from
-//! the same definitions that drive validation.
+//! the same definitions that drive validation, the org's declared extensions included (so
+//! `/Schemas` and `/ResourceTypes` differ from org to org).
 
-use scimd_core::schema::ALL_SCHEMAS;
+use scimd_core::schema::{Declared, ALL_SCHEMAS};
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{json, Value};
 
@@ -46,39 +47,44 @@ pub fn service_provider_config(base: &str) -> Value {
 }
 
 /// `GET /ResourceTypes`.
-pub fn resource_types(base: &str) -> Value {
+pub fn resource_types(base: &str, declared: &Declared) -> Value {
     let all: Vec<Value> = ResourceType::ALL
         .iter()
-        .map(|rt| rt.to_json(base))
+        .map(|rt| declared.resource_type_json(*rt, base))
         .collect();
     let n = all.len();
     list_response(all, n, 1)
 }
 
 /// `GET /ResourceTypes/{name}`.
-pub fn resource_type(base: &str, name: &str) -> Result<Value, ScimError> {
+pub fn resource_type(base: &str, name: &str, declared: &Declared) -> Result<Value, ScimError> {
     ResourceType::ALL
         .iter()
         .find(|rt| rt.name().eq_ignore_ascii_case(name))
-        .map(|rt| rt.to_json(base))
+        .map(|rt| declared.resource_type_json(*rt, base))
         .ok_or_else(|| ScimError::NotFound(format!("no resource type {name}; try User or Group")))
 }
 
-/// `GET /Schemas`.
-pub fn schemas(base: &str) -> Value {
+/// `GET /Schemas`: the built-in schemas, then the org's declared extensions.
+pub fn schemas(base: &str, declared: &Declared) -> Value {
+    let location = |id: &str| format!("{base}/Schemas/{id}");
     let all: Vec<Value> = ALL_SCHEMAS
         .iter()
-        .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))
+        .map(|s| s.to_json(&location(s.id)))
+        .chain(declared.all().iter().map(|e| e.to_json(&location(&e.urn))))
         .collect();
     let n = all.len();
     list_response(all, n, 1)
 }
 
 /// `GET /Schemas/{urn}`.
-pub fn schema(base: &str, urn: &str) -> Result<Value, ScimError> {
-    ALL_SCHEMAS
-        .iter()
-        .find(|s| s.id.eq_ignore_ascii_case(urn))
-        .map(|s| s.to_json(&format!("{base}/Schemas/{}", s.id)))
+pub fn schema(base: &str, urn: &str, declared: &Declared) -> Result<Value, ScimError> {
+    let location = |id: &str| format!("{base}/Schemas/{id}");
+    if let Some(s) = ALL_SCHEMAS.iter().find(|s| s.id.eq_ignore_ascii_case(urn)) {
+        return Ok(s.to_json(&location(s.id)));
+    }
+    declared
+        .find_any(urn)
+        .map(|e| e.to_json(&location(&e.urn)))
         .ok_or_else(|| ScimError::NotFound(format!("no schema {urn}")))
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use scimd_core::filter::{parse_filter, Filter};
 use scimd_core::list::{list_response, Projection, SortSpec};
+use scimd_core::schema::Declared;
 use scimd_core::{ResourceType, ScimError, ScimType};
 use serde_json::Value;
 
@@ -45,7 +46,7 @@ struct RawList<'a> {
 }
 
 impl ListParams {
-    fn build(rt: ResourceType, raw: RawList<'_>) -> Result<ListParams> {
+    fn build(rt: ResourceType, declared: &Declared, raw: RawList<'_>) -> Result<ListParams> {
         let filter = match raw.filter {
             Some(f) => Some(parse_filter(f)?),
             None => None,
@@ -56,7 +57,7 @@ impl ListParams {
             .count
             .map_or(DEFAULT_COUNT, |c| c.max(0) as usize)
             .min(MAX_RESULTS);
-        let sort = SortSpec::parse(rt, raw.sort_by, raw.sort_order)?;
+        let sort = SortSpec::parse_with(rt, declared, raw.sort_by, raw.sort_order)?;
         if let Some(c) = raw.cursor {
             if raw.start.is_some() {
                 return Err(ScimError::invalid_value(
@@ -81,16 +82,21 @@ impl ListParams {
             start_index,
             count,
             sort,
-            projection: Projection::parse(rt, raw.attributes, raw.excluded)?,
+            projection: Projection::parse_with(rt, declared, raw.attributes, raw.excluded)?,
             cursor: raw.cursor.map(str::to_string),
         })
     }
 
-    pub(super) fn from_query(rt: ResourceType, q: &HashMap<String, String>) -> Result<ListParams> {
+    pub(super) fn from_query(
+        rt: ResourceType,
+        declared: &Declared,
+        q: &HashMap<String, String>,
+    ) -> Result<ListParams> {
         let int = |k: &str, name: &str| q.get(k).map(|v| parse_int(name, v)).transpose();
         let s = |k: &str| q.get(k).map(String::as_str);
         Self::build(
             rt,
+            declared,
             RawList {
                 filter: s("filter"),
                 start: int("startindex", "startIndex")?,
@@ -104,7 +110,11 @@ impl ListParams {
         )
     }
 
-    pub(super) fn from_search(rt: ResourceType, body: &Value) -> Result<ListParams> {
+    pub(super) fn from_search(
+        rt: ResourceType,
+        declared: &Declared,
+        body: &Value,
+    ) -> Result<ListParams> {
         let obj = body
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("A SearchRequest must be a JSON object."))?;
@@ -142,6 +152,7 @@ impl ListParams {
         let cursor = text("cursor")?;
         Self::build(
             rt,
+            declared,
             RawList {
                 filter: filter.as_deref(),
                 start: int("startIndex")?,
@@ -239,7 +250,7 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
     let matches = |v: &Value| {
         p.filter
             .as_ref()
-            .is_none_or(|f| scimd_core::filter::matches(f, v, rt))
+            .is_none_or(|f| scimd_core::filter::matches_with(f, v, rt, &ctx.declared))
     };
     let source = p
         .filter
@@ -414,7 +425,7 @@ pub(super) fn search_all(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     let mut total = 0;
     let mut start_index = 1;
     for rt in ResourceType::ALL {
-        let mut p = ListParams::from_search(rt, &body)?;
+        let mut p = ListParams::from_search(rt, &ctx.declared, &body)?;
         if p.cursor.is_some() {
             return Err(ScimError::invalid_value(
                 "Cursor paging works per resource type: search /Users or /Groups.",

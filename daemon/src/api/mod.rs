@@ -12,14 +12,17 @@ pub mod pages;
 mod plan;
 pub mod snapshot;
 mod summary;
+mod undeclared;
 mod write;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use scimd_core::filter::parse_filter;
 use scimd_core::list::Projection;
 use scimd_core::resource::{self as res, Limits, UserNames};
+use scimd_core::schema::Declared;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
@@ -63,6 +66,8 @@ pub struct Context<'a> {
     pub unknown: Unknown,
     /// Whether PUT and PATCH may change a userName.
     pub usernames: UserNames,
+    /// The extensions the org declares (`[orgs.NAME.extensions]`).
+    pub declared: Arc<Declared>,
     /// Where recent startIndex pages ended, shared by all requests.
     pub pages: &'a pages::PageEnds,
     /// RFC 3339 time of the request, read once, when a handler first asks (reads never do).
@@ -184,7 +189,11 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
         [kind] if rt_of(kind).is_some() => {
             let rt = rt_of(kind).unwrap_or(ResourceType::User);
             match method {
-                M::GET => list::list(ctx, rt, &list::ListParams::from_query(rt, &req.query)?),
+                M::GET => list::list(
+                    ctx,
+                    rt,
+                    &list::ListParams::from_query(rt, &ctx.declared, &req.query)?,
+                ),
                 M::POST => write(ctx, req, rt, None, create),
                 _ => not_allowed("GET, POST"),
             }
@@ -194,7 +203,8 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             match method {
                 M::POST => {
                     let body = json_body(&req.body)?;
-                    list::list(ctx, rt, &list::ListParams::from_search(rt, &body)?)
+                    let p = list::ListParams::from_search(rt, &ctx.declared, &body)?;
+                    list::list(ctx, rt, &p)
                 }
                 _ => not_allowed("POST"),
             }
@@ -215,19 +225,22 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             _ => not_allowed("GET"),
         },
         ["ResourceTypes"] => match method {
-            M::GET => Ok(Reply::ok(discovery::resource_types(ctx.base))),
+            M::GET => Ok(Reply::ok(discovery::resource_types(
+                ctx.base,
+                &ctx.declared,
+            ))),
             _ => not_allowed("GET"),
         },
         ["ResourceTypes", name] => match method {
-            M::GET => discovery::resource_type(ctx.base, name).map(Reply::ok),
+            M::GET => discovery::resource_type(ctx.base, name, &ctx.declared).map(Reply::ok),
             _ => not_allowed("GET"),
         },
         ["Schemas"] => match method {
-            M::GET => Ok(Reply::ok(discovery::schemas(ctx.base))),
+            M::GET => Ok(Reply::ok(discovery::schemas(ctx.base, &ctx.declared))),
             _ => not_allowed("GET"),
         },
         ["Schemas", urn] => match method {
-            M::GET => discovery::schema(ctx.base, urn).map(Reply::ok),
+            M::GET => discovery::schema(ctx.base, urn, &ctx.declared).map(Reply::ok),
             _ => not_allowed("GET"),
         },
         ["Bulk"] => match method {
@@ -353,9 +366,14 @@ pub fn render(base: &str, rt: ResourceType, r: Resource) -> Value {
     res::render_owned(rt, &r.id, r.attrs, &r.meta, base, computed)
 }
 
-fn projection(rt: ResourceType, q: &HashMap<String, String>) -> Result<Projection> {
-    Projection::parse(
+fn projection(
+    ctx: &Context<'_>,
+    rt: ResourceType,
+    q: &HashMap<String, String>,
+) -> Result<Projection> {
+    Projection::parse_with(
         rt,
+        &ctx.declared,
         q.get("attributes").map(String::as_str),
         q.get("excludedattributes").map(String::as_str),
     )
@@ -382,7 +400,7 @@ fn single(
 }
 
 fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Result<Reply> {
-    let proj = projection(rt, &req.query)?;
+    let proj = projection(ctx, rt, &req.query)?;
     let with_links = proj.includes(rt, links_attr(rt));
     let r = ctx
         .store

@@ -2,17 +2,19 @@
 //! normalising) before the store's writer takes it, and recorded on the activity bus whether it
 //! succeeded or not.
 
+use std::sync::Arc;
+
 use scimd_core::list::Projection;
-use scimd_core::patch::{apply_patch, parse_patch, MemberOp, PatchOperation};
+use scimd_core::patch::{apply_patch_with, parse_patch, MemberOp, PatchOperation};
 use scimd_core::resource::{self as res, Limits, UserNames};
+use scimd_core::schema::Declared;
 use scimd_core::{ResourceType, ScimError};
 use serde_json::{Map, Value};
 
 use super::{
-    internal, json_body, links_attr, projection, single, summary, Context, Reply, Request, Result,
+    internal, json_body, links_attr, projection, single, summary, undeclared, Context, Reply,
+    Request, Result,
 };
-use std::sync::Arc;
-
 use crate::activity::{client_name, Activity, Bus};
 use crate::store::{Change, Note, Outcome, Resource};
 
@@ -97,6 +99,25 @@ fn note(
     })
 }
 
+/// What a change is worked out under: the org's limits, its userName rule and the extensions it
+/// declares. Owned, as the writer thread may work a change out again.
+#[derive(Clone)]
+pub(super) struct Rules {
+    pub(super) limits: Limits,
+    pub(super) usernames: UserNames,
+    pub(super) declared: Arc<Declared>,
+}
+
+impl Context<'_> {
+    pub(super) fn rules(&self) -> Rules {
+        Rules {
+            limits: self.limits,
+            usernames: self.usernames,
+            declared: self.declared.clone(),
+        }
+    }
+}
+
 pub(super) fn name_of(rt: ResourceType, attrs: &Map<String, Value>) -> Option<String> {
     rt.name_in(attrs).map(str::to_string)
 }
@@ -115,9 +136,9 @@ pub(super) fn create(
     rt: ResourceType,
     _: Option<&str>,
 ) -> Result<Written> {
-    let proj = projection(rt, &req.query)?;
+    let proj = projection(ctx, rt, &req.query)?;
     let body = json_body(&req.body)?;
-    let n = res::normalize(rt, &body, &ctx.limits)?;
+    let n = res::normalize_with(rt, &body, &ctx.limits, &ctx.declared, None)?;
     let id = uuid::Uuid::now_v7().to_string();
     let out = ctx
         .store
@@ -132,6 +153,7 @@ pub(super) fn create(
             ctx.unknown,
         )
         .map_err(internal)?;
+    undeclared::note(ctx.org, rt, &out.resource.attrs, &ctx.declared);
     let noted = out.noted;
     let r = if rt == ResourceType::User {
         // A new user belongs to no team yet: the written state is the answer, no second read.
@@ -153,9 +175,10 @@ fn normalize_change(
     rt: ResourceType,
     cur: &Resource,
     input: &Value,
-    limits: Limits,
+    rules: &Rules,
 ) -> Result<res::Normalized> {
-    let n = res::normalize(
+    let (limits, declared) = (rules.limits, &*rules.declared);
+    let n = res::normalize_with(
         rt,
         input,
         &Limits {
@@ -165,6 +188,8 @@ fn normalize_change(
             max_extension_bytes: usize::MAX,
             ..limits
         },
+        declared,
+        Some(&cur.attrs),
     )?;
     // Only what changes is held to the string limits, like the team name below.
     res::check_strings(&n.attrs, &limits, Some(&cur.attrs))?;
@@ -173,7 +198,8 @@ fn normalize_change(
         check_member_ids(ids, &limits)?;
     }
     if rt == ResourceType::Group && n.attrs.get("displayName") != cur.attrs.get("displayName") {
-        res::normalize(rt, &Value::Object(n.attrs.clone()), &limits)?;
+        let again = Value::Object(n.attrs.clone());
+        res::normalize_with(rt, &again, &limits, declared, Some(&cur.attrs))?;
     }
     Ok(n)
 }
@@ -188,17 +214,16 @@ pub(super) fn put_change(
     rt: ResourceType,
     cur: &Resource,
     body: &Value,
-    limits: Limits,
-    names: UserNames,
+    rules: &Rules,
 ) -> Result<Change> {
-    let n = normalize_change(rt, cur, body, limits)?;
+    let n = normalize_change(rt, cur, body, rules)?;
     let members = match (rt, n.members) {
         (ResourceType::Group, Some(m)) => vec![MemberOp::Clear, MemberOp::Add(m)],
         // PUT replaces the whole resource: a team PUT without members has none.
         (ResourceType::Group, None) => vec![MemberOp::Clear],
         (ResourceType::User, _) => Vec::new(),
     };
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, rules.usernames)?;
     Ok(Change { attrs, members })
 }
 
@@ -207,11 +232,11 @@ pub(super) fn patch_change(
     rt: ResourceType,
     cur: &Resource,
     ops: &[PatchOperation],
-    limits: Limits,
-    names: UserNames,
+    rules: &Rules,
 ) -> Result<Change> {
+    let limits = rules.limits;
     let mut attrs = cur.attrs.clone();
-    let mut members = apply_patch(&mut attrs, rt, &cur.id, ops)?;
+    let mut members = apply_patch_with(&mut attrs, rt, &cur.id, ops, &rules.declared)?;
     for op in &mut members {
         match op {
             MemberOp::Add(ids) => check_member_ids(ids, &limits)?,
@@ -220,8 +245,8 @@ pub(super) fn patch_change(
             MemberOp::Clear => {}
         }
     }
-    let n = normalize_change(rt, cur, &Value::Object(attrs), limits)?;
-    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, names)?;
+    let n = normalize_change(rt, cur, &Value::Object(attrs), rules)?;
+    let attrs = res::enforce_immutable(rt, &cur.attrs, n.attrs, rules.usernames)?;
     Ok(Change { attrs, members })
 }
 
@@ -232,9 +257,9 @@ pub(super) fn replace(
     id: Option<&str>,
 ) -> Result<Written> {
     let body = json_body(&req.body)?;
-    let (limits, names) = (ctx.limits, ctx.usernames);
+    let rules = ctx.rules();
     change_one(ctx, req, rt, id, move |cur| {
-        put_change(rt, cur, &body, limits, names)
+        put_change(rt, cur, &body, &rules)
     })
 }
 
@@ -245,9 +270,9 @@ pub(super) fn patch(
     id: Option<&str>,
 ) -> Result<Written> {
     let ops = parse_patch(&json_body(&req.body)?)?;
-    let (limits, names) = (ctx.limits, ctx.usernames);
+    let rules = ctx.rules();
     change_one(ctx, req, rt, id, move |cur| {
-        patch_change(rt, cur, &ops, limits, names)
+        patch_change(rt, cur, &ops, &rules)
     })
 }
 
@@ -263,7 +288,7 @@ fn change_one(
     let id = id.unwrap_or_default();
     // Parsed before the write, so a bad `attributes` refuses the request instead of
     // failing after it applied.
-    let proj = projection(rt, &req.query)?;
+    let proj = projection(ctx, rt, &req.query)?;
     let (org, now, if_match) = (ctx.org, ctx.now(), req.if_match.as_deref());
     let team_patch = rt == ResourceType::Group && req.method == http::Method::PATCH;
     let asked_for =
@@ -274,6 +299,7 @@ fn change_one(
         .noting(note(ctx, req, rt, status, summary::changed))
         .modify(org, rt, id, if_match, now, ctx.unknown, change)
         .map_err(internal)?;
+    undeclared::note(org, rt, &out.resource.attrs, &ctx.declared);
     if team_patch && !asked_for {
         // Microsoft's guidance and collection expect a group PATCH to answer 204, and a 200
         // body without `members` reads to some clients as "the members are gone". Nothing is

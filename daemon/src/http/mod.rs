@@ -364,6 +364,7 @@ async fn route(
         scimd_config::Usernames::Mutable => UserNames::Mutable,
     };
     let pages = state.pages.clone();
+    let declared = org.extensions.clone();
     let point_read = store.inline_reads() && api::is_point_read(&request);
     let run = move || {
         let ctx = Context {
@@ -375,6 +376,7 @@ async fn route(
             sorted_window: config.limits.max_sorted_window,
             unknown,
             usernames,
+            declared,
             pages: &pages,
             now: std::cell::OnceCell::new(),
             started,

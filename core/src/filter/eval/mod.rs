@@ -5,7 +5,7 @@
 //! attribute, wrong JSON type, unparsable date) simply does not match.
 
 use super::{AttrPath, CompValue, CompareOp, Filter};
-use crate::schema::{Attr, AttrType, ResourceType};
+use crate::schema::{Attr, AttrType, Declared, ResourceType};
 use serde_json::{Number, Value};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -14,7 +14,19 @@ use time::OffsetDateTime;
 
 /// Whether `resource` (the full JSON, as returned to clients) matches `filter`.
 pub fn matches(filter: &Filter, resource: &Value, rt: ResourceType) -> bool {
-    eval(filter, Scope::Resource(resource, rt))
+    matches_with(filter, resource, rt, Declared::none())
+}
+
+/// [`matches`] for an org that declares the extensions `declared`, whose attributes a filter
+/// names by full path (`urn:okta:custom:user:1.0:tshirtSize eq "M"`). Undeclared extensions
+/// match nothing: without a type there is no telling how to compare.
+pub fn matches_with(
+    filter: &Filter,
+    resource: &Value,
+    rt: ResourceType,
+    declared: &Declared,
+) -> bool {
+    eval(filter, Scope::Resource(resource, rt, declared))
 }
 
 /// Whether one element of the complex attribute `attr` matches the inner filter of a value path
@@ -29,7 +41,7 @@ pub(crate) fn element_matches(filter: &Filter, element: &Value, attr: &'static A
 /// What the paths of a filter are relative to.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
-    Resource(&'a Value, ResourceType),
+    Resource(&'a Value, ResourceType, &'a Declared),
     /// One element of a complex attribute, inside a value path `attr[...]`.
     Element(&'a Value, &'static Attr),
 }
@@ -52,7 +64,7 @@ fn eval(filter: &Filter, scope: Scope<'_>) -> bool {
             target(path, scope, true).is_some_and(|t| compare(&t, *op, value))
         }
         Filter::ValuePath { path, filter } => {
-            let Scope::Resource(resource, rt) = scope else {
+            let Scope::Resource(resource, rt, _) = scope else {
                 return false;
             };
             let Some(r) = rt.resolve(path.urn.as_deref(), &path.name, None) else {
@@ -86,8 +98,10 @@ fn container<'a>(resource: &'a Value, extension: Option<&str>) -> Option<&'a Val
 /// for its `value` (RFC 7644: `emails co "x"`), while `pr` looks at the attribute itself.
 fn target<'a>(path: &AttrPath, scope: Scope<'a>, compare: bool) -> Option<Target<'a>> {
     match scope {
-        Scope::Resource(resource, rt) => {
-            let r = rt.resolve(path.urn.as_deref(), &path.name, path.sub.as_deref())?;
+        Scope::Resource(resource, rt, declared) => {
+            let Some(r) = rt.resolve(path.urn.as_deref(), &path.name, path.sub.as_deref()) else {
+                return declared_target(path, resource, rt, declared);
+            };
             let top = get_key(container(resource, r.extension)?, r.attr.name);
             let sub = match r.sub {
                 Some(sub) => Some(sub),
@@ -118,6 +132,28 @@ fn target<'a>(path: &AttrPath, scope: Scope<'a>, compare: bool) -> Option<Target
             })
         }
     }
+}
+
+/// The values of a declared extension's attribute, named by full path and without a
+/// sub-attribute (declared attributes are simple).
+fn declared_target<'a>(
+    path: &AttrPath,
+    resource: &'a Value,
+    rt: ResourceType,
+    declared: &Declared,
+) -> Option<Target<'a>> {
+    if path.sub.is_some() {
+        return None;
+    }
+    let (ext, attr) = declared.resolve(rt, path.urn.as_deref()?, &path.name)?;
+    let values = get_key(resource, &ext.urn)
+        .and_then(|obj| get_key(obj, &attr.name))
+        .map(flatten)
+        .unwrap_or_default();
+    Some(Target {
+        leaf: attr.leaf(),
+        values,
+    })
 }
 
 fn sub_values<'a>(parents: &[&'a Value], sub: &Attr) -> Vec<&'a Value> {

@@ -5,6 +5,7 @@
 //! `bodies`, and the tests of whole requests at scale in `scale`.
 
 mod bodies;
+mod declared;
 mod groups;
 mod scale;
 mod undeclared;

@@ -4,6 +4,7 @@
 //! bad ones), `bounds` (configured limits, caps and the immutable userName) and `render`.
 
 mod bounds;
+mod declared;
 mod normalize;
 mod render;
 mod undeclared;
