@@ -81,6 +81,8 @@ fn append_in(
          SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)",
         &[&seqs, &times, &bodies],
     )?;
+    // Every daemon's follower of the log reads it when this commits.
+    super::notify::notify_activity(conn)?;
     let max = i64::try_from(retention.max_records).unwrap_or(i64::MAX);
     let by_count = conn.execute(
         "DELETE FROM scimd_activity WHERE seq <= \
