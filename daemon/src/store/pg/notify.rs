@@ -36,7 +36,8 @@ pub(super) const APPLICATION_NAME: &str = "scimd-listen";
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 /// ...up to this.
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// How often a connected listener checks that the server still answers.
+/// How often a connected listener checks that the server still answers (by `LISTEN`ing
+/// again).
 const PING_EVERY: Duration = Duration::from_secs(10);
 /// How long connecting, `LISTEN` or a ping may take before the connection counts as lost.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -157,10 +158,12 @@ async fn session(
             end = &mut drive => return end,
             () = tokio::time::sleep(PING_EVERY) => {}
         }
-        let ping = tokio::time::timeout(TIMEOUT, client.simple_query(""));
+        // The ping is the LISTEN again: a no-op for the server, and the connection's last
+        // statement (`pg_stat_activity.query`) keeps saying what it is for.
+        let ping = tokio::time::timeout(TIMEOUT, client.batch_execute(&sql));
         tokio::select! {
             answered = ping => match answered {
-                Ok(Ok(_)) => {}
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => return format!("the server does not answer: {e}"),
                 Err(_) => return "the server does not answer a ping".into(),
             },
