@@ -7,8 +7,9 @@
 //! `isolation` scenario then measures one org's write latency beside another org's expensive
 //! requests, and the `import` scenario walks whole orgs by `startIndex` and by cursor pages.
 //! The `webhooks` part measures POST throughput with a webhook endpoint attached and the events
-//! API's drain rate. `--only` picks some of `ceilings`, `sizes`, `isolation`, `import` and
-//! `webhooks`. With
+//! API's drain rate. The `wakeup` part (PostgreSQL only) times how long a long-poll on one
+//! daemon takes to answer a commit through another. `--only` picks some of `ceilings`,
+//! `sizes`, `isolation`, `import`, `webhooks` and `wakeup`. With
 //! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb.
 //!
 //! ```sh
@@ -28,6 +29,7 @@ mod pg;
 mod report;
 mod seed;
 mod sizes;
+mod wakeup;
 mod webhooks;
 
 use std::path::PathBuf;
@@ -103,6 +105,9 @@ struct Args {
     /// Events in the feed the `webhooks` part drains through the events API.
     #[arg(long, default_value_t = 100_000)]
     drain_events: usize,
+    /// Rounds of the `wakeup` part (one long-poll answered by one POST each).
+    #[arg(long, default_value_t = 200)]
+    wakeup_rounds: usize,
 }
 
 /// The parts of a run.
@@ -121,6 +126,9 @@ enum Part {
     /// POST throughput with and without one webhook endpoint, and the events API draining
     /// `--drain-events` events.
     Webhooks,
+    /// Two daemons on one PostgreSQL database: from a POST's 201 through one to the answer
+    /// of a long-poll on the other (`--postgres` only; left out of a run without it).
+    Wakeup,
 }
 
 const BASE: &str = "/scim/v2/bench";
@@ -150,6 +158,9 @@ fn main() -> anyhow::Result<()> {
     args.users.sort_unstable();
     args.team_sizes.sort_unstable();
     let part = |p: Part| args.only.is_empty() || args.only.contains(&p);
+    if args.only.contains(&Part::Wakeup) && args.postgres.is_none() {
+        bail!("--only wakeup needs --postgres: it measures two daemons on one database");
+    }
     // Before the build and any seeding: a server that cannot be reached fails the run at once.
     let pg = args
         .postgres
@@ -220,6 +231,15 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let wake = if pg.is_some() && part(Part::Wakeup) {
+        let settings = wakeup::Settings {
+            rounds: args.wakeup_rounds.max(1),
+            seed_batch: args.seed_batch,
+        };
+        Some(wakeup::run(&rt, &bin, pg.as_ref(), &settings)?)
+    } else {
+        None
+    };
     machine.push((
         "load average (1/5/15 min), start → end".into(),
         format!("{load_before} → {}", report::loadavg()),
@@ -235,6 +255,10 @@ fn main() -> anyhow::Result<()> {
     );
     let text = match &hooks {
         Some(h) => text + &webhooks::render(h, args.clients),
+        None => text,
+    };
+    let text = match &wake {
+        Some(w) => text + &wakeup::render(w),
         None => text,
     };
     println!("{text}");

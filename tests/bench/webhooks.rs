@@ -83,7 +83,7 @@ fn receiver() -> anyhow::Result<(SocketAddr, Arc<AtomicU64>)> {
 
 /// Rewrites the instance's config: org [`ORG`] with its token, an events token, and the
 /// webhook table when `hook` names a receiver. Returns the events token.
-fn configure(inst: &Instance, hook: Option<SocketAddr>) -> anyhow::Result<String> {
+pub fn configure(inst: &Instance, hook: Option<SocketAddr>) -> anyhow::Result<String> {
     let events = scimd_config::token::generate();
     let mut text = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n\n[orgs.{ORG}]\ndisplay_name = \"{ORG} Inc\"\n\

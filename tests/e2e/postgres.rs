@@ -6,3 +6,6 @@
 pub const BACKEND: harness::Backend = harness::Backend::Postgres;
 
 include!("suite.rs");
+
+// PostgreSQL only: one daemon's commits wake another's long-polls (`LISTEN`/`NOTIFY`).
+mod wakeups;

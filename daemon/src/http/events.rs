@@ -2,7 +2,7 @@
 //! org's consumer token (never the IdP's SCIM token), shares the org's rate limit, and
 //! long-polls with `wait=` until an event of the org is durable or the wait ends.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -15,10 +15,6 @@ use scimd_core::ScimError;
 use super::{auth_failures, bearer, header_str, percent_decode, AppState};
 use crate::activity::client_name;
 use crate::api::events::{self as feed, Page, Query};
-
-/// How often a long-poll of a shared store (PostgreSQL) reads again: another daemon's
-/// commit wakes nobody here.
-const SHARED_POLL: Duration = Duration::from_millis(250);
 
 /// Whether `path` is the events API's.
 pub(super) fn is_events(path: &str) -> bool {
@@ -206,7 +202,6 @@ async fn long_poll(
     let Some(mut waiter) = feed.wait(key, max) else {
         return read(state, key, name, base, q).await;
     };
-    let poll = state.store.shared().then_some(SHARED_POLL);
     loop {
         let page = read(state, key, name, base, q).await?;
         if !page.empty || feed.is_closed() {
@@ -216,7 +211,11 @@ async fn long_poll(
         if now >= deadline {
             return Ok(page);
         }
-        let until = poll.map_or(deadline, |p| deadline.min(now + p));
+        // On a shared store whose listener is down, other daemons' commits wake nobody here:
+        // read again now and then (the feed says how often; a change of it wakes this wait).
+        let until = feed
+            .poll_every()
+            .map_or(deadline, |p| deadline.min(now + p));
         let woken = tokio::time::timeout_at(until, waiter.rx.changed()).await;
         if matches!(woken, Ok(Err(_))) {
             // The feed's sender went away: nothing will wake this wait again.

@@ -167,12 +167,13 @@ pub async fn persist(
     }
 }
 
-/// How often a daemon sharing its store looks for records written by any daemon.
+/// How often a daemon sharing its store looks for records written by any daemon when the
+/// store's feed sets no interval of its own.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 
 /// Publishes on `feed` every record the shared log gains (from this daemon or another),
-/// in sequence order, until `stop` turns true. A record shows at most [`FOLLOW_EVERY`] after
-/// it was written.
+/// in sequence order, until `stop` turns true. Woken by the store's feed when any daemon
+/// appends (`Feed::subscribe_activity`); reads on its own as often as the feed asks.
 async fn follow(
     store: Store,
     feed: broadcast::Sender<ActivityRecord>,
@@ -183,17 +184,20 @@ async fn follow(
         Ok(Ok(seq)) => seq,
         _ => 0,
     };
-    let mut tick = tokio::time::interval(FOLLOW_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut wake = store.feed().subscribe_activity();
     loop {
+        let every = store.feed().poll_every().unwrap_or(FOLLOW_EVERY);
         tokio::select! {
-            _ = tick.tick() => {}
+            () = tokio::time::sleep(every) => {}
+            Ok(()) = wake.changed() => {}
             changed = stop.changed() => {
                 if changed.is_err() || *stop.borrow() {
                     return;
                 }
             }
         }
+        // Seen before the read: an append during it wakes the next wait.
+        wake.borrow_and_update();
         loop {
             let reader = store.clone();
             let got =

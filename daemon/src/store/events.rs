@@ -8,8 +8,9 @@
 //! removes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use scimd_core::ResourceType;
 use serde::{Deserialize, Serialize};
@@ -199,13 +200,61 @@ struct OrgFeed {
     waiting: Arc<AtomicUsize>,
 }
 
-/// The per-org wake-ups of long-polls, fired after a commit is durable.
-#[derive(Default)]
+/// How often a follower of the feed reads again on its own while commits of other daemons
+/// wake it (a shared store whose listener is connected): a safety net only.
+pub const SAFETY_POLL: Duration = Duration::from_secs(10);
+/// How often a follower reads again while other daemons' commits may not wake it (a shared
+/// store whose listener is disconnected, or not yet connected).
+pub const FALLBACK_POLL: Duration = Duration::from_secs(2);
+
+/// Whose commits wake the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Only this process writes to the store: every commit wakes the feed.
+    Local,
+    /// Other processes write too, and their commits wake the feed (PostgreSQL's `LISTEN`).
+    Shared,
+    /// Other processes write too, and their commits do not wake it now (the listener is
+    /// disconnected): followers poll.
+    Deaf,
+}
+
+impl Reach {
+    fn code(self) -> u8 {
+        match self {
+            Reach::Local => 0,
+            Reach::Shared => 1,
+            Reach::Deaf => 2,
+        }
+    }
+
+    fn of(code: u8) -> Reach {
+        match code {
+            0 => Reach::Local,
+            1 => Reach::Shared,
+            _ => Reach::Deaf,
+        }
+    }
+}
+
+/// The per-org wake-ups of long-polls and webhook workers, fired after a commit is durable
+/// (by this process, or by another one through the backend's listener), and the wake-up of
+/// the shared activity log's follower.
 pub struct Feed {
     orgs: Mutex<HashMap<String, OrgFeed>>,
     /// Set at shutdown: long-polls answer with what they have instead of holding the
     /// graceful shutdown for up to a minute.
     closed: std::sync::atomic::AtomicBool,
+    /// A [`Reach`], as its code.
+    reach: AtomicU8,
+    /// Bumped when the activity log may have gained records.
+    activity: watch::Sender<u64>,
+}
+
+impl Default for Feed {
+    fn default() -> Feed {
+        Feed::new(Reach::Local)
+    }
 }
 
 /// One registered long-poll: it counts against the org's bound until dropped.
@@ -221,12 +270,66 @@ impl Drop for Waiter {
 }
 
 impl Feed {
+    /// A feed whose commits reach it as `reach` says (until [`Feed::set_reach`]).
+    pub(crate) fn new(reach: Reach) -> Feed {
+        Feed {
+            orgs: Mutex::default(),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            reach: AtomicU8::new(reach.code()),
+            activity: watch::channel(0).0,
+        }
+    }
+
     /// Wakes the long-polls of `org`.
     pub(crate) fn wake(&self, org: &str) {
         if let Ok(orgs) = self.orgs.lock() {
             if let Some(tx) = orgs.get(org).and_then(|f| f.tx.as_ref()) {
                 tx.send_modify(|v| *v = v.wrapping_add(1));
             }
+        }
+    }
+
+    /// Wakes every org's long-polls and workers, and the activity follower: commits may have
+    /// been missed (a listener reconnected), or the poll interval changed.
+    pub(crate) fn wake_all(&self) {
+        if let Ok(orgs) = self.orgs.lock() {
+            for tx in orgs.values().filter_map(|f| f.tx.as_ref()) {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+        self.wake_activity();
+    }
+
+    /// Wakes the follower of the shared activity log.
+    pub(crate) fn wake_activity(&self) {
+        self.activity.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A wake-up for the follower of the activity log: it changes when the log may have
+    /// gained records.
+    pub fn subscribe_activity(&self) -> watch::Receiver<u64> {
+        self.activity.subscribe()
+    }
+
+    /// Says whose commits wake the feed from now on.
+    pub(crate) fn set_reach(&self, reach: Reach) {
+        self.reach.store(reach.code(), Ordering::SeqCst);
+    }
+
+    /// Whose commits wake the feed now.
+    pub fn reach(&self) -> Reach {
+        Reach::of(self.reach.load(Ordering::SeqCst))
+    }
+
+    /// How long a follower (a long-poll, a webhook worker, the activity follower) may wait
+    /// for a wake-up before it reads again on its own; None when every commit wakes it. Ask
+    /// again before each wait: it changes as a listener comes and goes (and each change
+    /// wakes everyone).
+    pub fn poll_every(&self) -> Option<Duration> {
+        match self.reach() {
+            Reach::Local => None,
+            Reach::Shared => Some(SAFETY_POLL),
+            Reach::Deaf => Some(FALLBACK_POLL),
         }
     }
 
@@ -360,5 +463,31 @@ mod tests {
         assert!(c.rx.has_changed().unwrap(), "a close wakes every wait");
         assert!(feed.wait("acme", 2).is_none(), "no new wait once closed");
         drop(a);
+    }
+
+    #[test]
+    fn the_reach_sets_the_poll_and_wake_all_wakes_every_follower() {
+        assert_eq!(
+            Feed::default().poll_every(),
+            None,
+            "one writer: every commit wakes"
+        );
+        let feed = Feed::new(Reach::Deaf);
+        assert_eq!(feed.poll_every(), Some(FALLBACK_POLL));
+        feed.set_reach(Reach::Shared);
+        assert_eq!(feed.reach(), Reach::Shared);
+        assert_eq!(feed.poll_every(), Some(SAFETY_POLL));
+        assert!(SAFETY_POLL > FALLBACK_POLL);
+        let a = feed.wait("acme", 1).unwrap();
+        let mut b = feed.subscribe("beta").unwrap();
+        let mut activity = feed.subscribe_activity();
+        feed.wake_activity();
+        assert!(activity.has_changed().unwrap() && !b.has_changed().unwrap());
+        activity.borrow_and_update();
+        feed.wake_all();
+        assert!(a.rx.has_changed().unwrap());
+        assert!(b.has_changed().unwrap());
+        b.borrow_and_update();
+        assert!(activity.has_changed().unwrap());
     }
 }

@@ -96,9 +96,12 @@ impl Store {
     /// migrations this binary has. Refuses a database whose schema is newer. Blocks: do not
     /// call it on an async thread.
     pub fn open_postgres(url: &str, pool_size: usize) -> Result<Store> {
+        // Other daemons' commits wake this feed once the backend's listener is connected;
+        // until then followers poll.
+        let feed = Arc::new(Feed::new(events::Reach::Deaf));
         Ok(Store {
-            engine: Arc::new(pg::Postgres::open(url, pool_size)?),
-            feed: Arc::default(),
+            engine: Arc::new(pg::Postgres::open(url, pool_size, feed.clone())?),
+            feed,
             note: None,
         })
     }
@@ -343,7 +346,9 @@ impl Store {
         Ok(out)
     }
 
-    /// The per-org wake-ups of the events API's long-polls.
+    /// The per-org wake-ups of the events API's long-polls and the webhook workers, the
+    /// activity follower's, and how often they must read on their own
+    /// ([`Feed::poll_every`]).
     pub fn feed(&self) -> &Feed {
         &self.feed
     }
@@ -415,7 +420,9 @@ impl Store {
         retention: &Retention,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        self.with(|e| e.append_activity(records, retention, now))
+        let pruned = self.with(|e| e.append_activity(records, retention, now))?;
+        self.feed.wake_activity();
+        Ok(pruned)
     }
 
     /// The newest `limit` activity records, newest first. A record that no longer decodes is

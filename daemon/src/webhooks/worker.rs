@@ -30,9 +30,6 @@ const RENEW: Duration = Duration::from_secs(10);
 const SAVE_EVERY: Duration = Duration::from_millis(250);
 /// ...and made durable at least this often (redb saves skip the fsync otherwise).
 const DURABLE_EVERY: Duration = Duration::from_secs(1);
-/// How often a store that other daemons write to is read for their events (their commits
-/// wake nobody here).
-const POLL_SHARED: Duration = Duration::from_millis(250);
 /// The pause after a store error, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
@@ -213,7 +210,13 @@ impl Worker {
                         (save_now, durable_now) = (true, true);
                         continue;
                     }
-                    let idle = if shared { POLL_SHARED } else { RENEW };
+                    // Other daemons' commits wake this worker through the feed; it reads
+                    // on its own only as often as the feed asks (a lost listener).
+                    let idle = self
+                        .store
+                        .feed()
+                        .poll_every()
+                        .map_or(RENEW, |p| p.min(RENEW));
                     self.pause(
                         idle.min(renew_at.saturating_duration_since(Instant::now())),
                         true,

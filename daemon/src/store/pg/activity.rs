@@ -109,6 +109,8 @@ pub(super) fn insert(
          SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)",
         &[&seqs, &times, &bodies],
     )?;
+    // Every daemon's follower of the log reads it when this commits.
+    super::notify::notify_activity(conn)?;
     Ok(())
 }
 

@@ -14,7 +14,8 @@ use crate::store::error::{Result, StoreError};
 use crate::store::events::{self, EventPage, EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
 
 /// Numbers and writes a batch's events, org by org in name order (one lock order for every
-/// daemon). Runs inside the batch's transaction, right before its COMMIT.
+/// daemon), and notifies the listeners of every daemon (`notify.rs`) once for the batch.
+/// Runs inside the batch's transaction, right before its COMMIT.
 pub(super) fn flush(
     conn: &Conn<'_>,
     pending: &std::collections::BTreeMap<String, Vec<NewEvent>>,
@@ -46,6 +47,14 @@ pub(super) fn flush(
              FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
             &[org, &seqs, &ids, &times, &kinds, &data],
         )?;
+    }
+    let mut orgs = pending
+        .iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(org, _)| org.as_str())
+        .peekable();
+    if orgs.peek().is_some() {
+        super::notify::notify_events(conn, orgs)?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod hooks;
 mod migrate;
+mod notify;
 mod purge;
 mod rows;
 mod schema;
@@ -34,7 +35,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention, StoredEvent};
+use crate::store::events::{EventPage, EventRetention, Feed, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use conn::Conn;
@@ -64,12 +65,44 @@ pub(crate) struct Postgres {
     /// The database's size in bytes as last measured (0 before the first), for
     /// `scimd_store_size_bytes`: a scrape reads it, never the database.
     size: Arc<AtomicU64>,
+    /// The task that wakes `feed` for other daemons' commits (`notify.rs`), stopped at close.
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// The connection settings and pool for `url`, on the runtime `rt`. The URL's TLS parameters
-/// (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are read here, as libpq reads them; the rest
-/// of it goes to tokio-postgres.
+/// The connection settings and pool for `url`, on the runtime `rt`.
 fn pool_for(url: &str, size: usize, rt: &Handle) -> Result<Pool> {
+    let (config, tls) = settings(url)?;
+    pool_with(config, tls, size, rt)
+}
+
+/// A pool of at most `size` connections made with `config` and `tls`, on the runtime `rt`.
+fn pool_with(
+    config: tokio_postgres::Config,
+    tls: tls::MakeRustls,
+    size: usize,
+    rt: &Handle,
+) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config,
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let _enter = rt.enter();
+    Pool::builder(manager)
+        .max_size(size.max(2))
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Db(format!("cannot build the PostgreSQL pool: {e}")))
+}
+
+/// The connection settings of `url`, and its TLS connector: what the pool and the listener
+/// connect with. The URL's TLS parameters (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are
+/// read here, as libpq reads them; the rest of it goes to tokio-postgres.
+fn settings(url: &str) -> Result<(tokio_postgres::Config, tls::MakeRustls)> {
     let invalid =
         |e: &dyn std::fmt::Display| StoreError::Db(format!("invalid PostgreSQL url: {e}"));
     let (url, tls) = scimd_config::split_tls(url).map_err(|e| invalid(&e))?;
@@ -87,21 +120,8 @@ fn pool_for(url: &str, size: usize, rt: &Handle) -> Result<Pool> {
     config.connect_timeout(CONNECT_TIMEOUT);
     config.application_name("scimd");
     config.options(format!("-c statement_timeout={STATEMENT_TIMEOUT_MS}"));
-    let manager = Manager::from_config(
-        config,
-        tls::MakeRustls::new(&tls)?,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    let _enter = rt.enter();
-    Pool::builder(manager)
-        .max_size(size.max(2))
-        .wait_timeout(Some(POOL_WAIT))
-        .create_timeout(Some(CONNECT_TIMEOUT))
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .build()
-        .map_err(|e| StoreError::Db(format!("cannot build the PostgreSQL pool: {e}")))
+    let connector = tls::MakeRustls::new(&tls)?;
+    Ok((config, connector))
 }
 
 /// Warns when the connection to a host beyond this machine may be encrypted but is not
@@ -135,10 +155,10 @@ fn is_loopback(host: &str) -> bool {
 }
 
 impl Postgres {
-    /// Connects to `url`, applies the migrations this binary has, and starts the writer.
-    /// Refuses a database whose schema is newer than this binary. Must not be called from an
-    /// async thread (it blocks).
-    pub(crate) fn open(url: &str, pool_size: usize) -> Result<Postgres> {
+    /// Connects to `url`, applies the migrations this binary has, and starts the writer and
+    /// the listener that wakes `feed` when any daemon commits. Refuses a database whose
+    /// schema is newer than this binary. Must not be called from an async thread (it blocks).
+    pub(crate) fn open(url: &str, pool_size: usize, feed: Arc<Feed>) -> Result<Postgres> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("scimd-pg")
@@ -146,7 +166,8 @@ impl Postgres {
             .build()
             .map_err(|e| StoreError::Db(format!("cannot start the PostgreSQL runtime: {e}")))?;
         let handle = rt.handle().clone();
-        let pool = pool_for(url, pool_size, &handle)?;
+        let (config, tls) = settings(url)?;
+        let pool = pool_with(config.clone(), tls.clone(), pool_size, &handle)?;
         {
             let client = handle.block_on(pool.get()).map_err(|e| {
                 StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", chain(&e)))
@@ -166,6 +187,7 @@ impl Postgres {
         let health = Arc::new(Mutex::new(Health::Ok));
         let size = Arc::new(AtomicU64::new(0));
         handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
+        let listener = handle.spawn(notify::listen(config, tls, feed));
         Ok(Postgres {
             rt: Some(rt),
             handle,
@@ -173,6 +195,7 @@ impl Postgres {
             committer: Mutex::new(Some(committer)),
             health,
             size,
+            listener: Mutex::new(Some(listener)),
         })
     }
 
@@ -270,6 +293,9 @@ impl Engine for Postgres {
     fn close(&self) {
         let committer = self.committer.lock().ok().and_then(|mut c| c.take());
         drop(committer);
+        if let Some(listener) = self.listener.lock().ok().and_then(|mut l| l.take()) {
+            listener.abort();
+        }
         self.pool.close();
     }
 
