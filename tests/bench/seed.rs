@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use scimd::store::{Store, Unknown};
+use scimd::store::{Stamp, Store, Target, Unknown};
 use scimd_core::resource::{normalize, Limits};
 use scimd_core::ResourceType;
 use serde_json::{json, Map, Value};
@@ -93,13 +93,13 @@ pub fn seed(
         store
             .write(&org.clone(), move |tx| {
                 tx.create(
-                    &org,
-                    ResourceType::Group,
-                    &gid,
-                    &at,
+                    Target::new(&org, ResourceType::Group, &gid),
+                    Stamp {
+                        now: &at,
+                        unknown: Unknown::Skip,
+                    },
                     attrs.clone(),
                     members.clone(),
-                    Unknown::Skip,
                 )
             })
             .map_err(|e| anyhow::anyhow!("seeding team {name}: {e}"))?;
@@ -186,13 +186,13 @@ fn seed_with(
             .write(&org.clone(), move |tx| {
                 for (id, attrs) in rows.iter().cloned() {
                     tx.create(
-                        &org,
-                        ResourceType::User,
-                        &id,
-                        &at,
+                        Target::new(&org, ResourceType::User, &id),
+                        Stamp {
+                            now: &at,
+                            unknown: Unknown::Skip,
+                        },
                         attrs,
                         Vec::new(),
-                        Unknown::Skip,
                     )?;
                 }
                 Ok(())

@@ -12,7 +12,9 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
 use super::write::{patch_change, put_change, Rules};
-use crate::store::{not_found, stale, Change, Outcome, Store, StoreError, Tx, Unknown};
+use crate::store::{
+    not_found, stale, Change, Outcome, Stamp, Store, StoreError, Target, Tx, Unknown,
+};
 
 /// One requested operation, as `bulk.rs` parsed it.
 #[derive(Clone)]
@@ -30,6 +32,16 @@ pub(super) struct Env {
     pub(super) now: String,
     pub(super) unknown: Unknown,
     pub(super) rules: Rules,
+}
+
+impl Env {
+    /// The time and unknown-member rule every operation of the request writes under.
+    fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            now: &self.now,
+            unknown: self.unknown,
+        }
+    }
 }
 
 /// What one operation ended in: the resource type, its id and the write's outcome.
@@ -268,7 +280,7 @@ fn run_planned(
     ids: &HashMap<String, String>,
     touched: &HashSet<(ResourceType, String)>,
 ) -> Result<(ResourceType, String, Outcome), StoreError> {
-    let (org, now, unknown) = (&env.org, &env.now, env.unknown);
+    let (org, stamp) = (env.org.as_str(), env.stamp());
     // What was prepared against the snapshot no longer holds once an earlier operation of
     // this request wrote the same resource.
     if p.target.as_ref().is_some_and(|t| touched.contains(t)) {
@@ -281,7 +293,8 @@ fn run_planned(
             attrs,
             members,
         } => {
-            let out = tx.create(org, *rt, id, now, attrs.clone(), members.clone(), unknown)?;
+            let t = Target::new(org, *rt, id);
+            let out = tx.create(t, stamp, attrs.clone(), members.clone())?;
             Ok((*rt, id.clone(), out))
         }
         Prep::Modify {
@@ -289,11 +302,13 @@ fn run_planned(
             id,
             expected,
             change,
-        } => match tx.modify_prepared(org, *rt, id, *expected, now, unknown, change.clone()) {
-            // Another request wrote it since the snapshot: work it out again, here.
-            Err(StoreError::Moved) => run_in_writer(tx, env, &p.op, ids),
-            other => other.map(|out| (*rt, id.clone(), out)),
-        },
+        } => {
+            match tx.modify_prepared(Target::new(org, *rt, id), *expected, stamp, change.clone()) {
+                // Another request wrote it since the snapshot: work it out again, here.
+                Err(StoreError::Moved) => run_in_writer(tx, env, &p.op, ids),
+                other => other.map(|out| (*rt, id.clone(), out)),
+            }
+        }
         Prep::Failed(e) => Err(e.clone().into()),
         Prep::InWriter => run_in_writer(tx, env, &p.op, ids),
     }
@@ -318,7 +333,7 @@ fn run_in_writer(
     let rt = resource_type(&op.path, segments.first().copied())?;
     let mut data = op.data.clone().unwrap_or(Value::Null);
     resolve(&mut data, ids)?;
-    let (org, now, unknown, rules) = (&env.org, &env.now, env.unknown, &env.rules);
+    let (org, stamp, rules) = (env.org.as_str(), env.stamp(), &env.rules);
     let limits = rules.limits;
     if let [_, id] = segments.as_slice() {
         res::check_id("id", id, &limits)?;
@@ -326,20 +341,20 @@ fn run_in_writer(
     let if_match = op.version.as_deref();
     match (&op.method, segments.as_slice()) {
         (&http::Method::PUT, [_, id]) => {
-            let out = tx.modify(org, rt, id, if_match, now, unknown, |cur| {
+            let out = tx.modify(Target::new(org, rt, id), if_match, stamp, |cur| {
                 put_change(rt, cur, &data, rules)
             })?;
             Ok((rt, id.to_string(), out))
         }
         (&http::Method::PATCH, [_, id]) => {
             let ops = parse_patch(&data)?;
-            let out = tx.modify(org, rt, id, if_match, now, unknown, |cur| {
+            let out = tx.modify(Target::new(org, rt, id), if_match, stamp, |cur| {
                 patch_change(rt, cur, &ops, rules)
             })?;
             Ok((rt, id.to_string(), out))
         }
         (&http::Method::DELETE, [_, id]) => {
-            let out = tx.delete(org, rt, id, if_match, now)?;
+            let out = tx.delete(Target::new(org, rt, id), if_match, &env.now)?;
             Ok((rt, id.to_string(), out))
         }
         _ => Err(wrong_path(op).into()),

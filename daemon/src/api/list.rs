@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{internal, json_body, links_attr, plan, render_owned, Context, Reply, Request, Result};
 use super::{DEFAULT_COUNT, MAX_RESULTS};
-use crate::store::Source;
+use crate::store::{Source, Walk};
 
 /// List parameters, from the query string or a SearchRequest body.
 #[derive(Debug)]
@@ -278,19 +278,29 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         let (mut last, mut more) = (None, false);
         if p.count > 0 {
             store
-                .visit(org, rt, &source, after, 0, with_links, &mut |r| {
-                    let id = r.id.clone();
-                    let v = render_owned(ctx, rt, r);
-                    if matches(&v) {
-                        if resources.len() == p.count {
-                            more = true;
-                            return Ok(false);
+                .visit(
+                    org,
+                    rt,
+                    Walk {
+                        source: &source,
+                        after,
+                        skip: 0,
+                        with_links,
+                    },
+                    &mut |r| {
+                        let id = r.id.clone();
+                        let v = render_owned(ctx, rt, r);
+                        if matches(&v) {
+                            if resources.len() == p.count {
+                                more = true;
+                                return Ok(false);
+                            }
+                            last = Some(id);
+                            resources.push(finish(v));
                         }
-                        last = Some(id);
-                        resources.push(finish(v));
-                    }
-                    Ok(true)
-                })
+                        Ok(true)
+                    },
+                )
                 .map_err(internal)?;
         }
         let next = if more { last } else { None };
@@ -317,10 +327,12 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
                 .visit(
                     org,
                     rt,
-                    &Source::All,
-                    after.as_deref(),
-                    skip_now,
-                    with_links,
+                    Walk {
+                        source: &Source::All,
+                        after: after.as_deref(),
+                        skip: skip_now,
+                        with_links,
+                    },
                     &mut |r| {
                         last = Some(r.id.clone());
                         resources.push(finish(render_owned(ctx, rt, r)));
@@ -342,16 +354,26 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         // Filtered, in id order: count every match, keep only the page.
         let (mut total, mut resources) = (0usize, Vec::new());
         store
-            .visit(org, rt, &source, None, 0, with_links, &mut |r| {
-                let v = render_owned(ctx, rt, r);
-                if matches(&v) {
-                    if total >= skip && resources.len() < p.count {
-                        resources.push(finish(v));
+            .visit(
+                org,
+                rt,
+                Walk {
+                    source: &source,
+                    after: None,
+                    skip: 0,
+                    with_links,
+                },
+                &mut |r| {
+                    let v = render_owned(ctx, rt, r);
+                    if matches(&v) {
+                        if total >= skip && resources.len() < p.count {
+                            resources.push(finish(v));
+                        }
+                        total += 1;
                     }
-                    total += 1;
-                }
-                Ok(true)
-            })
+                    Ok(true)
+                },
+            )
             .map_err(internal)?;
         return Ok(Page {
             total: Some(total),
@@ -371,10 +393,20 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             None => {
                 let mut total = 0usize;
                 store
-                    .visit(org, rt, &source, None, 0, with_links, &mut |r| {
-                        total += usize::from(matches(&render_owned(ctx, rt, r)));
-                        Ok(true)
-                    })
+                    .visit(
+                        org,
+                        rt,
+                        Walk {
+                            source: &source,
+                            after: None,
+                            skip: 0,
+                            with_links,
+                        },
+                        &mut |r| {
+                            total += usize::from(matches(&render_owned(ctx, rt, r)));
+                            Ok(true)
+                        },
+                    )
                     .map_err(internal)?;
                 total
             }
@@ -394,15 +426,25 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
     });
     let mut total = 0usize;
     store
-        .visit(org, rt, &source, None, 0, with_links, &mut |r| {
-            let id = r.id.clone();
-            let v = render_owned(ctx, rt, r);
-            if matches(&v) {
-                total += 1;
-                top.push((sort.key(&v), id));
-            }
-            Ok(true)
-        })
+        .visit(
+            org,
+            rt,
+            Walk {
+                source: &source,
+                after: None,
+                skip: 0,
+                with_links,
+            },
+            &mut |r| {
+                let id = r.id.clone();
+                let v = render_owned(ctx, rt, r);
+                if matches(&v) {
+                    total += 1;
+                    top.push((sort.key(&v), id));
+                }
+                Ok(true)
+            },
+        )
         .map_err(internal)?;
     let mut resources = Vec::with_capacity(p.count);
     for (_, id) in top.into_sorted().into_iter().skip(skip).take(p.count) {

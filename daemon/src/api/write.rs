@@ -16,7 +16,7 @@ use super::{
     Request, Result,
 };
 use crate::activity::{client_name, Activity, Bus};
-use crate::store::{Change, Note, Outcome, Resource};
+use crate::store::{Change, Note, Outcome, Resource, Stamp, Target};
 
 /// What a write produced: the reply, and the activity record its transaction wrote.
 pub(super) struct Written {
@@ -109,6 +109,14 @@ pub(super) struct Rules {
 }
 
 impl Context<'_> {
+    /// The request's time and unknown-member rule, as its writes run under them.
+    pub(super) fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            now: self.now(),
+            unknown: self.unknown,
+        }
+    }
+
     pub(super) fn rules(&self) -> Rules {
         Rules {
             limits: self.limits,
@@ -144,13 +152,10 @@ pub(super) fn create(
         .store
         .noting(note(ctx, req, rt, 201, summary::created))
         .create(
-            ctx.org,
-            rt,
-            &id,
-            ctx.now(),
+            Target::new(ctx.org, rt, &id),
+            ctx.stamp(),
             n.attrs,
             n.members.unwrap_or_default(),
-            ctx.unknown,
         )
         .map_err(internal)?;
     undeclared::note(ctx.org, rt, &out.resource.attrs, &ctx.declared);
@@ -289,7 +294,7 @@ fn change_one(
     // Parsed before the write, so a bad `attributes` refuses the request instead of
     // failing after it applied.
     let proj = projection(ctx, rt, &req.query)?;
-    let (org, now, if_match) = (ctx.org, ctx.now(), req.if_match.as_deref());
+    let (org, if_match) = (ctx.org, req.if_match.as_deref());
     let team_patch = rt == ResourceType::Group && req.method == http::Method::PATCH;
     let asked_for =
         req.query.contains_key("attributes") || req.query.contains_key("excludedattributes");
@@ -297,7 +302,7 @@ fn change_one(
     let out = ctx
         .store
         .noting(note(ctx, req, rt, status, summary::changed))
-        .modify(org, rt, id, if_match, now, ctx.unknown, change)
+        .modify(Target::new(org, rt, id), if_match, ctx.stamp(), change)
         .map_err(internal)?;
     undeclared::note(org, rt, &out.resource.attrs, &ctx.declared);
     if team_patch && !asked_for {
@@ -337,7 +342,11 @@ pub(super) fn delete(
     let out = ctx
         .store
         .noting(note(ctx, req, rt, 204, |_, _| "deleted".into()))
-        .delete(ctx.org, rt, id, req.if_match.as_deref(), ctx.now())
+        .delete(
+            Target::new(ctx.org, rt, id),
+            req.if_match.as_deref(),
+            ctx.now(),
+        )
         .map_err(internal)?;
     Ok(Written {
         reply: Reply {

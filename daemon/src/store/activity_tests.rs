@@ -7,7 +7,7 @@ use scimd_core::ResourceType;
 use serde_json::json;
 
 use super::*;
-use crate::store::{Note, Outcome, Unknown};
+use crate::store::{Note, Outcome, Stamp, Target, Unknown};
 
 #[test]
 fn dropped_records_are_told_once_a_minute_with_their_count() {
@@ -287,13 +287,13 @@ fn a_noted_change_writes_its_record_in_its_own_transaction_and_a_refusal_none() 
     let noting = store.noting(note());
     let create = |id: &str| {
         noting.create(
-            "acme",
-            ResourceType::User,
-            id,
-            "2025-01-01T00:00:00Z",
+            Target::new("acme", ResourceType::User, id),
+            Stamp {
+                now: "2025-01-01T00:00:00Z",
+                unknown: Unknown::Skip,
+            },
             attrs(json!({"userName": "ann@acme.com"})),
             vec![],
-            Unknown::Skip,
         )
     };
     let out = create("u1").unwrap();
@@ -306,9 +306,7 @@ fn a_noted_change_writes_its_record_in_its_own_transaction_and_a_refusal_none() 
     // A handle without a note writes none.
     store
         .delete(
-            "acme",
-            ResourceType::User,
-            "u1",
+            Target::new("acme", ResourceType::User, "u1"),
             None,
             "2025-01-01T00:00:01Z",
         )

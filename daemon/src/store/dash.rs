@@ -163,6 +163,7 @@ mod tests {
 
     use super::*;
     use crate::store::{Change, Unknown};
+    use crate::store::{Stamp, Target};
 
     const NOW: &str = "2025-01-01T00:00:00Z";
 
@@ -173,13 +174,13 @@ mod tests {
     fn user(store: &Store, org: &str, id: &str, v: Value) {
         store
             .create(
-                org,
-                ResourceType::User,
-                id,
-                NOW,
+                Target::new(org, ResourceType::User, id),
+                Stamp {
+                    now: NOW,
+                    unknown: Unknown::Skip,
+                },
                 attrs(v),
                 vec![],
-                Unknown::Skip,
             )
             .unwrap();
     }
@@ -187,13 +188,13 @@ mod tests {
     fn team(store: &Store, org: &str, id: &str, name: &str, members: &[&str]) {
         store
             .create(
-                org,
-                ResourceType::Group,
-                id,
-                NOW,
+                Target::new(org, ResourceType::Group, id),
+                Stamp {
+                    now: NOW,
+                    unknown: Unknown::Skip,
+                },
                 attrs(json!({ "displayName": name })),
                 members.iter().map(|m| m.to_string()).collect(),
-                Unknown::Skip,
             )
             .unwrap();
     }
@@ -232,12 +233,12 @@ mod tests {
         team(&store, "globex", "t9", "Ops", &["g1"]);
         store
             .modify(
-                "acme",
-                ResourceType::User,
-                "u2",
+                Target::new("acme", ResourceType::User, "u2"),
                 None,
-                NOW,
-                Unknown::Skip,
+                Stamp {
+                    now: NOW,
+                    unknown: Unknown::Skip,
+                },
                 |r| {
                     let mut a = r.attrs.clone();
                     a.insert("active".into(), json!(false));

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::store::events::{EventRetention, Payload};
-use crate::store::{Change, Store, Unknown};
+use crate::store::{Change, Stamp, Store, Target, Unknown};
 
 const NOW: &str = "2026-12-02T00:00:00.000Z";
 
@@ -25,12 +25,20 @@ fn kinds(store: &Store, after: Option<u64>) -> Vec<(u64, String)> {
 fn set(store: &Store, rt: ResourceType, id: &str, a: Value, members: Vec<MemberOp>) {
     let a = attrs(a);
     store
-        .modify("acme", rt, id, None, NOW, Unknown::Skip, move |_| {
-            Ok(Change {
-                attrs: a.clone(),
-                members: members.clone(),
-            })
-        })
+        .modify(
+            Target::new("acme", rt, id),
+            None,
+            Stamp {
+                now: NOW,
+                unknown: Unknown::Skip,
+            },
+            move |_| {
+                Ok(Change {
+                    attrs: a.clone(),
+                    members: members.clone(),
+                })
+            },
+        )
         .expect("modify");
 }
 
@@ -43,13 +51,13 @@ fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
     let ann = json!({"userName": "ann@acme.com", "active": true});
     store
         .create(
-            "acme",
-            u,
-            "u1",
-            NOW,
+            Target::new("acme", u, "u1"),
+            Stamp {
+                now: NOW,
+                unknown: Unknown::Skip,
+            },
             attrs(ann.clone()),
             vec![],
-            Unknown::Skip,
         )
         .expect("create");
     // The same state again: no event.
@@ -64,13 +72,13 @@ fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
     set(&store, u, "u1", ann.clone(), vec![]);
     store
         .create(
-            "acme",
-            g,
-            "g1",
-            NOW,
+            Target::new("acme", g, "g1"),
+            Stamp {
+                now: NOW,
+                unknown: Unknown::Skip,
+            },
             attrs(json!({"displayName": "Eng"})),
             vec!["u1".into()],
-            Unknown::Skip,
         )
         .expect("create team");
     set(
@@ -95,10 +103,10 @@ fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
         vec![MemberOp::Add(vec!["u1".into()])],
     );
     store
-        .delete("acme", u, "u1", None, NOW)
+        .delete(Target::new("acme", u, "u1"), None, NOW)
         .expect("delete user");
     store
-        .delete("acme", g, "g1", None, NOW)
+        .delete(Target::new("acme", g, "g1"), None, NOW)
         .expect("delete team");
     let want = [
         "user.created",
@@ -164,13 +172,13 @@ fn writes_leave_their_events_in_order_and_numbers_never_go_back() {
     let store = Store::open(&path).expect("reopen");
     store
         .create(
-            "acme",
-            u,
-            "u2",
-            NOW,
+            Target::new("acme", u, "u2"),
+            Stamp {
+                now: NOW,
+                unknown: Unknown::Skip,
+            },
             attrs(json!({"userName": "bo@acme.com"})),
             vec![],
-            Unknown::Skip,
         )
         .expect("create");
     assert_eq!(
@@ -193,13 +201,13 @@ fn a_webhook_position_starts_after_the_last_event_and_survives_a_reopen() {
         let ann = attrs(json!({"userName": "ann@acme.com"}));
         store
             .create(
-                "acme",
-                ResourceType::User,
-                "u1",
-                NOW,
+                Target::new("acme", ResourceType::User, "u1"),
+                Stamp {
+                    now: NOW,
+                    unknown: Unknown::Skip,
+                },
                 ann,
                 vec![],
-                Unknown::Skip,
             )
             .expect("create");
         let fresh = store.hook_claim("acme", "h1", &lease).expect("claim");

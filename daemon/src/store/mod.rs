@@ -50,7 +50,9 @@ use events::{EventPage, EventRetention, Feed};
 use hooks::{HookState, Lease};
 use model::*;
 pub(crate) use model::{not_found, stale};
-pub use model::{Change, Link, Lookup, Note, Outcome, Resource, Source, Unknown};
+pub use model::{
+    Change, Link, Lookup, Note, Outcome, Resource, Source, Stamp, Target, Unknown, Walk,
+};
 pub use purge::Purged;
 use rows::View;
 pub use tx::Tx;
@@ -209,39 +211,31 @@ impl Store {
         self.view(|v| read::get(v, org, rt, id, with_links))
     }
 
-    /// Visits the resources of `source` in id order inside one read transaction, starting
-    /// after id `after` (a cursor) and passing over the first `skip` of them without decoding
-    /// them. `visit` returns false to stop.
-    #[allow(clippy::too_many_arguments)]
+    /// Visits the resources `walk` names in id order inside one read transaction. `visit`
+    /// returns false to stop.
     pub fn visit(
         &self,
         org: &str,
         rt: ResourceType,
-        source: &Source,
-        after: Option<&str>,
-        skip: usize,
-        with_links: bool,
+        walk: Walk<'_>,
         visit: &mut read::Visit<'_>,
     ) -> Result<()> {
-        self.view(|v| read::visit(v, org, rt, source, after, skip, with_links, visit))
+        self.view(|v| read::visit(v, org, rt, walk, visit))
     }
 
-    /// Creates a resource with the given id (and, for groups, initial members).
-    #[allow(clippy::too_many_arguments)]
+    /// Creates resource `t` (and, for groups, its initial members).
     pub fn create(
         &self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
-        now: &str,
+        t: Target<'_>,
+        s: Stamp<'_>,
         attrs: Map<String, Value>,
         members: Vec<String>,
-        unknown: Unknown,
     ) -> Result<Outcome> {
-        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
+        let ((o, rt, id), now, unknown) = (t.owned(), s.now.to_string(), s.unknown);
         let note = self.note.clone();
-        self.submit(org, move |tx| {
-            let out = tx.create(&o, rt, &id, &now, attrs.clone(), members.clone(), unknown)?;
+        self.submit(t.org, move |tx| {
+            let (t, s) = (Target::new(&o, rt, &id), Stamp { now: &now, unknown });
+            let out = tx.create(t, s, attrs.clone(), members.clone())?;
             noted(tx, note.as_ref(), out)
         })
     }
@@ -252,17 +246,15 @@ impl Store {
     /// only checks that the resource is still at that version before it writes, so one
     /// expensive change never delays other requests' writes. When the resource keeps moving
     /// under it, the change is made inside the writer instead.
-    #[allow(clippy::too_many_arguments)]
     pub fn modify(
         &self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         if_match: Option<&str>,
-        now: &str,
-        unknown: Unknown,
+        s: Stamp<'_>,
         change: impl Fn(&Resource) -> std::result::Result<Change, ScimError> + Send + Sync + 'static,
     ) -> Result<Outcome> {
+        let Target { org, rt, id } = t;
+        let ((o, _, i), n, unknown) = (t.owned(), s.now.to_string(), s.unknown);
         let change = Arc::new(change);
         for _ in 0..OPTIMISTIC_TRIES {
             let Some(current) = self.get(org, rt, id, false)? else {
@@ -275,11 +267,11 @@ impl Store {
             }
             let prepared = change(&current)?;
             let expected = current.meta.version;
-            let (o, i, n) = (org.to_string(), id.to_string(), now.to_string());
+            let (o, i, n) = (o.clone(), i.clone(), n.clone());
             let note = self.note.clone();
             let result = self.submit(org, move |tx| {
-                let out =
-                    tx.modify_prepared(&o, rt, &i, expected, &n, unknown, prepared.clone())?;
+                let (t, s) = (Target::new(&o, rt, &i), Stamp { now: &n, unknown });
+                let out = tx.modify_prepared(t, expected, s, prepared.clone())?;
                 noted(tx, note.as_ref(), out)
             });
             match result {
@@ -287,33 +279,24 @@ impl Store {
                 other => return other,
             }
         }
-        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
         let if_match = if_match.map(str::to_string);
         let note = self.note.clone();
         self.submit(org, move |tx| {
             let change = change.clone();
-            let out = tx.modify(&o, rt, &id, if_match.as_deref(), &now, unknown, move |r| {
-                change(r)
-            })?;
+            let (t, s) = (Target::new(&o, rt, &i), Stamp { now: &n, unknown });
+            let out = tx.modify(t, if_match.as_deref(), s, move |r| change(r))?;
             noted(tx, note.as_ref(), out)
         })
     }
 
     /// Deletes a resource; a user leaves every team, a team's memberships go with it.
     /// `now` is the time of its events.
-    pub fn delete(
-        &self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
-        if_match: Option<&str>,
-        now: &str,
-    ) -> Result<Outcome> {
-        let (o, id, now) = (org.to_string(), id.to_string(), now.to_string());
+    pub fn delete(&self, t: Target<'_>, if_match: Option<&str>, now: &str) -> Result<Outcome> {
+        let ((o, rt, id), now) = (t.owned(), now.to_string());
         let if_match = if_match.map(str::to_string);
         let note = self.note.clone();
-        self.submit(org, move |tx| {
-            let out = tx.delete(&o, rt, &id, if_match.as_deref(), &now)?;
+        self.submit(t.org, move |tx| {
+            let out = tx.delete(Target::new(&o, rt, &id), if_match.as_deref(), &now)?;
             noted(tx, note.as_ref(), out)
         })
     }

@@ -71,6 +71,43 @@ pub enum Lookup {
     DisplayName(String),
 }
 
+/// One resource: the org that holds it, its type and its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    pub org: &'a str,
+    pub rt: ResourceType,
+    pub id: &'a str,
+}
+
+impl<'a> Target<'a> {
+    pub fn new(org: &'a str, rt: ResourceType, id: &'a str) -> Target<'a> {
+        Target { org, rt, id }
+    }
+
+    /// The org and id owned, for a job the writer may run more than once.
+    pub(crate) fn owned(&self) -> (String, ResourceType, String) {
+        (self.org.to_string(), self.rt, self.id.to_string())
+    }
+}
+
+/// What a write runs under: the request's time (RFC 3339, also the time of its events) and
+/// how member ids that name no user of the org are treated.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub now: &'a str,
+    pub unknown: Unknown,
+}
+
+/// Which resources a listing visits and how: its candidates, after id `after` (a cursor),
+/// passing over the first `skip` without decoding them, with links when `with_links`.
+#[derive(Debug, Clone, Copy)]
+pub struct Walk<'a> {
+    pub source: &'a Source,
+    pub after: Option<&'a str>,
+    pub skip: usize,
+    pub with_links: bool,
+}
+
 /// Which resources a listing visits.
 #[derive(Debug, Clone)]
 pub enum Source {

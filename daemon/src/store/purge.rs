@@ -100,6 +100,7 @@ mod tests {
     use super::*;
     use crate::store::activity::Retention;
     use crate::store::{Source, Unknown};
+    use crate::store::{Stamp, Target, Walk};
 
     const NOW: &str = "2026-12-02T00:00:00Z";
 
@@ -114,14 +115,14 @@ mod tests {
             let name = format!("user{i}@{org}.com");
             store
                 .create(
-                    org,
-                    ResourceType::User,
-                    &id,
-                    NOW,
+                    Target::new(org, ResourceType::User, &id),
+                    Stamp {
+                        now: NOW,
+                        unknown: Unknown::Skip,
+                    },
                     attrs(json!({"userName": name, "externalId": format!("x{i}"),
                                  "emails": [{"value": name}]})),
                     Vec::new(),
-                    Unknown::Skip,
                 )
                 .unwrap();
             ids.push(id);
@@ -129,13 +130,13 @@ mod tests {
         for t in 0..3 {
             store
                 .create(
-                    org,
-                    ResourceType::Group,
-                    &format!("g{t}"),
-                    NOW,
+                    Target::new(org, ResourceType::Group, &format!("g{t}")),
+                    Stamp {
+                        now: NOW,
+                        unknown: Unknown::Skip,
+                    },
                     attrs(json!({"displayName": format!("Team {t}")})),
                     ids.clone(),
-                    Unknown::Skip,
                 )
                 .unwrap();
         }
@@ -161,10 +162,20 @@ mod tests {
     fn count(store: &Store, org: &str, rt: ResourceType) -> usize {
         let mut n = 0;
         store
-            .visit(org, rt, &Source::All, None, 0, false, &mut |_| {
-                n += 1;
-                Ok(true)
-            })
+            .visit(
+                org,
+                rt,
+                Walk {
+                    source: &Source::All,
+                    after: None,
+                    skip: 0,
+                    with_links: false,
+                },
+                &mut |_| {
+                    n += 1;
+                    Ok(true)
+                },
+            )
             .unwrap();
         n
     }

@@ -4,7 +4,7 @@
 use scimd_core::{ResourceType, ScimError};
 
 use super::error::{Result, StoreError};
-use super::model::{meta_of, Link, Record, Resource, Source};
+use super::model::{meta_of, Link, Record, Resource, Source, Walk};
 use super::rows::View;
 
 fn resource(
@@ -62,17 +62,19 @@ pub(crate) fn links(view: &dyn View, org: &str, rt: ResourceType, id: &str) -> R
 pub(crate) type Visit<'a> = dyn FnMut(Resource) -> std::result::Result<bool, ScimError> + 'a;
 
 /// See [`super::Store::visit`].
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn visit(
     view: &dyn View,
     org: &str,
     rt: ResourceType,
-    source: &Source,
-    after: Option<&str>,
-    skip: usize,
-    with_links: bool,
+    walk: Walk<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<()> {
+    let Walk {
+        source,
+        after,
+        skip,
+        with_links,
+    } = walk;
     match source {
         Source::All => view.scan(org, rt, after, skip, &mut |id, rec| {
             let r = resource(view, org, rt, id, rec, with_links)?;

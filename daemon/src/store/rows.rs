@@ -9,7 +9,7 @@ use scimd_core::ResourceType;
 use serde_json::{Map, Value};
 
 use super::error::Result;
-use super::model::{Link, Lookup, Record};
+use super::model::{Link, Lookup, Record, Target};
 use super::purge::PurgeStep;
 
 /// The index keys of one resource: its unique name (userName or team displayName, lowercased),
@@ -151,12 +151,9 @@ pub(crate) trait Rows {
     ) -> Result<()>;
 
     /// Overwrites a resource, moving its index rows from `old` to `new` keys.
-    #[allow(clippy::too_many_arguments)]
     fn update(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         rec: &Record,
         old: &IndexKeys,
         new: &IndexKeys,

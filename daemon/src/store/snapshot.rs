@@ -8,7 +8,7 @@ use scimd_core::ResourceType;
 use scimd_core::ScimError;
 
 use super::error::Result;
-use super::model::{meta_of, Resource, Source};
+use super::model::{meta_of, Resource, Source, Walk};
 use super::rows::Membership;
 use super::Store;
 
@@ -55,7 +55,13 @@ impl Store {
                     break;
                 }
                 let with_links = rt == ResourceType::Group;
-                super::read::visit(v, org, rt, &Source::All, None, 0, with_links, &mut |r| {
+                let walk = Walk {
+                    source: &Source::All,
+                    after: None,
+                    skip: 0,
+                    with_links,
+                };
+                super::read::visit(v, org, rt, walk, &mut |r| {
                     going = visit(rt, r)?;
                     Ok(going)
                 })?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use scimd_core::ResourceType;
 use serde_json::{json, Map, Value};
 
-use crate::store::{Store, Unknown};
+use crate::store::{Stamp, Store, Target, Unknown, Walk};
 
 #[test]
 fn dropping_the_store_closes_the_file_cleanly() {
@@ -21,13 +21,13 @@ fn dropping_the_store_closes_the_file_cleanly() {
         let now = "2026-11-28T00:00:00Z";
         store
             .create(
-                "acme",
-                ResourceType::User,
-                "u1",
-                now,
+                Target::new("acme", ResourceType::User, "u1"),
+                Stamp {
+                    now,
+                    unknown: Unknown::Skip,
+                },
                 attrs,
                 Vec::new(),
-                Unknown::Skip,
             )
             .expect("create");
     }
@@ -63,13 +63,13 @@ fn add_user(
     name: &str,
 ) -> crate::store::error::Result<crate::store::Outcome> {
     store.create(
-        "acme",
-        ResourceType::User,
-        id,
-        NOW,
+        Target::new("acme", ResourceType::User, id),
+        Stamp {
+            now: NOW,
+            unknown: Unknown::Skip,
+        },
         user(name),
         Vec::new(),
-        Unknown::Skip,
     )
 }
 
@@ -102,13 +102,13 @@ fn a_panic_in_a_batch_does_not_lose_the_other_writes() {
                     let r = store.write("acme", move |tx| -> crate::store::error::Result<()> {
                         // Writes half a user, then panics: the batch must not keep it.
                         tx.create(
-                            "acme",
-                            ResourceType::User,
-                            &format!("bad{i}"),
-                            NOW,
+                            Target::new("acme", ResourceType::User, &format!("bad{i}")),
+                            Stamp {
+                                now: NOW,
+                                unknown: Unknown::Skip,
+                            },
                             user(&format!("bad{i}@acme.com")),
                             Vec::new(),
-                            Unknown::Skip,
                         )?;
                         panic!("after a write")
                     });
@@ -144,22 +144,22 @@ fn a_modify_prepared_on_an_old_version_is_prepared_again() {
     let other = store.clone();
     let out = store
         .modify(
-            "acme",
-            ResourceType::User,
-            "u1",
+            Target::new("acme", ResourceType::User, "u1"),
             None,
-            NOW,
-            Unknown::Skip,
+            Stamp {
+                now: NOW,
+                unknown: Unknown::Skip,
+            },
             move |cur| {
                 if seen.fetch_add(1, Ordering::SeqCst) == 0 {
                     other
                         .modify(
-                            "acme",
-                            ResourceType::User,
-                            "u1",
+                            Target::new("acme", ResourceType::User, "u1"),
                             None,
-                            NOW,
-                            Unknown::Skip,
+                            Stamp {
+                                now: NOW,
+                                unknown: Unknown::Skip,
+                            },
                             |c| {
                                 let mut attrs = c.attrs.clone();
                                 attrs.insert("displayName".into(), json!("Ann"));
@@ -306,13 +306,13 @@ fn a_page_of_users_reads_the_same_teams_as_single_gets() {
     let create_team = |gid: &str, members: Vec<String>| {
         store
             .create(
-                "acme",
-                ResourceType::Group,
-                gid,
-                NOW,
+                Target::new("acme", ResourceType::Group, gid),
+                Stamp {
+                    now: NOW,
+                    unknown: Unknown::Reject,
+                },
                 team(&format!("Team {gid}")),
                 members,
-                Unknown::Reject,
             )
             .expect("team");
     };
@@ -335,10 +335,12 @@ fn a_page_of_users_reads_the_same_teams_as_single_gets() {
             .visit(
                 "acme",
                 ResourceType::User,
-                &crate::store::Source::All,
-                after,
-                0,
-                true,
+                Walk {
+                    source: &crate::store::Source::All,
+                    after,
+                    skip: 0,
+                    with_links: true,
+                },
                 &mut |r| {
                     seen.push((r.id.clone(), sorted_links(r)));
                     Ok(true)

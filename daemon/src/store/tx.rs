@@ -82,17 +82,14 @@ impl Tx<'_> {
     }
 
     /// See [`Store::create`].
-    #[allow(clippy::too_many_arguments)]
     pub fn create(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
-        now: &str,
+        t: Target<'_>,
+        s: Stamp<'_>,
         attrs: Map<String, Value>,
         members: Vec<String>,
-        unknown: Unknown,
     ) -> Result<Outcome> {
+        let (Target { org, rt, id }, Stamp { now, unknown }) = (t, s);
         let w = &mut *self.rows;
         // Checks first: nothing may be written before a refusal.
         check_unique(w, org, rt, id, &attrs)?;
@@ -133,17 +130,14 @@ impl Tx<'_> {
     }
 
     /// See [`Store::modify`].
-    #[allow(clippy::too_many_arguments)]
     pub fn modify(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         if_match: Option<&str>,
-        now: &str,
-        unknown: Unknown,
+        s: Stamp<'_>,
         change: impl FnOnce(&Resource) -> std::result::Result<Change, ScimError>,
     ) -> Result<Outcome> {
+        let Target { org, rt, id } = t;
         let old = self.current(org, rt, id, if_match)?;
         let current = Resource {
             id: id.into(),
@@ -152,44 +146,38 @@ impl Tx<'_> {
             links: None,
         };
         let change = change(&current)?;
-        self.apply(org, rt, id, now, unknown, old, change)
+        self.apply(t, s, old, change)
     }
 
     /// Writes `change`, worked out outside the writer against version `expected` of the
     /// resource; `StoreError::Moved` (nothing written) when the resource is at another version
     /// now, so the caller prepares the change again.
-    #[allow(clippy::too_many_arguments)]
     pub fn modify_prepared(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         expected: u64,
-        now: &str,
-        unknown: Unknown,
+        s: Stamp<'_>,
         change: Change,
     ) -> Result<Outcome> {
+        let Target { org, rt, id } = t;
         let Some(old) = self.rows.record(org, rt, id)? else {
             return Err(not_found(rt, id).into());
         };
         if old.version != expected {
             return Err(StoreError::Moved);
         }
-        self.apply(org, rt, id, now, unknown, old, change)
+        self.apply(t, s, old, change)
     }
 
     /// The checks and writes of a modify once the new state is known.
-    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
-        now: &str,
-        unknown: Unknown,
+        t: Target<'_>,
+        s: Stamp<'_>,
         old: Record,
         change: Change,
     ) -> Result<Outcome> {
+        let (Target { org, rt, id }, Stamp { now, unknown }) = (t, s);
         let w = &mut *self.rows;
         let Change {
             attrs,
@@ -229,7 +217,7 @@ impl Tx<'_> {
                 modified: now.into(),
                 version: old.version + 1,
             };
-            w.update(org, rt, id, &rec, &old_keys, &new_keys)?;
+            w.update(t, &rec, &old_keys, &new_keys)?;
             rec
         } else {
             old.clone()
@@ -282,14 +270,8 @@ impl Tx<'_> {
     }
 
     /// See [`Store::delete`].
-    pub fn delete(
-        &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
-        if_match: Option<&str>,
-        now: &str,
-    ) -> Result<Outcome> {
+    pub fn delete(&mut self, t: Target<'_>, if_match: Option<&str>, now: &str) -> Result<Outcome> {
+        let Target { org, rt, id } = t;
         let old = self.current(org, rt, id, if_match)?;
         let w = &mut *self.rows;
         // The memberships a delete ends are events of their own, before the delete's, so a

@@ -24,7 +24,7 @@ use super::tables::{record_of, Tables};
 use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
 use crate::store::events::NewEvent;
-use crate::store::model::Record;
+use crate::store::model::{Record, Target};
 use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
@@ -157,13 +157,12 @@ impl Rows for PgRows<'_> {
 
     fn update(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         rec: &Record,
         old: &IndexKeys,
         new: &IndexKeys,
     ) -> Result<()> {
+        let Target { org, rt, id } = t;
         let sql = format!(
             "UPDATE {} SET name_key = $3, external_id = $4, attrs = $5::text::json, \
              modified = $6, version = $7 WHERE org = $1 AND id = $2",

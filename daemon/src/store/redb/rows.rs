@@ -8,7 +8,7 @@ use scimd_core::ResourceType;
 use super::schema::*;
 use crate::store::error::Result;
 use crate::store::events::{NewEvent, StoredEvent};
-use crate::store::model::{decode, encode, table_name, Record};
+use crate::store::model::{decode, encode, table_name, Record, Target};
 use crate::store::purge::{OrgOf, PurgeStep};
 use crate::store::rows::{IndexKeys, Rows};
 
@@ -202,13 +202,12 @@ impl Rows for Writer<'_> {
 
     fn update(
         &mut self,
-        org: &str,
-        rt: ResourceType,
-        id: &str,
+        t: Target<'_>,
         rec: &Record,
         old: &IndexKeys,
         new: &IndexKeys,
     ) -> Result<()> {
+        let Target { org, rt, id } = t;
         // Only the keys that changed are touched, so a deactivation writes no index row.
         if old != new {
             self.index_keys(org, rt, id, &old.minus(new), false)?;
