@@ -45,24 +45,25 @@ impl Bus {
     }
     /// Counts one answered HTTP request; statuses of 500 and up count as errors, and so do
     /// 4xx answers, since for an IdP they are failed provisioning calls. A SCIM request of a
-    /// configured org (`org`, as the config names it) also counts in that org's health.
+    /// configured org (`org`, as the config names it; None for every other request, events
+    /// polls included, which are counted per consumer) also counts in that org's health, under
+    /// `resource` (`api::route::Route::label`).
     pub fn count_request(
         &self,
         org: Option<&str>,
         method: &hyper::Method,
-        path: &str,
+        resource: &'static str,
         status: u16,
     ) {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if status >= 400 {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
         }
-        // The events API's polls are a consumer's, not the IdP's: they are counted per consumer.
-        if let (Some(org), true) = (org, path.starts_with("/scim/v2/")) {
+        if let Some(org) = org {
             self.health.request(
                 org,
                 crate::metrics::method_label(method),
-                crate::metrics::resource_label(path),
+                resource,
                 status,
                 time::OffsetDateTime::now_utc(),
             );

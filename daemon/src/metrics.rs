@@ -239,17 +239,16 @@ impl Metrics {
     }
 
     /// Counts one answered request. `org` is the configured org's name, or None when the
-    /// path named none that exists.
+    /// path named none that exists; `resource` is from a fixed set (`api::route::Route::label`).
     pub fn request(
         &self,
         org: Option<&str>,
         method: &Method,
-        path: &str,
+        resource: &'static str,
         status: u16,
         elapsed: Duration,
     ) {
         let method = method_label(method);
-        let resource = resource_label(path);
         let org = org.map_or(Cow::Borrowed("-"), |o| Cow::Owned(o.to_string()));
         self.requests
             .get_or_create(&RequestLabels {
@@ -378,39 +377,6 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The endpoint of a path: the SCIM resource (`/scim/v2/<org>/<Resource>/...`), `healthz`,
-/// `events`, or `other`.
-pub(crate) fn resource_label(path: &str) -> &'static str {
-    if path == "/healthz" {
-        return "healthz";
-    }
-    if path.starts_with("/events/") {
-        return "events";
-    }
-    let Some(rest) = path.strip_prefix("/scim/v2/") else {
-        return "other";
-    };
-    let resource = rest.split('/').nth(1).unwrap_or_default();
-    const KNOWN: [&str; 8] = [
-        "Users",
-        "Groups",
-        "Bulk",
-        "Me",
-        "ServiceProviderConfig",
-        "Schemas",
-        "ResourceTypes",
-        ".search",
-    ];
-    if resource.is_empty() {
-        return "root";
-    }
-    KNOWN
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(resource))
-        .copied()
-        .unwrap_or("other")
-}
-
 /// What a scrape reads besides the registry.
 pub struct Scrape {
     pub gate: Arc<Gate>,
@@ -489,13 +455,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resources_come_from_a_fixed_set() {
-        assert_eq!(resource_label("/scim/v2/acme/Users/123"), "Users");
-        assert_eq!(resource_label("/scim/v2/acme/groups"), "Groups");
-        assert_eq!(resource_label("/scim/v2/acme/Nonsense-abc"), "other");
-        assert_eq!(resource_label("/scim/v2/acme"), "root");
-        assert_eq!(resource_label("/healthz"), "healthz");
-        assert_eq!(resource_label("/random/thing"), "other");
+    fn unknown_methods_share_one_label() {
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
     }
 }

@@ -10,6 +10,7 @@ pub mod events;
 mod list;
 pub mod pages;
 mod plan;
+pub mod route;
 pub mod snapshot;
 mod summary;
 mod undeclared;
@@ -28,6 +29,7 @@ use serde_json::Value;
 
 use crate::activity::Bus;
 use crate::store::{Link, Resource, Store, StoreError, Unknown};
+use route::{Endpoint, ScimPath};
 use scimd_core::resource::precondition;
 use write::{create, delete, patch, replace, write};
 
@@ -42,8 +44,8 @@ pub const DEFAULT_COUNT: usize = 100;
 #[derive(Debug)]
 pub struct Request {
     pub method: http::Method,
-    /// Path segments after `/scim/v2/{org}`.
-    pub segments: Vec<String>,
+    /// The path after `/scim/v2/{org}`, as the edge parsed it ([`route::Route`]).
+    pub path: ScimPath,
     /// Query parameters, keys lowercased.
     pub query: HashMap<String, String>,
     pub body: bytes::Bytes,
@@ -140,32 +142,11 @@ fn internal(err: StoreError) -> ScimError {
 /// Routes and handles one request.
 pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
     use http::Method as M;
-    // Endpoint names are matched case-insensitively: Microsoft's suite asks for `/users`.
-    const ENDPOINTS: [&str; 8] = [
-        "Users",
-        "Groups",
-        "ServiceProviderConfig",
-        "serviceConfiguration",
-        "ResourceTypes",
-        "Schemas",
-        "Bulk",
-        ".search",
-    ];
-    let mut seg: Vec<&str> = req.segments.iter().map(String::as_str).collect();
-    if let Some(first) = seg.first_mut() {
-        if let Some(canonical) = ENDPOINTS.iter().find(|e| e.eq_ignore_ascii_case(first)) {
-            *first = canonical;
-        }
-    }
+    use Endpoint as E;
     // HEAD is GET without the body (RFC 9110 9.3.2); the edge sends the head alone.
     let method = match req.method {
         M::HEAD => M::GET,
         ref m => m.clone(),
-    };
-    let rt_of = |s: &str| match s {
-        "Users" => Some(ResourceType::User),
-        "Groups" => Some(ResourceType::Group),
-        _ => None,
     };
     // A 405 carries the usual SCIM error body and, as RFC 7231 6.5.5 requires, `Allow`.
     let not_allowed = |allow: &'static str| -> Result<Reply> {
@@ -181,93 +162,94 @@ pub fn handle(ctx: &Context<'_>, req: &Request) -> Result<Reply> {
             allow: Some(allow),
         })
     };
-    match seg.as_slice() {
-        [".search"] => match method {
+    let rest: Vec<&str> = req.path.rest().iter().map(String::as_str).collect();
+    match (req.path.endpoint, rest.as_slice()) {
+        (Some(E::Search), []) => match method {
             M::POST => list::search_all(ctx, req),
             _ => not_allowed("POST"),
         },
-        [kind] if rt_of(kind).is_some() => {
-            let rt = rt_of(kind).unwrap_or(ResourceType::User);
-            match method {
-                M::GET => list::list(
-                    ctx,
-                    rt,
-                    &list::ListParams::from_query(rt, &ctx.declared, &req.query)?,
-                ),
-                M::POST => write(ctx, req, rt, None, create),
-                _ => not_allowed("GET, POST"),
-            }
-        }
-        [kind, ".search"] if rt_of(kind).is_some() => {
-            let rt = rt_of(kind).unwrap_or(ResourceType::User);
-            match method {
-                M::POST => {
-                    let body = json_body(&req.body)?;
-                    let p = list::ListParams::from_search(rt, &ctx.declared, &body)?;
-                    list::list(ctx, rt, &p)
+        (Some(e @ (E::Users | E::Groups)), after) => {
+            let rt = e.resource_type().unwrap_or(ResourceType::User);
+            match after {
+                [] => match method {
+                    M::GET => list::list(
+                        ctx,
+                        rt,
+                        &list::ListParams::from_query(rt, &ctx.declared, &req.query)?,
+                    ),
+                    M::POST => write(ctx, req, rt, None, create),
+                    _ => not_allowed("GET, POST"),
+                },
+                [".search"] => match method {
+                    M::POST => {
+                        let body = json_body(&req.body)?;
+                        let p = list::ListParams::from_search(rt, &ctx.declared, &body)?;
+                        list::list(ctx, rt, &p)
+                    }
+                    _ => not_allowed("POST"),
+                },
+                [id] => {
+                    res::check_id("id", id, &ctx.limits)?;
+                    match method {
+                        M::GET => get_one(ctx, req, rt, id),
+                        M::PUT => write(ctx, req, rt, Some(id), replace),
+                        M::PATCH => write(ctx, req, rt, Some(id), patch),
+                        M::DELETE => write(ctx, req, rt, Some(id), delete),
+                        _ => not_allowed("GET, PUT, PATCH, DELETE"),
+                    }
                 }
-                _ => not_allowed("POST"),
+                _ => Err(no_endpoint(req)),
             }
         }
-        [kind, id] if rt_of(kind).is_some() => {
-            let rt = rt_of(kind).unwrap_or(ResourceType::User);
-            res::check_id("id", id, &ctx.limits)?;
-            match method {
-                M::GET => get_one(ctx, req, rt, id),
-                M::PUT => write(ctx, req, rt, Some(id), replace),
-                M::PATCH => write(ctx, req, rt, Some(id), patch),
-                M::DELETE => write(ctx, req, rt, Some(id), delete),
-                _ => not_allowed("GET, PUT, PATCH, DELETE"),
-            }
-        }
-        ["ServiceProviderConfig"] | ["serviceConfiguration"] => match method {
+        (Some(E::ServiceProviderConfig), []) => match method {
             M::GET => Ok(Reply::ok(discovery::service_provider_config(ctx.base))),
             _ => not_allowed("GET"),
         },
-        ["ResourceTypes"] => match method {
+        (Some(E::ResourceTypes), []) => match method {
             M::GET => Ok(Reply::ok(discovery::resource_types(
                 ctx.base,
                 &ctx.declared,
             ))),
             _ => not_allowed("GET"),
         },
-        ["ResourceTypes", name] => match method {
+        (Some(E::ResourceTypes), [name]) => match method {
             M::GET => discovery::resource_type(ctx.base, name, &ctx.declared).map(Reply::ok),
             _ => not_allowed("GET"),
         },
-        ["Schemas"] => match method {
+        (Some(E::Schemas), []) => match method {
             M::GET => Ok(Reply::ok(discovery::schemas(ctx.base, &ctx.declared))),
             _ => not_allowed("GET"),
         },
-        ["Schemas", urn] => match method {
+        (Some(E::Schemas), [urn]) => match method {
             M::GET => discovery::schema(ctx.base, urn, &ctx.declared).map(Reply::ok),
             _ => not_allowed("GET"),
         },
-        ["Bulk"] => match method {
+        (Some(E::Bulk), []) => match method {
             M::POST => bulk::bulk(ctx, req),
             _ => not_allowed("POST"),
         },
-        _ => Err(ScimError::NotFound(format!(
-            "no SCIM endpoint at /{}",
-            req.segments.join("/")
-        ))),
+        _ => Err(no_endpoint(req)),
     }
 }
 
-/// Whether a request to `segments` (after `/scim/v2/{org}`) with `method` only reads, and so is
+fn no_endpoint(req: &Request) -> ScimError {
+    ScimError::NotFound(format!(
+        "no SCIM endpoint at /{}",
+        req.path.segments.join("/")
+    ))
+}
+
+/// Whether a request to `path` (after `/scim/v2/{org}`) with `method` only reads, and so is
 /// open to a read-only token: GET and HEAD anywhere, and POST to a `.search` endpoint
 /// (`/.search`, `/Users/.search`, `/Groups/.search`), which queries like a GET with its
-/// filter in the body. Matched as [`handle`] routes, endpoint names case-insensitively.
-pub fn is_read(method: &http::Method, segments: &[String]) -> bool {
+/// filter in the body. Matched as [`handle`] routes.
+pub fn is_read(method: &http::Method, path: &ScimPath) -> bool {
     use http::Method as M;
     match *method {
         M::GET | M::HEAD => true,
-        M::POST => match segments {
-            [search] => search.eq_ignore_ascii_case(".search"),
-            [kind, search] => {
-                search == ".search"
-                    && (kind.eq_ignore_ascii_case("Users") || kind.eq_ignore_ascii_case("Groups"))
-            }
+        M::POST => match (path.endpoint, path.rest()) {
+            (Some(Endpoint::Search), []) => true,
+            (Some(Endpoint::Users | Endpoint::Groups), [search]) => search == ".search",
             _ => false,
         },
         _ => false,
@@ -281,15 +263,8 @@ pub fn is_point_read(req: &Request) -> bool {
     if req.method != http::Method::GET {
         return false;
     }
-    let rt = match req
-        .segments
-        .first()
-        .map(|s| s.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("users") => ResourceType::User,
-        Some("groups") => ResourceType::Group,
-        _ => return false,
+    let Some((rt, rest)) = req.path.resource() else {
+        return false;
     };
     let members_excluded = req.query.get("excludedattributes").is_some_and(|e| {
         e.to_ascii_lowercase()
@@ -299,9 +274,9 @@ pub fn is_point_read(req: &Request) -> bool {
     if rt == ResourceType::Group && !members_excluded {
         return false;
     }
-    match req.segments.len() {
-        2 => req.segments[1] != ".search",
-        1 => {
+    match rest {
+        [id] => id != ".search",
+        [] => {
             !req.query.contains_key("sortby")
                 && req
                     .query
@@ -424,13 +399,14 @@ fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Resu
 #[cfg(test)]
 mod tests {
     use super::is_read;
+    use super::route::{Route, ScimPath};
     use http::Method as M;
 
-    fn segs(path: &str) -> Vec<String> {
-        path.split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+    fn segs(path: &str) -> ScimPath {
+        match Route::parse(&format!("/scim/v2/acme/{path}")) {
+            Route::Scim { path, .. } => path,
+            other => panic!("{path}: {other:?}"),
+        }
     }
 
     #[test]

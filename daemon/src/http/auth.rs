@@ -1,9 +1,13 @@
-//! Bearer-token checks that cost the same whether the org named in the path exists or not: the
-//! presented token is always hashed and compared in constant time, against a dummy digest when
-//! the org is unknown, so neither the answer nor its timing tells which org names exist. A SCIM
-//! request's token is compared against both of the org's lists (`tokens` and `read_tokens`)
-//! in one pass, so the cost is the same whichever list holds it, or neither.
+//! Bearer tokens, checked once for every door: [`authenticate`] takes the org a route names,
+//! the token presented and the scopes the route accepts (the SCIM API: the org's `tokens`, and
+//! its `read_tokens` for reads; the events API and its snapshot: `event_tokens`), and answers
+//! with the scope that matched or the refusal. It costs the same whether the org exists or not,
+//! and whichever list holds the token: the token is hashed once and compared in constant time
+//! with every digest of all three lists (against a dummy digest when the org is unknown), so
+//! neither the answer nor its timing tells which org names exist or which list matched.
 
+use scimd_config::{Config, OrgConfig};
+use scimd_core::ScimError;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -11,38 +15,97 @@ use subtle::{Choice, ConstantTimeEq};
 /// (finding a SHA-256 preimage of it is infeasible), compared like a real org's single token.
 const NOBODY: [u8; 32] = [0x5c; 32];
 
-/// What an accepted SCIM token may do: which of the org's lists held it.
+/// What an accepted token may do: which of the org's lists held it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Access {
-    /// One of `tokens`, the IdP's: everything.
+pub(super) enum Scope {
+    /// One of `tokens`, the IdP's: all of the SCIM API.
     Write,
-    /// One of `read_tokens`: reads only (`api::is_read`); a write answers 403.
+    /// One of `read_tokens`: SCIM reads only (`api::is_read`); a write answers 403.
     Read,
+    /// One of `event_tokens`, a consumer's: the events API and its snapshot.
+    Events,
 }
 
-/// Whether `token` hashes to one of `stored` (an org's token digests, `None` for an org that
-/// does not exist). The same hash as `scimd_config::OrgConfig::token_matches`: SHA-256 of the
-/// token text.
-pub(super) fn token_valid(stored: Option<&[[u8; 32]]>, token: &str) -> bool {
-    let [found] = check(stored.map(|s| [s]), token, sha256);
-    found
+/// The scopes the SCIM API accepts, the stronger first (a token in both lists writes).
+pub(super) const SCIM: &[Scope] = &[Scope::Write, Scope::Read];
+/// The scopes the events API and its snapshot accept.
+pub(super) const EVENTS: &[Scope] = &[Scope::Events];
+
+impl Scope {
+    const ALL: [Scope; 3] = [Scope::Write, Scope::Read, Scope::Events];
+
+    fn digests(self, org: &OrgConfig) -> &[[u8; 32]] {
+        match self {
+            Scope::Write => &org.tokens,
+            Scope::Read => &org.read_tokens,
+            Scope::Events => &org.event_tokens,
+        }
+    }
 }
 
-/// Which of an org's digest lists (`None` for an org that does not exist) hold `token`'s
-/// hash, one answer per list: the token is hashed once and compared with every digest of
-/// every list, so the time taken does not say which list matched.
-pub(super) fn lists_holding<const N: usize>(
-    lists: Option<[&[[u8; 32]]; N]>,
-    token: &str,
-) -> [bool; N] {
-    check(lists, token, sha256)
+/// The org named `org_name` whose token of one of the `accepts` scopes `token` is (None: the
+/// request had no well-formed bearer token), with the first of `accepts` that holds it. A
+/// refusal is a 401 for a missing token, a token of no accepted scope and an unknown org alike
+/// (one message, so tokens cannot probe org names), and a 403 for a disabled org's valid token.
+pub(super) fn authenticate<'c>(
+    config: &'c Config,
+    org_name: &str,
+    token: Option<&str>,
+    accepts: &[Scope],
+) -> Result<(&'c OrgConfig, Scope), ScimError> {
+    // The events API names its token in its messages; the SCIM API's are the IdP's.
+    let events = accepts == EVENTS;
+    let Some(token) = token else {
+        return Err(ScimError::Unauthorized(if events {
+            "Missing or malformed Authorization header; send 'Authorization: Bearer <token>' \
+             with the org's events token."
+                .into()
+        } else {
+            "Missing or malformed Authorization header; send 'Authorization: Bearer <token>'."
+                .into()
+        }));
+    };
+    let shown = crate::activity::clip(org_name, scimd_config::MAX_ORG_NAME_LEN + 1);
+    let refused = || {
+        ScimError::Unauthorized(if events {
+            format!(
+                "The token is not an events token of org '{shown}'. Make one with \
+                 'scimd token rotate --org {shown} --scope events'."
+            )
+        } else {
+            format!(
+                "The token is not valid for org '{shown}'. Rotate one with \
+                 'scimd token rotate --org {shown}'."
+            )
+        })
+    };
+    let org = config.org(org_name);
+    let held = check(org.map(|o| Scope::ALL.map(|s| s.digests(o))), token, sha256);
+    let Some(scope) = accepts
+        .iter()
+        .copied()
+        .find(|s| Scope::ALL.iter().zip(held).any(|(a, h)| a == s && h))
+    else {
+        return Err(refused());
+    };
+    let Some(org) = org else {
+        return Err(refused());
+    };
+    if !org.enabled {
+        return Err(ScimError::Forbidden(format!(
+            "Org '{org_name}' is disabled in the server's configuration."
+        )));
+    }
+    Ok((org, scope))
 }
 
 fn sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// [`lists_holding`] with the hash passed in, so a test can see it is computed on every path.
+/// Which of an org's digest lists (`None` for an org that does not exist) hold `token`'s
+/// hash, one answer per list, with the hash passed in so a test can see it is computed on
+/// every path: the token is hashed once and compared with every digest of every list.
 fn check<const N: usize>(
     lists: Option<[&[[u8; 32]]; N]>,
     token: &str,
@@ -65,72 +128,4 @@ fn check<const N: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sha(t: &str) -> [u8; 32] {
-        Sha256::digest(t.as_bytes()).into()
-    }
-
-    #[test]
-    fn an_unknown_org_hashes_the_token_and_refuses_it() {
-        let mut hashed = Vec::new();
-        let valid = check::<2>(None, "scimd_guess", |t| {
-            hashed.push(t.to_string());
-            sha(t)
-        });
-        assert_eq!(valid, [false, false]);
-        assert_eq!(hashed, ["scimd_guess"]);
-    }
-
-    #[test]
-    fn a_known_org_hashes_once_and_matches_any_of_its_tokens() {
-        let stored = [sha("one"), sha("two")];
-        for (token, want) in [("one", true), ("two", true), ("three", false)] {
-            let mut calls = 0;
-            let [valid] = check(Some([&stored[..]]), token, |t| {
-                calls += 1;
-                sha(t)
-            });
-            assert_eq!((valid, calls), (want, 1), "{token}");
-        }
-        // An org without tokens still hashes what it was sent, and refuses it.
-        let mut calls = 0;
-        assert_eq!(
-            check(Some([&[][..]]), "one", |t| {
-                calls += 1;
-                sha(t)
-            }),
-            [false]
-        );
-        assert_eq!(calls, 1);
-    }
-
-    #[test]
-    fn two_lists_hash_once_and_say_which_one_holds_the_token() {
-        let (write, read) = ([sha("w1"), sha("w2")], [sha("r1")]);
-        for (token, want) in [
-            ("w2", [true, false]),
-            ("r1", [false, true]),
-            ("other", [false, false]),
-        ] {
-            let mut calls = 0;
-            let found = check(Some([&write[..], &read[..]]), token, |t| {
-                calls += 1;
-                sha(t)
-            });
-            assert_eq!((found, calls), (want, 1), "{token}");
-        }
-        // A token in neither list of a known org, and any token of an unknown org, are both
-        // refused after the same single hash.
-        assert_eq!(lists_holding(None, "r1"), [false, false]);
-    }
-
-    #[test]
-    fn the_hash_is_the_one_the_config_stores() {
-        let token = scimd_config::token::generate();
-        let hex: String = sha(&token).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(scimd_config::token::hash(&token), format!("sha256:{hex}"));
-        assert!(token_valid(Some(&[sha(&token)]), &token));
-    }
-}
+mod tests;

@@ -32,9 +32,10 @@ use scimd_core::ScimError;
 use tokio::sync::watch;
 
 use crate::activity::{client_name, Bus};
+use crate::api::route::{Api, Route, ScimPath};
 use crate::api::{self, Context, Reply};
 use crate::store::{Store, Unknown};
-use auth::Access;
+use auth::Scope;
 use auth_failures::{AuthFailures, Kind};
 use conn::Gate;
 use health::HealthLog;
@@ -141,23 +142,45 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> 
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // The one parse of the path: everything below reads the route.
+    let route = Route::parse(&path);
+    let label = route.label();
     // A cheap handle (shared bytes), kept for the count of a refusal.
     let agent = req.headers().get(header::USER_AGENT).cloned();
     let mut authed = false;
     let whole = |r: Response<Full<Bytes>>| r.map(Body::Left);
-    let result = if let Some(org) = events::snapshot_org(&path) {
-        snapshot::serve(&state, req, &org, started, &mut authed)
+    // What the counts below need once the route has moved into its handler.
+    let (org, scim, health) = (
+        route.org().map(str::to_string),
+        matches!(route, Route::Scim { .. }),
+        route == Route::Health,
+    );
+    let result = match route {
+        Route::Snapshot { org } => snapshot::serve(&state, req, &org, started, &mut authed)
             .await
-            .map(|r| r.map(Body::Right))
-    } else if events::is_events(&path) {
-        events::serve(&state, req, started, &mut authed)
+            .map(|r| r.map(Body::Right)),
+        Route::Events { org } => events::serve(&state, req, &org, started, &mut authed)
             .await
-            .map(whole)
-    } else {
-        route(&state, req, started, &mut authed)
+            .map(whole),
+        Route::Scim { org, path } => serve_scim(&state, req, &org, path, started, &mut authed)
             .await
             .map(reply_response)
-            .map(whole)
+            .map(whole),
+        Route::Health => match method {
+            Method::GET | Method::HEAD => Ok(whole(reply_response(health::reply(
+                &state.store,
+                &state.health_log,
+            )))),
+            _ => Err(ScimError::MethodNotAllowed("use GET /healthz".into())),
+        },
+        Route::NotFound(Api::Scim) => Err(ScimError::NotFound(format!(
+            "no endpoint at {path}; the SCIM API is under /scim/v2/<org>"
+        ))),
+        Route::NotFound(Api::Events) => Err(ScimError::NotFound(format!(
+            "no endpoint at {}; the events API is GET /events/v1/<org> (and \
+             /events/v1/<org>/snapshot)",
+            crate::activity::clip(&path, 256)
+        ))),
     };
     let resp = match result {
         Ok(resp) => resp,
@@ -165,7 +188,7 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> 
             if err.status() >= 500 {
                 tracing::error!(%method, %path, status = err.status(), "request failed");
             } else if authed {
-                log_refusal(&method, &path, &err);
+                log_refusal(&method, &path, org.as_deref(), &err);
             } else if err.status() != 401 {
                 // 401s were counted where they were decided, with their org's bucket.
                 let client = client_name(agent.as_ref().and_then(|v| v.to_str().ok()));
@@ -185,13 +208,18 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> 
     };
     let status = resp.status().as_u16();
     {
-        // A borrow, not a clone of the Arc: nothing awaits while it is held.
+        // A borrow, not a clone of the Arc: nothing awaits while it is held. The configured
+        // org, by its canonical name: a metric label never carries what a client made up.
         let config = state.config.borrow();
-        let org = org_of(&config, &path);
-        if path != "/healthz" {
-            state.bus.count_request(org, &method, &path, status);
+        let org = org.and_then(|o| config.org(&o)).map(|o| o.name.as_str());
+        if !health {
+            // Only the SCIM API's requests count in an org's health: events polls are a
+            // consumer's, counted per consumer.
+            state
+                .bus
+                .count_request(org.filter(|_| scim), &method, label, status);
         }
-        crate::metrics::get().request(org, &method, &path, status, started.elapsed());
+        crate::metrics::get().request(org, &method, label, status, started.elapsed());
     }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), latency_us = started.elapsed().as_micros() as u64, "request");
     resp
@@ -201,17 +229,14 @@ async fn handle(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> 
 /// method, path, status and scimType, never the token or the body. Requests without a valid
 /// token (401s, unknown paths) are left to the counters (`auth_failures.rs`), which bound what
 /// an unauthenticated flood can make scimd write.
-fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
-    let Some(rest) = path
-        .strip_prefix("/scim/v2/")
-        .or_else(|| path.strip_prefix("/events/v1/"))
-    else {
+fn log_refusal(method: &hyper::Method, path: &str, org: Option<&str>, err: &ScimError) {
+    let Some(org) = org else {
         return;
     };
     if err.status() == 401 {
         return;
     }
-    let org = crate::activity::clip(rest.split('/').next().unwrap_or_default(), 64);
+    let org = crate::activity::clip(org, 64);
     let path = crate::activity::clip(path, 256);
     tracing::info!(
         org = %org,
@@ -223,22 +248,38 @@ fn log_refusal(method: &hyper::Method, path: &str, err: &ScimError) {
     );
 }
 
-/// The configured org a SCIM path names, by its canonical name; None for any other path, so
-/// metric labels never carry what a client made up.
-fn org_of<'c>(config: &'c Config, path: &str) -> Option<&'c str> {
-    let rest = path
-        .strip_prefix("/scim/v2/")
-        .or_else(|| path.strip_prefix("/events/v1/"))?;
-    let name = rest.split('/').next()?;
-    config.org(name).map(|o| o.name.as_str())
-}
-
-/// A path segment percent-decoded (RFC 3986: `+` stays a plus in a path); bytes that are not
-/// UTF-8 become U+FFFD, which no id or org name holds.
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+/// The org named `org_name` whose token of one of the `accepts` scopes the request carries,
+/// with the scope it holds ([`auth::authenticate`]). A 401 is counted here, where it is
+/// decided, in the org's bucket (an unknown org's in one shared bucket); `authed` is set once
+/// the token is accepted (a disabled org's 403 also answers a valid token).
+fn admit<'c>(
+    state: &AppState,
+    config: &'c Config,
+    org_name: &str,
+    req: &http::request::Parts,
+    accepts: &[Scope],
+    started: Instant,
+    authed: &mut bool,
+) -> Result<(&'c scimd_config::OrgConfig, Scope), ScimError> {
+    let token = bearer(&req.headers);
+    let admitted = auth::authenticate(config, org_name, token.as_deref(), accepts);
+    *authed = admitted
+        .as_ref()
+        .map_or_else(|e| e.status() != 401, |_| true);
+    if let Err(err) = &admitted {
+        if err.status() == 401 {
+            let known = config.org(org_name).map(|o| o.name.as_str());
+            crate::metrics::get().auth_failure(known);
+            let bucket = known.unwrap_or(auth_failures::UNKNOWN);
+            let agent = header_str(&req.headers, header::USER_AGENT);
+            let client = client_name(agent.as_deref());
+            let method = req.method.to_string();
+            if let Some(record) = state.auth_failures.fail(bucket, client, method, started) {
+                state.bus.publish(record);
+            }
+        }
+    }
+    admitted
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
@@ -256,61 +297,31 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
-/// Serves a request outside the events API; sets `authed` once its token is accepted.
-async fn route(
+/// Serves a request of the SCIM API; sets `authed` once its token is accepted.
+async fn serve_scim(
     state: &AppState,
     req: Request<Incoming>,
+    org_name: &str,
+    path: ScimPath,
     started: Instant,
     authed: &mut bool,
 ) -> Result<Reply, ScimError> {
-    let path = req.uri().path().to_string();
-    if path == "/healthz" {
-        return match *req.method() {
-            Method::GET | Method::HEAD => Ok(health::reply(&state.store, &state.health_log)),
-            _ => Err(ScimError::MethodNotAllowed("use GET /healthz".into())),
-        };
-    }
-    let mut segments: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect();
-    if segments.len() < 3 || segments[0] != "scim" || !segments[1].eq_ignore_ascii_case("v2") {
-        return Err(ScimError::NotFound(format!(
-            "no endpoint at {path}; the SCIM API is under /scim/v2/<org>"
-        )));
-    }
-    let org_name = segments[2].clone();
-    let segments = segments.split_off(3);
-
     let config = state.config.borrow().clone();
     let (parts, body) = req.into_parts();
+    let (org, scope) = admit(
+        state,
+        &config,
+        org_name,
+        &parts,
+        auth::SCIM,
+        started,
+        authed,
+    )?;
     let headers = &parts.headers;
     let user_agent = header_str(headers, header::USER_AGENT);
-    let authenticated = authenticate(&config, &org_name, headers);
-    // A disabled org's 403 also answers a valid token.
-    *authed = authenticated
-        .as_ref()
-        .map_or_else(|e| e.status() != 401, |_| true);
-    let (org, access) = match authenticated {
-        Ok(found) => found,
-        Err(err) => {
-            if err.status() == 401 {
-                let known = config.org(&org_name).map(|o| o.name.as_str());
-                crate::metrics::get().auth_failure(known);
-                let bucket = known.unwrap_or(auth_failures::UNKNOWN);
-                let client = client_name(user_agent.as_deref());
-                let method = parts.method.to_string();
-                if let Some(record) = state.auth_failures.fail(bucket, client, method, started) {
-                    state.bus.publish(record);
-                }
-            }
-            return Err(err);
-        }
-    };
     check_rate(state, org, started)?;
     // Refused before the body is read: a read token's write gets nowhere near the store.
-    if access == Access::Read && !api::is_read(&parts.method, &segments) {
+    if scope == Scope::Read && !api::is_read(&parts.method, &path) {
         return Err(ScimError::Forbidden(format!(
             "This token of org '{}' is read-only: it may GET and HEAD, and POST to .search; \
              writes (POST, PUT, PATCH, DELETE, Bulk) need the org's SCIM token.",
@@ -338,7 +349,7 @@ async fn route(
     let base = base_url(state, &config, headers, &org.name);
     let request = api::Request {
         method,
-        segments,
+        path,
         query,
         body,
         if_match: header_str(headers, header::IF_MATCH),
@@ -463,45 +474,4 @@ fn base_url(state: &AppState, config: &Config, headers: &HeaderMap, org: &str) -
 
 fn too_large() -> ScimError {
     ScimError::PayloadTooLarge(format!("The request body is larger than {MAX_BODY} bytes."))
-}
-
-/// The org whose SCIM token (`tokens`) or read-only token (`read_tokens`) the request
-/// carries, with which of the two it was.
-fn authenticate<'c>(
-    config: &'c Config,
-    org_name: &str,
-    headers: &HeaderMap,
-) -> Result<(&'c scimd_config::OrgConfig, Access), ScimError> {
-    let Some(token) = bearer(headers) else {
-        return Err(ScimError::Unauthorized(
-            "Missing or malformed Authorization header; send 'Authorization: Bearer <token>'."
-                .into(),
-        ));
-    };
-    // One message for an unknown org and a wrong token, so tokens cannot probe org names.
-    let shown = crate::activity::clip(org_name, scimd_config::MAX_ORG_NAME_LEN + 1);
-    let refused = || {
-        ScimError::Unauthorized(format!(
-            "The token is not valid for org '{shown}'. Rotate one with \
-             'scimd token rotate --org {shown}'."
-        ))
-    };
-    // The token is hashed and compared with both lists whether the org exists or not, so
-    // the cost says neither that nor which list holds it (`auth.rs`).
-    let org = config.org(org_name);
-    let lists = org.map(|o| [o.tokens.as_slice(), o.read_tokens.as_slice()]);
-    let access = match auth::lists_holding(lists, &token) {
-        [true, _] => Access::Write,
-        [false, true] => Access::Read,
-        [false, false] => return Err(refused()),
-    };
-    let Some(org) = org else {
-        return Err(refused());
-    };
-    if !org.enabled {
-        return Err(ScimError::Forbidden(format!(
-            "Org '{org_name}' is disabled in the server's configuration."
-        )));
-    }
-    Ok((org, access))
 }

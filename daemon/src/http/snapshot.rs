@@ -112,7 +112,8 @@ fn take_slot(state: &Arc<AppState>, config: &Config, org: &str) -> Result<Slot, 
     })
 }
 
-/// Serves one snapshot request; sets `authed` once its token is accepted.
+/// Serves one snapshot request for the org the path names; sets `authed` once its token is
+/// accepted.
 pub(super) async fn serve(
     state: &Arc<AppState>,
     req: Request<Incoming>,
@@ -121,10 +122,11 @@ pub(super) async fn serve(
     authed: &mut bool,
 ) -> Result<Response<ChunkBody>, ScimError> {
     let config = state.config.borrow().clone();
+    let (req, _body) = req.into_parts();
     let org = events::consumer(state, &config, org_name, &req, started, authed)?;
     let key = org.name.to_ascii_lowercase();
     let slot = take_slot(state, &config, &key)?;
-    let base = super::base_url(state, &config, req.headers(), &org.name);
+    let base = super::base_url(state, &config, &req.headers, &org.name);
     let idle = config.limits.idle_timeout;
     let (tx, rx) = mpsc::channel::<Bytes>(QUEUED_CHUNKS);
     let store = state.store.clone();
