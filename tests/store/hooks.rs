@@ -55,7 +55,7 @@ conformance!(
         assert!(f.store.hook_claim("acme", "ep1", &a).unwrap().is_some());
         let other = f.store.hook_claim("acme", "ep1", &b).unwrap();
         // One process holds an embedded file: there is no other daemon to keep out.
-        assert_eq!(other.is_none(), f.store.shared());
+        assert_eq!(other.is_none(), f.store.capabilities().shared);
         f.store.hook_release("acme", "ep1", &a).unwrap();
         assert!(f.store.hook_claim("acme", "ep1", &b).unwrap().is_some());
     }

@@ -29,7 +29,7 @@ pub(super) fn daemon_status(state: &super::ControlState) -> DaemonStatus {
     DaemonStatus {
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_secs: state.started.elapsed().as_secs(),
-        store: if state.store.shared() {
+        store: if state.store.capabilities().shared {
             "postgres"
         } else {
             "redb"

@@ -376,7 +376,7 @@ async fn serve_scim(
     };
     let pages = state.pages.clone();
     let declared = org.extensions.clone();
-    let point_read = store.inline_reads() && api::is_point_read(&request);
+    let point_read = store.capabilities().cheap_point_reads && api::is_point_read(&request);
     let run = move || {
         let ctx = Context {
             org: &org_key,

@@ -86,7 +86,7 @@ pub async fn persist(
     retention: impl Fn() -> Retention + Send,
     mut stop: watch::Receiver<bool>,
 ) {
-    let shared = store.shared();
+    let shared = store.capabilities().shared;
     if shared {
         tokio::spawn(follow(store.clone(), feed.clone(), stop.clone()));
     }

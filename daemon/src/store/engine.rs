@@ -28,6 +28,18 @@ pub enum Health {
     Degraded(String),
 }
 
+/// What a backend can do, which the layers above adapt to: one value, fixed for the
+/// backend's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// A point read costs microseconds and no network (an embedded file), so it may run on an
+    /// async thread; otherwise every request belongs on the blocking pool.
+    pub cheap_point_reads: bool,
+    /// Other processes write to the same store: the activity log is followed for their
+    /// records, and a webhook endpoint is leased to one daemon at a time.
+    pub shared: bool,
+}
+
 /// A storage backend.
 pub(crate) trait Engine: Send + Sync {
     /// Whether the backend can serve, for `/healthz`.
@@ -40,9 +52,8 @@ pub(crate) trait Engine: Send + Sync {
     /// Takes note of an error an operation returned: a fault may start a recovery.
     fn observe(&self, err: &StoreError);
 
-    /// Whether a point read is cheap enough (microseconds, no network) to run on an async
-    /// thread; when false the HTTP layer runs every request on the blocking pool.
-    fn inline_reads(&self) -> bool;
+    /// What this backend can do.
+    fn capabilities(&self) -> Capabilities;
 
     /// Runs `f` over one consistent read snapshot.
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()>;
@@ -71,10 +82,6 @@ pub(crate) trait Engine: Send + Sync {
 
     /// How many activity records are kept.
     fn activity_len(&self) -> Result<u64>;
-
-    /// Whether other processes write to the same store, so the activity log must be
-    /// followed for their records.
-    fn shared(&self) -> bool;
 
     /// Writes a consistent copy of the store (one read snapshot) to the new file `out`;
     /// returns its size. A database server has its own tools for this.

@@ -6,7 +6,7 @@
 //! is one durable transaction, shared with concurrent calls by group commit (`commit.rs`):
 //! when it returns Ok the change is durable. Calls block: callers run them on the blocking
 //! pool, except the embedded file's point reads, which the HTTP layer runs inline
-//! ([`Store::inline_reads`]). A fault starts the backend's recovery; [`Store::health`] says
+//! ([`Capabilities::cheap_point_reads`]). A fault starts the backend's recovery; [`Store::health`] says
 //! how it goes.
 
 pub mod activity;
@@ -43,7 +43,7 @@ use time::OffsetDateTime;
 use activity::Retention;
 pub use copy::CopyReport;
 use engine::Engine;
-pub use engine::Health;
+pub use engine::{Capabilities, Health};
 use error::Result;
 pub use error::StoreError;
 use events::{EventPage, EventRetention, Feed};
@@ -136,10 +136,9 @@ impl Store {
         self.engine.close();
     }
 
-    /// Whether a point read is cheap enough to run on an async thread (an embedded file);
-    /// when false, every request belongs on the blocking pool.
-    pub fn inline_reads(&self) -> bool {
-        self.engine.inline_reads()
+    /// What the backend can do (see [`Capabilities`]).
+    pub fn capabilities(&self) -> Capabilities {
+        self.engine.capabilities()
     }
 
     /// Writes a consistent copy of the store, taken from one read snapshot while writes go
@@ -157,11 +156,6 @@ impl Store {
     /// The store's size on disk, for a backend that is one file (redb).
     pub fn size_bytes(&self) -> Option<u64> {
         self.engine.size_bytes()
-    }
-
-    /// Whether other daemons write to the same store.
-    pub fn shared(&self) -> bool {
-        self.engine.shared()
     }
 
     /// Runs `f` on the backend, and starts its recovery when it hits a fault.

@@ -128,7 +128,7 @@ impl Worker {
     }
 
     async fn deliver(&mut self, mut state: HookState) -> Exit {
-        let shared = self.store.shared();
+        let shared = self.store.capabilities().shared;
         let mut buffer: VecDeque<Event> = VecDeque::new();
         let mut dirty = false;
         // Set when a save should not wait for SAVE_EVERY (a failure, for the dashboard and a

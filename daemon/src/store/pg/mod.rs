@@ -33,7 +33,7 @@ use tokio::runtime::{Handle, Runtime};
 
 use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
-use crate::store::engine::{Engine, Health};
+use crate::store::engine::{Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention, Feed, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
@@ -312,8 +312,12 @@ impl Engine for Postgres {
         }
     }
 
-    fn inline_reads(&self) -> bool {
-        false
+    fn capabilities(&self) -> Capabilities {
+        // Every read crosses the network to the database; other daemons share it.
+        Capabilities {
+            cheap_point_reads: false,
+            shared: true,
+        }
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
@@ -365,10 +369,6 @@ impl Engine for Postgres {
 
     fn activity_len(&self) -> Result<u64> {
         self.conn(activity::len)
-    }
-
-    fn shared(&self) -> bool {
-        true
     }
 
     fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {

@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 
 use crate::store::activity::Retention;
 use crate::store::commit::{self, Job, Step};
-use crate::store::engine::{Engine, Health};
+use crate::store::engine::{Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::{EventPage, EventRetention, StoredEvent, PRUNE_CHUNK};
 use crate::store::hooks::{HookState, Lease};
@@ -147,8 +147,11 @@ impl Engine for Redb {
         self.shared.observe(err);
     }
 
-    fn inline_reads(&self) -> bool {
-        true
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            cheap_point_reads: true,
+            shared: false,
+        }
     }
 
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()> {
@@ -192,10 +195,6 @@ impl Engine for Redb {
 
     fn activity_len(&self) -> Result<u64> {
         activity::len(&*self.db()?)
-    }
-
-    fn shared(&self) -> bool {
-        false
     }
 
     fn backup(&self, out: &Path) -> Result<u64> {
