@@ -103,7 +103,7 @@ impl Store {
         let mut after = counters.pruned;
         let mut copied = 0;
         loop {
-            let chunk = self.with(|e| e.raw_events(org, after, CHUNK))?;
+            let chunk = self.raw_events(org, after, CHUNK)?;
             let n = chunk.len();
             if let Some((last, _)) = chunk.last() {
                 after = *last;

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::activity::Retention;
 use super::commit::Job;
 use super::error::{Result, StoreError};
-use super::events::{EventPage, EventRetention, StoredEvent};
+use super::events::{EventRetention, StoredEvent};
 use super::hooks::{HookState, Lease};
 use super::rows::View;
 
@@ -61,9 +61,6 @@ pub(crate) trait Engine: Send + Sync {
     /// Queues a job for the group-commit writer (see `commit.rs`).
     fn enqueue(&self, job: Job) -> Result<()>;
 
-    /// The highest activity sequence number ever appended (0 before the first).
-    fn last_activity_seq(&self) -> Result<u64>;
-
     /// Appends activity records in one transaction and prunes what `retention` no longer
     /// keeps; returns how many were pruned. A backend shared by several daemons numbers the
     /// records itself (rewriting their `seq`), so numbers are unique across daemons.
@@ -73,15 +70,6 @@ pub(crate) trait Engine: Send + Sync {
         retention: &Retention,
         now: OffsetDateTime,
     ) -> Result<u64>;
-
-    /// The newest `limit` activity records, newest first.
-    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>>;
-
-    /// At most `limit` activity records after `seq`, oldest first.
-    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>>;
-
-    /// How many activity records are kept.
-    fn activity_len(&self) -> Result<u64>;
 
     /// Writes a consistent copy of the store (one read snapshot) to the new file `out`;
     /// returns its size. A database server has its own tools for this.
@@ -96,10 +84,6 @@ pub(crate) trait Engine: Send + Sync {
     fn size_bytes(&self) -> Option<u64> {
         None
     }
-
-    /// At most `limit` events of `org` after number `after` (after the pruned ones when
-    /// None), oldest first, with the org's pruned and last numbers from the same read.
-    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage>;
 
     /// Prunes what `keep` no longer keeps of `org`'s events, from the oldest, in bounded
     /// transactions; returns how many went.
@@ -124,12 +108,6 @@ pub(crate) trait Engine: Send + Sync {
 
     /// Gives the lease up, so another daemon may take the endpoint over at once.
     fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()>;
-
-    /// Every endpoint state of `org`, by endpoint id.
-    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>>;
-
-    /// At most `limit` of `org`'s events after number `after`, as stored, for `store copy`.
-    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>>;
 
     /// Writes events exactly as another store held them, numbers included, and raises the
     /// org's counters to `pruned` and `last`, for `store copy`.

@@ -19,8 +19,8 @@ use tokio::sync::watch;
 
 use super::error::{Result, StoreError};
 use super::model::{is_active, meta_of, Record, Resource};
-pub(crate) use super::rows::NewEvent;
-use super::rows::Rows;
+pub(crate) use super::rows::{NewEvent, StoredEvent};
+use super::rows::{Rows, View};
 
 /// Every event type: core's, named as the feed's code has always named it.
 pub use scimd_core::event::EventKind as Kind;
@@ -159,16 +159,6 @@ pub(crate) fn decode(
     })
 }
 
-/// An event as a store keeps it (everything but its org and number), as `store copy` moves it
-/// between backends.
-#[derive(Clone, Serialize, Deserialize)]
-pub(crate) struct StoredEvent {
-    pub(crate) id: String,
-    pub(crate) time: String,
-    pub(crate) kind: String,
-    pub(crate) data: String,
-}
-
 /// What a read of the feed found.
 #[derive(Debug, Clone)]
 pub struct EventPage {
@@ -179,6 +169,31 @@ pub struct EventPage {
     pub pruned: u64,
     /// The highest number ever given to an event of the org (0 before the first).
     pub last: u64,
+}
+
+/// At most `limit` events of `org` after number `after` (after the pruned ones when None),
+/// oldest first, with the org's pruned and last numbers, all from one snapshot.
+pub(crate) fn page(
+    view: &dyn View,
+    org: &str,
+    after: Option<u64>,
+    limit: usize,
+) -> Result<EventPage> {
+    let (pruned, last) = view.event_bounds(org)?;
+    let from = after.unwrap_or(pruned);
+    let events = if from < last && limit > 0 {
+        view.events(org, from, limit)?
+            .into_iter()
+            .map(|(seq, e)| decode(seq, e.id, e.time, e.kind, &e.data))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+    Ok(EventPage {
+        events,
+        pruned,
+        last,
+    })
 }
 
 /// What retention keeps of each org's events.

@@ -54,7 +54,7 @@ pub use model::{
     Change, Link, Lookup, Note, Outcome, Resource, Source, Stamp, Target, Unknown, Walk,
 };
 pub use purge::Purged;
-use rows::View;
+use rows::{ActivityFrom, View};
 pub use tx::Tx;
 
 /// `out` with its activity record written beside it, when the write is noted.
@@ -333,7 +333,17 @@ impl Store {
     /// At most `limit` events of `org` after number `after` (from the oldest kept when
     /// None), with the org's pruned and last numbers read with them.
     pub fn events(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
-        self.with(|e| e.events_after(org, after, limit))
+        self.view(|v| events::page(v, org, after, limit))
+    }
+
+    /// At most `limit` of `org`'s events after number `after`, as stored, for `store copy`.
+    pub(crate) fn raw_events(
+        &self,
+        org: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, events::StoredEvent)>> {
+        self.view(|v| v.events(org, after, limit))
     }
 
     /// Prunes what `keep` no longer keeps of `org`'s events, in bounded transactions;
@@ -378,14 +388,14 @@ impl Store {
 
     /// Every webhook endpoint's delivery state of `org`, by endpoint id.
     pub fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
-        self.with(|e| e.hook_states(org))
+        self.view(|v| v.hook_states(org))
     }
 
     /// The highest activity sequence number ever appended (0 before the first). Numbers are
     /// never reused after retention empties the log: a dashboard that drops duplicates by
     /// `seq` would otherwise hide new records.
     pub fn last_activity_seq(&self) -> Result<u64> {
-        self.with(|e| e.last_activity_seq())
+        self.view(|v| v.last_activity_seq())
     }
 
     /// Appends `records` in one transaction, then prunes what `retention` no longer keeps;
@@ -405,16 +415,16 @@ impl Store {
     /// The newest `limit` activity records, newest first. A record that no longer decodes is
     /// skipped: history is a convenience and must not make the dashboard fail.
     pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.with(|e| e.recent_activity(limit))
+        self.view(|v| v.activity(ActivityFrom::Newest, limit))
     }
 
     /// At most `limit` activity records after `seq`, oldest first.
     pub fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.with(|e| e.activity_after(seq, limit))
+        self.view(|v| v.activity(ActivityFrom::After(seq), limit))
     }
 
     /// How many activity records the log holds.
     pub fn activity_len(&self) -> Result<u64> {
-        self.with(|e| e.activity_len())
+        self.view(|v| v.activity_len())
     }
 }

@@ -6,9 +6,11 @@
 use scimd_core::resource as res;
 use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::Result;
+use super::hooks::HookState;
 use super::model::{Link, Lookup, Record, Target};
 use super::purge::PurgeStep;
 
@@ -110,8 +112,41 @@ pub(crate) trait View {
         limit: usize,
     ) -> Result<Vec<Membership>>;
 
+    /// `org`'s event numbers in this snapshot: every event up to the first has been pruned,
+    /// the second is the newest ever given (0, 0 before the first event).
+    fn event_bounds(&self, org: &str) -> Result<(u64, u64)>;
+
     /// The number of `org`'s newest event in this snapshot (0 before the first).
-    fn last_event(&self, org: &str) -> Result<u64>;
+    fn last_event(&self, org: &str) -> Result<u64> {
+        Ok(self.event_bounds(org)?.1)
+    }
+
+    /// At most `limit` of `org`'s events numbered after `after`, oldest first, as stored.
+    fn events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>>;
+
+    /// At most `limit` activity records: the newest first, or those after a number, oldest
+    /// first. A record that no longer decodes is skipped (with a warning): history is a
+    /// convenience and must not make the dashboard fail.
+    fn activity(&self, from: ActivityFrom, limit: usize) -> Result<Vec<ActivityRecord>>;
+
+    /// How many activity records the log holds.
+    fn activity_len(&self) -> Result<u64>;
+
+    /// The highest activity number ever given (0 before the first); never reused, even after
+    /// retention empties the log.
+    fn last_activity_seq(&self) -> Result<u64>;
+
+    /// Every webhook endpoint's delivery state of `org`, by endpoint id.
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>>;
+}
+
+/// Where a read of the activity log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActivityFrom {
+    /// The newest records, newest first.
+    Newest,
+    /// The records after this number, oldest first.
+    After(u64),
 }
 
 /// A team record's displayName ("" when it has none), as a user's `groups` shows it.
@@ -212,5 +247,15 @@ pub(crate) struct NewEvent {
     pub(crate) time: String,
     pub(crate) kind: &'static str,
     /// The stored data, JSON (see `events::Payload`).
+    pub(crate) data: String,
+}
+
+/// An event as a store keeps it (everything but its org and number), as `store copy` moves it
+/// between backends.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
+    pub(crate) time: String,
+    pub(crate) kind: String,
     pub(crate) data: String,
 }

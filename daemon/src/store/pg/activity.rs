@@ -7,11 +7,11 @@ use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::conn::Conn;
+use super::conn::{Conn, Query};
 use crate::store::activity::Retention;
 use crate::store::error::{Result, StoreError};
 
-pub(super) fn last_seq(conn: &Conn<'_>) -> Result<u64> {
+pub(super) fn last_seq(conn: &impl Query) -> Result<u64> {
     let rows = conn.query(
         "SELECT value FROM scimd_meta WHERE key = 'activity_last_seq'",
         &[],
@@ -130,7 +130,7 @@ fn decode(rows: Vec<tokio_postgres::Row>) -> Vec<ActivityRecord> {
         .collect()
 }
 
-pub(super) fn recent(conn: &Conn<'_>, limit: usize) -> Result<Vec<ActivityRecord>> {
+pub(super) fn recent(conn: &impl Query, limit: usize) -> Result<Vec<ActivityRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     Ok(decode(conn.query(
         "SELECT seq, record::text FROM scimd_activity ORDER BY seq DESC LIMIT $1",
@@ -138,7 +138,7 @@ pub(super) fn recent(conn: &Conn<'_>, limit: usize) -> Result<Vec<ActivityRecord
     )?))
 }
 
-pub(super) fn after(conn: &Conn<'_>, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
+pub(super) fn after(conn: &impl Query, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     Ok(decode(conn.query(
@@ -147,7 +147,7 @@ pub(super) fn after(conn: &Conn<'_>, seq: u64, limit: usize) -> Result<Vec<Activ
     )?))
 }
 
-pub(super) fn len(conn: &Conn<'_>) -> Result<u64> {
+pub(super) fn len(conn: &impl Query) -> Result<u64> {
     let rows = conn.query("SELECT count(*) FROM scimd_activity", &[])?;
     Ok(rows
         .first()

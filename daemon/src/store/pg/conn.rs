@@ -42,3 +42,15 @@ impl Conn<'_> {
         self.rt.block_on(self.client.batch_execute(sql)).map_err(db)
     }
 }
+
+/// What runs a statement that returns rows: a connection of its own, or the statements of a
+/// read snapshot ([`super::view::Reader`]), so one reading function serves both.
+pub(super) trait Query {
+    fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<tokio_postgres::Row>>;
+}
+
+impl Query for Conn<'_> {
+    fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<tokio_postgres::Row>> {
+        Conn::query(self, sql, params)
+    }
+}

@@ -9,9 +9,9 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::conn::Conn;
+use super::conn::{Conn, Query};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{self, EventPage, EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
+use crate::store::events::{EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
 
 /// Numbers and writes a batch's events, org by org in name order (one lock order for every
 /// daemon), and notifies the listeners of every daemon (`notify.rs`) once for the batch.
@@ -63,40 +63,16 @@ fn seq(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// At most `limit` events of `org` after `after` (after the pruned ones when None). The
-/// counters are read after the events: pruning only moves forward, so a `pruned` at or below
-/// the cursor means no event after it had gone when the events were read.
-pub(super) fn after(
-    conn: &Conn<'_>,
-    org: &str,
-    after: Option<u64>,
-    limit: usize,
-) -> Result<EventPage> {
-    let from = match after {
-        Some(a) => a,
-        None => conn
-            .query("SELECT pruned FROM scimd_event_seq WHERE org = $1", &[&org])?
-            .first()
-            .map(|r| seq(r.get(0)))
-            .unwrap_or(0),
-    };
-    let out = raw(conn, org, from, limit)?
-        .into_iter()
-        .map(|(n, e)| events::decode(n, e.id, e.time, e.kind, &e.data))
-        .collect::<Result<Vec<_>>>()?;
-    let (last, pruned) = conn
+/// `org`'s pruned and last numbers.
+pub(super) fn bounds(conn: &impl Query, org: &str) -> Result<(u64, u64)> {
+    Ok(conn
         .query(
-            "SELECT last_seq, pruned FROM scimd_event_seq WHERE org = $1",
+            "SELECT pruned, last_seq FROM scimd_event_seq WHERE org = $1",
             &[&org],
         )?
         .first()
         .map(|r| (seq(r.get(0)), seq(r.get(1))))
-        .unwrap_or((0, 0));
-    Ok(EventPage {
-        events: out,
-        pruned,
-        last,
-    })
+        .unwrap_or((0, 0)))
 }
 
 /// Removes what `keep` no longer keeps of `org`'s events, at most [`PRUNE_CHUNK`] per
@@ -161,7 +137,7 @@ pub(super) fn prune(
 
 /// At most `limit` stored events of `org` after `after`, as stored.
 pub(super) fn raw(
-    conn: &Conn<'_>,
+    conn: &impl Query,
     org: &str,
     after: u64,
     limit: usize,

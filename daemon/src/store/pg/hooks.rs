@@ -5,7 +5,7 @@
 //! `INSERT .. ON CONFLICT DO UPDATE .. WHERE`, so two daemons racing for it cannot both win.
 //! Lease times are the database's clock, never a daemon's.
 
-use super::conn::Conn;
+use super::conn::{Conn, Query};
 use crate::store::error::Result;
 use crate::store::hooks::{HookState, Lease};
 
@@ -80,7 +80,7 @@ pub(super) fn release(conn: &Conn<'_>, org: &str, endpoint: &str, lease: &Lease)
 }
 
 /// Every endpoint state of `org`.
-pub(super) fn states(conn: &Conn<'_>, org: &str) -> Result<Vec<(String, HookState)>> {
+pub(super) fn states(conn: &impl Query, org: &str) -> Result<Vec<(String, HookState)>> {
     let rows = conn.query(
         "SELECT endpoint, state FROM scimd_webhooks WHERE org = $1 ORDER BY endpoint",
         &[&org],

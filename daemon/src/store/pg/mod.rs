@@ -35,7 +35,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention, Feed, StoredEvent};
+use crate::store::events::{EventRetention, Feed, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use conn::Conn;
@@ -346,10 +346,6 @@ impl Engine for Postgres {
         }
     }
 
-    fn last_activity_seq(&self) -> Result<u64> {
-        self.conn(activity::last_seq)
-    }
-
     fn append_activity(
         &self,
         records: &mut [ActivityRecord],
@@ -357,22 +353,6 @@ impl Engine for Postgres {
         now: OffsetDateTime,
     ) -> Result<u64> {
         self.conn(|c| activity::append(c, records, retention, now))
-    }
-
-    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.conn(|c| activity::recent(c, limit))
-    }
-
-    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.conn(|c| activity::after(c, seq, limit))
-    }
-
-    fn activity_len(&self) -> Result<u64> {
-        self.conn(activity::len)
-    }
-
-    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
-        self.conn(|c| events::after(c, org, after, limit))
     }
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
@@ -396,14 +376,6 @@ impl Engine for Postgres {
 
     fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
         self.conn(|c| hooks::release(c, org, endpoint, lease))
-    }
-
-    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
-        self.conn(|c| hooks::states(c, org))
-    }
-
-    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
-        self.conn(|c| events::raw(c, org, after, limit))
     }
 
     fn import_events(

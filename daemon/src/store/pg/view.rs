@@ -3,16 +3,19 @@
 
 use std::cell::{Cell, RefCell};
 
+use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
 
+use super::conn::{Params, Query};
 use super::error::db;
 use super::tables::{record_of, Tables};
 use super::teams::{memberships, Plan, Teams, ONE, WINDOW, WINDOW_ROWS};
 use crate::store::error::Result;
+use crate::store::hooks::HookState;
 use crate::store::model::{Link, Lookup, Record};
-use crate::store::rows::{display_name, Membership, ScanVisit, View};
+use crate::store::rows::{display_name, ActivityFrom, Membership, ScanVisit, StoredEvent, View};
 
 /// How many records one scan query fetches.
 const SCAN_CHUNK: i64 = 256;
@@ -78,6 +81,12 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl Query for Reader<'_> {
+    fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        Reader::query(self, sql, params)
+    }
+}
+
 impl View for Reader<'_> {
     fn memberships(
         &self,
@@ -107,14 +116,31 @@ impl View for Reader<'_> {
             .collect())
     }
 
-    fn last_event(&self, org: &str) -> Result<u64> {
-        let rows = self.query(
-            "SELECT last_seq FROM scimd_event_seq WHERE org = $1",
-            &[&org],
-        )?;
-        Ok(rows
-            .first()
-            .map_or(0, |r| u64::try_from(r.get::<_, i64>(0)).unwrap_or(0)))
+    fn event_bounds(&self, org: &str) -> Result<(u64, u64)> {
+        super::events::bounds(self, org)
+    }
+
+    fn events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
+        super::events::raw(self, org, after, limit)
+    }
+
+    fn activity(&self, from: ActivityFrom, limit: usize) -> Result<Vec<ActivityRecord>> {
+        match from {
+            ActivityFrom::Newest => super::activity::recent(self, limit),
+            ActivityFrom::After(seq) => super::activity::after(self, seq, limit),
+        }
+    }
+
+    fn activity_len(&self) -> Result<u64> {
+        super::activity::len(self)
+    }
+
+    fn last_activity_seq(&self) -> Result<u64> {
+        super::activity::last_seq(self)
+    }
+
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
+        super::hooks::states(self, org)
     }
 
     fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {

@@ -2,7 +2,7 @@
 //! numbered as they are written (inside the writer's transaction), pruned by count and age on
 //! every batch the log task appends.
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -17,8 +17,7 @@ const LAST_SEQ: &str = "activity_last_seq";
 /// The highest sequence number ever appended (0 before the first). Kept in META as well
 /// as in the log, so numbers are never reused after retention empties the log: a
 /// dashboard that drops duplicates by `seq` would otherwise hide new records.
-pub(super) fn last_seq(db: &Database) -> Result<u64> {
-    let txn = db.begin_read()?;
+pub(super) fn last_seq(txn: &ReadTransaction) -> Result<u64> {
     let table = txn.open_table(ACTIVITY)?;
     let in_log = table.last()?.map(|(k, _)| k.value()).unwrap_or(0);
     let meta = txn.open_table(META)?;
@@ -84,8 +83,7 @@ pub(super) fn append(
 
 /// The newest `limit` records, newest first. A record that no longer decodes is skipped:
 /// history is a convenience and must not make the dashboard fail.
-pub(super) fn recent(db: &Database, limit: usize) -> Result<Vec<ActivityRecord>> {
-    let txn = db.begin_read()?;
+pub(super) fn recent(txn: &ReadTransaction, limit: usize) -> Result<Vec<ActivityRecord>> {
     let table = txn.open_table(ACTIVITY)?;
     decode_up_to(table.iter()?.rev(), limit)
 }
@@ -120,14 +118,12 @@ fn decode_up_to<'a>(
 }
 
 /// How many records the log holds.
-pub(super) fn len(db: &Database) -> Result<u64> {
-    let txn = db.begin_read()?;
+pub(super) fn len(txn: &ReadTransaction) -> Result<u64> {
     Ok(txn.open_table(ACTIVITY)?.len()?)
 }
 
 /// At most `limit` records after `seq`, oldest first.
-pub(super) fn after(db: &Database, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
-    let txn = db.begin_read()?;
+pub(super) fn after(txn: &ReadTransaction, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
     let table = txn.open_table(ACTIVITY)?;
     decode_up_to(table.range(seq.saturating_add(1)..)?, limit)
 }

@@ -1,13 +1,13 @@
 //! The change feed in the redb file: reading an org's events after a cursor, and pruning them
 //! from the front in bounded chunks, each a job of the writer.
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableTable, WriteTransaction};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{EVENTS, EVENT_LAST, EVENT_PRUNED, EVENT_SEQ};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{self, EventPage, EventRetention, StoredEvent, PRUNE_CHUNK};
+use crate::store::events::{EventRetention, StoredEvent, PRUNE_CHUNK};
 
 type SeqTable<'t> = redb::Table<'t, (&'static str, &'static str), u64>;
 
@@ -27,34 +27,13 @@ fn decode(seq: u64, bytes: &[u8]) -> Result<StoredEvent> {
     })
 }
 
-/// At most `limit` events of `org` after `after` (after the pruned ones when None), in one
-/// snapshot with the org's pruned and last numbers.
-pub(super) fn after(
-    db: &Database,
-    org: &str,
-    after: Option<u64>,
-    limit: usize,
-) -> Result<EventPage> {
-    let txn = db.begin_read()?;
+/// `org`'s pruned and last numbers.
+pub(super) fn bounds(txn: &ReadTransaction, org: &str) -> Result<(u64, u64)> {
     let seqs = txn.open_table(EVENT_SEQ)?;
-    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
-    let last = seq_of(&seqs, org, EVENT_LAST)?;
-    let from = after.unwrap_or(pruned);
-    let table = txn.open_table(EVENTS)?;
-    let mut out = Vec::new();
-    if from < last {
-        for entry in table.range((org, from + 1)..=(org, last))?.take(limit) {
-            let (k, v) = entry?;
-            let seq = k.value().1;
-            let s = decode(seq, v.value())?;
-            out.push(events::decode(seq, s.id, s.time, s.kind, &s.data)?);
-        }
-    }
-    Ok(EventPage {
-        events: out,
-        pruned,
-        last,
-    })
+    Ok((
+        seq_of(&seqs, org, EVENT_PRUNED)?,
+        seq_of(&seqs, org, EVENT_LAST)?,
+    ))
 }
 
 /// Whether anything of `org`'s feed is past `keep`, by a read alone: the oldest kept event is
@@ -133,12 +112,11 @@ pub(super) fn prune_chunk(
 
 /// At most `limit` stored events of `org` after `after`, as stored.
 pub(super) fn raw(
-    db: &Database,
+    txn: &ReadTransaction,
     org: &str,
     after: u64,
     limit: usize,
 ) -> Result<Vec<(u64, StoredEvent)>> {
-    let txn = db.begin_read()?;
     let table = txn.open_table(EVENTS)?;
     let mut out = Vec::new();
     for entry in table

@@ -2,7 +2,7 @@
 //! succeeds; states are written by the group-commit writer, so a save is durable with the next
 //! group commit it joins.
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::schema::{EVENT_LAST, EVENT_SEQ, HOOKS};
 use crate::store::error::Result;
@@ -55,8 +55,7 @@ pub(super) fn put(
 }
 
 /// Every endpoint state of `org`, by endpoint id.
-pub(super) fn states(db: &Database, org: &str) -> Result<Vec<(String, HookState)>> {
-    let txn = db.begin_read()?;
+pub(super) fn states(txn: &ReadTransaction, org: &str) -> Result<Vec<(String, HookState)>> {
     let hooks = txn.open_table(HOOKS)?;
     let mut out = Vec::new();
     for row in hooks.range((org, "")..)? {

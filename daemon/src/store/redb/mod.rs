@@ -28,7 +28,7 @@ use crate::store::activity::Retention;
 use crate::store::commit::{self, Job, Step};
 use crate::store::engine::{Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventPage, EventRetention, StoredEvent, PRUNE_CHUNK};
+use crate::store::events::{EventRetention, StoredEvent, PRUNE_CHUNK};
 use crate::store::hooks::{HookState, Lease};
 use crate::store::rows::View;
 use open::Shared;
@@ -165,10 +165,6 @@ impl Engine for Redb {
         self.shared.backend()?.committer.enqueue(job)
     }
 
-    fn last_activity_seq(&self) -> Result<u64> {
-        activity::last_seq(&*self.db()?)
-    }
-
     fn append_activity(
         &self,
         records: &mut [ActivityRecord],
@@ -185,28 +181,12 @@ impl Engine for Redb {
         Ok(pruned)
     }
 
-    fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityRecord>> {
-        activity::recent(&*self.db()?, limit)
-    }
-
-    fn activity_after(&self, seq: u64, limit: usize) -> Result<Vec<ActivityRecord>> {
-        activity::after(&*self.db()?, seq, limit)
-    }
-
-    fn activity_len(&self) -> Result<u64> {
-        activity::len(&*self.db()?)
-    }
-
     fn backup(&self, out: &Path) -> Result<u64> {
         backup::backup(&*self.db()?, out)
     }
 
     fn size_bytes(&self) -> Option<u64> {
         std::fs::metadata(self.shared.path()).ok().map(|m| m.len())
-    }
-
-    fn events_after(&self, org: &str, after: Option<u64>, limit: usize) -> Result<EventPage> {
-        events::after(&*self.db()?, org, after, limit)
     }
 
     fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
@@ -253,14 +233,6 @@ impl Engine for Redb {
         // Saves are durable when they return; one process holds the file, so there is no
         // lease to give up.
         Ok(())
-    }
-
-    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
-        hooks::states(&*self.db()?, org)
-    }
-
-    fn raw_events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
-        events::raw(&*self.db()?, org, after, limit)
     }
 
     fn import_events(

@@ -4,12 +4,14 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 
 use super::schema::*;
 use crate::store::error::Result;
+use crate::store::hooks::HookState;
 use crate::store::model::{decode, table_name, Link, Lookup, Record};
-use crate::store::rows::{Membership, ScanVisit, View};
+use crate::store::rows::{ActivityFrom, Membership, ScanVisit, StoredEvent, View};
 
 /// The records table of `rt`.
 fn rt_table(
@@ -339,9 +341,31 @@ impl View for Reader<'_> {
         Ok(out)
     }
 
-    fn last_event(&self, org: &str) -> Result<u64> {
-        let seqs = self.txn.open_table(EVENT_SEQ)?;
-        Ok(seqs.get((org, EVENT_LAST))?.map(|v| v.value()).unwrap_or(0))
+    fn event_bounds(&self, org: &str) -> Result<(u64, u64)> {
+        super::events::bounds(self.txn, org)
+    }
+
+    fn events(&self, org: &str, after: u64, limit: usize) -> Result<Vec<(u64, StoredEvent)>> {
+        super::events::raw(self.txn, org, after, limit)
+    }
+
+    fn activity(&self, from: ActivityFrom, limit: usize) -> Result<Vec<ActivityRecord>> {
+        match from {
+            ActivityFrom::Newest => super::activity::recent(self.txn, limit),
+            ActivityFrom::After(seq) => super::activity::after(self.txn, seq, limit),
+        }
+    }
+
+    fn activity_len(&self) -> Result<u64> {
+        super::activity::len(self.txn)
+    }
+
+    fn last_activity_seq(&self) -> Result<u64> {
+        super::activity::last_seq(self.txn)
+    }
+
+    fn hook_states(&self, org: &str) -> Result<Vec<(String, HookState)>> {
+        super::hooks::states(self.txn, org)
     }
 
     fn counter(&self, org: &str, name: &str) -> Result<u64> {
