@@ -32,7 +32,7 @@ conformance!(
             attempts: 3,
             ..state.clone()
         };
-        assert!(f.store.hook_save("acme", "ep1", &me, &saved, true).unwrap());
+        assert!(f.store.hook_save("acme", "ep1", &me, &saved).unwrap());
         let states = f.store.hook_states("acme").unwrap();
         assert_eq!(states.len(), 1);
         assert_eq!(states[0].0, "ep1");

@@ -146,9 +146,9 @@ pub async fn persist(
             Ok((batch, result)) => {
                 let result_failed = result.is_err();
                 match result {
-                    Ok(pruned) => {
+                    Ok(()) => {
                         super::observe::tell(|o| o.activity(batch.len() as u64, 0, rx.len()));
-                        tracing::trace!(records = batch.len(), pruned, "activity persisted")
+                        tracing::trace!(records = batch.len(), "activity persisted")
                     }
                     Err(err) => {
                         tracing::error!(cause = %err, records = batch.len(), "cannot persist activity")

@@ -1,8 +1,8 @@
-//! Group commit, for every backend: one writer thread per store runs every SCIM write, and a
-//! backend may give it jobs of its own kind too (the embedded file's activity log, webhook
-//! positions and feed pruning), so one thread writes the file. Concurrent writes queue up and
-//! each batch runs in one backend transaction, so many requests share one durable commit (one
-//! fsync). A request is answered only after the commit that holds it is durable.
+//! Group commit, for every backend: one writer thread per store runs every write (SCIM writes,
+//! and the activity log's, webhook positions' and feed pruning's), so one thread writes the
+//! embedded file. Concurrent writes queue up and each batch runs in one backend transaction,
+//! so many requests share one durable commit (one fsync). A request is answered only after the
+//! commit that holds it is durable.
 //!
 //! Per-request atomicity inside a shared transaction rests on one discipline, kept by every
 //! operation in `super::Tx`: all checks that can refuse a request run before its first write.
@@ -49,42 +49,31 @@ pub(crate) enum Step {
 /// batch is rolled back and run again without that job.
 pub(crate) type Job = Box<dyn Fn(&mut dyn Rows) -> Step + Send>;
 
-/// What the writer takes from its queue: a SCIM job over the backend's rows, or a job of the
-/// backend's own kind (`O`), which only that backend builds and knows how to run.
-pub(crate) enum Work<O> {
-    Rows(Job),
-    Own(O),
-}
-
 /// Where batches run: a backend's write transactions.
 pub(crate) trait Batches: Send + 'static {
-    /// The backend's own kind of job; `std::convert::Infallible` for a backend with none.
-    type Own: Send + 'static;
     /// Starts one write transaction.
-    fn begin(&mut self) -> Result<Box<dyn Batch<Self::Own> + '_>>;
+    fn begin(&mut self) -> Result<Box<dyn Batch + '_>>;
 }
 
 /// One open write transaction of a backend.
-pub(crate) trait Batch<O> {
+pub(crate) trait Batch {
     /// Runs one job in the transaction. A backend that can undo one job alone (a savepoint)
     /// does so for a refused or panicked job and answers `Refused` for both; one that
     /// cannot passes the step on, and a panic reruns the batch without that job.
     fn run(&mut self, job: &Job) -> Step;
-    /// Runs one job of the backend's own kind in the transaction, under the same rules.
-    fn run_own(&mut self, job: &O) -> Step;
     /// Makes every job's writes durable.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Drops every job's writes.
     fn abort(self: Box<Self>);
 }
 
-/// The handle that submits jobs to the writer thread; `O` is the backend's own kind of job.
-pub struct Committer<O> {
-    tx: Option<SyncSender<Work<O>>>,
+/// The handle that submits jobs to the writer thread.
+pub struct Committer {
+    tx: Option<SyncSender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl<O> Drop for Committer<O> {
+impl Drop for Committer {
     /// Closes the queue and waits for the writer to finish its last batch and release the
     /// database, so redb closes the file cleanly (an unclean close costs a repair scan of the
     /// whole file at the next start).
@@ -104,10 +93,10 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-impl<O: Send + 'static> Committer<O> {
+impl Committer {
     /// Starts the writer thread over `batches`.
-    pub(crate) fn start(mut batches: impl Batches<Own = O>) -> Committer<O> {
-        let (tx, rx) = mpsc::sync_channel::<Work<O>>(QUEUE);
+    pub(crate) fn start(mut batches: impl Batches) -> Committer {
+        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         // Spawn failure at startup leaves `tx` unconnected: every submit then reports it.
         let thread = std::thread::Builder::new()
             .name("scimd-writer".into())
@@ -119,21 +108,12 @@ impl<O: Send + 'static> Committer<O> {
         }
     }
 
-    /// Queues a SCIM job for the writer thread.
+    /// Queues a job for the writer thread.
     pub(crate) fn enqueue(&self, job: Job) -> Result<()> {
-        self.send(Work::Rows(job))
-    }
-
-    /// Queues a job of the backend's own kind for the writer thread.
-    pub(crate) fn enqueue_own(&self, job: O) -> Result<()> {
-        self.send(Work::Own(job))
-    }
-
-    fn send(&self, work: Work<O>) -> Result<()> {
         self.tx
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("the store is closing".into()))?
-            .send(work)
+            .send(job)
             .map_err(|_| StoreError::Db("the writer thread is gone".into()))
     }
 }
@@ -167,14 +147,14 @@ pub(crate) fn job<T: Send + 'static>(
 }
 
 /// The sending side of a job's reply, and the [`Reply`] its submitter waits on.
-pub(crate) fn reply<T>() -> (SyncSender<Result<T>>, Reply<T>) {
+fn reply<T>() -> (SyncSender<Result<T>>, Reply<T>) {
     let (tx, rx) = mpsc::sync_channel::<Result<T>>(1);
     (tx, Reply(rx))
 }
 
 /// The [`Step`] of one run of a job that ended in `result` (a panic caught as `Err`),
 /// answering its submitter through `reply` now (a refusal, a panic) or once the batch ends.
-pub(crate) fn step<T: Send + 'static>(
+fn step<T: Send + 'static>(
     result: std::thread::Result<Result<T>>,
     reply: &SyncSender<Result<T>>,
 ) -> Step {
@@ -215,7 +195,7 @@ pub(crate) fn step<T: Send + 'static>(
     }
 }
 
-fn run<O: Send + 'static>(batches: &mut dyn Batches<Own = O>, rx: &Receiver<Work<O>>) {
+fn run(batches: &mut dyn Batches, rx: &Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -243,10 +223,7 @@ fn run<O: Send + 'static>(batches: &mut dyn Batches<Own = O>, rx: &Receiver<Work
 /// Runs one batch in one transaction. When a job panics, the batch is rolled back and the
 /// indices of the jobs that already have their answer (the panicked one, and refusals before
 /// it) are returned, so the rest run again; None when every job has its answer.
-fn run_batch<O: Send + 'static>(
-    batches: &mut dyn Batches<Own = O>,
-    batch: &[Work<O>],
-) -> Option<Vec<usize>> {
+fn run_batch(batches: &mut dyn Batches, batch: &[Job]) -> Option<Vec<usize>> {
     let started = std::time::Instant::now();
     let mut txn = match batches.begin() {
         Ok(t) => t,
@@ -260,12 +237,8 @@ fn run_batch<O: Send + 'static>(
     let mut wrote = Vec::with_capacity(batch.len());
     let mut refused = Vec::new();
     let mut fatal: Option<String> = None;
-    for (i, work) in batch.iter().enumerate() {
-        let step = match work {
-            Work::Rows(job) => txn.run(job),
-            Work::Own(job) => txn.run_own(job),
-        };
-        match step {
+    for (i, job) in batch.iter().enumerate() {
+        match txn.run(job) {
             Step::Wrote(done) => wrote.push(done),
             Step::Refused => refused.push(i),
             Step::Fatal(msg) => {

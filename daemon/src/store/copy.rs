@@ -109,14 +109,16 @@ impl Store {
                 after = *last;
             }
             // Even an empty feed's counters are copied: numbers never go back.
-            dest.with(|e| e.import_events(org, &chunk, counters.pruned, counters.last))?;
+            let (o, (pruned, last)) = (org.to_string(), (counters.pruned, counters.last));
+            dest.run(move |tx| tx.rows.import_events(&o, &chunk, pruned, last))?;
             copied += n as u64;
             if n < CHUNK {
                 break;
             }
         }
         for (endpoint, state) in self.hook_states(org)? {
-            dest.with(|e| e.hook_import(org, &endpoint, &state))?;
+            let o = org.to_string();
+            dest.run(move |tx| tx.rows.hook_put(&o, &endpoint, None, &state).map(drop))?;
         }
         Ok(copied)
     }

@@ -1,15 +1,14 @@
 //! The storage interface: what a backend (the embedded redb file, a shared PostgreSQL
-//! database) provides to the [`super::Store`] handle. No database type crosses it: only the
-//! store's own types, `core`'s `ActivityRecord` and `time` values.
+//! database) provides to the [`super::Store`] handle. It is primitives only: health, a read
+//! snapshot ([`View`]), a queue into the group-commit writer whose jobs write [`Rows`], and
+//! what the backend can do ([`Capabilities`]). Everything else (the SCIM rules, the feed,
+//! webhook positions, the activity log, `store copy`) is written once above it. No database
+//! type crosses it: only the store's own types, `core`'s `ActivityRecord` and `time` values.
+//!
+//! [`Rows`]: super::rows::Rows
 
-use scimd_core::wire::ActivityRecord;
-use time::OffsetDateTime;
-
-use super::activity::Retention;
 use super::commit::Job;
 use super::error::{Result, StoreError};
-use super::events::{EventRetention, StoredEvent};
-use super::hooks::{HookState, Lease};
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -61,16 +60,6 @@ pub(crate) trait Engine: Send + Sync {
     /// Queues a job for the group-commit writer (see `commit.rs`).
     fn enqueue(&self, job: Job) -> Result<()>;
 
-    /// Appends activity records in one transaction and prunes what `retention` no longer
-    /// keeps; returns how many were pruned. A backend shared by several daemons numbers the
-    /// records itself (rewriting their `seq`), so numbers are unique across daemons.
-    fn append_activity(
-        &self,
-        records: &mut [ActivityRecord],
-        retention: &Retention,
-        now: OffsetDateTime,
-    ) -> Result<u64>;
-
     /// Writes a consistent copy of the store (one read snapshot) to the new file `out`;
     /// returns its size. A database server has its own tools for this.
     fn backup(&self, out: &std::path::Path) -> Result<u64> {
@@ -84,42 +73,4 @@ pub(crate) trait Engine: Send + Sync {
     fn size_bytes(&self) -> Option<u64> {
         None
     }
-
-    /// Prunes what `keep` no longer keeps of `org`'s events, from the oldest, in bounded
-    /// transactions; returns how many went.
-    fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64>;
-
-    /// Takes or renews the delivery lease of webhook `endpoint` of `org` and returns its
-    /// state, created after the org's last event when new; None while another daemon's lease
-    /// runs.
-    fn hook_claim(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<Option<HookState>>;
-
-    /// Saves an endpoint's state and renews the lease, if `lease.owner` still holds it
-    /// (false when another daemon took it over). `durable` asks for it to be on disk before
-    /// returning; otherwise a crash may lose it (and the events since are sent again).
-    fn hook_save(
-        &self,
-        org: &str,
-        endpoint: &str,
-        lease: &Lease,
-        state: &HookState,
-        durable: bool,
-    ) -> Result<bool>;
-
-    /// Gives the lease up, so another daemon may take the endpoint over at once.
-    fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()>;
-
-    /// Writes events exactly as another store held them, numbers included, and raises the
-    /// org's counters to `pruned` and `last`, for `store copy`.
-    fn import_events(
-        &self,
-        org: &str,
-        events: &[(u64, StoredEvent)],
-        pruned: u64,
-        last: u64,
-    ) -> Result<()>;
-
-    /// Writes an endpoint's delivery state as another store held it (no lease), for
-    /// `store copy`.
-    fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()>;
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 use scimd_core::ResourceType;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::error::{Result, StoreError};
@@ -194,6 +196,27 @@ pub(crate) fn page(
         pruned,
         last,
     })
+}
+
+/// Whether anything of `org`'s feed is beyond its newest `max_records` or older than `cutoff`,
+/// by a read alone: the oldest kept event is the first to go, so it and the count tell.
+pub(crate) fn due(
+    view: &dyn View,
+    org: &str,
+    max_records: u64,
+    cutoff: OffsetDateTime,
+) -> Result<bool> {
+    let (pruned, last) = view.event_bounds(org)?;
+    if pruned >= last {
+        return Ok(false);
+    }
+    if last - pruned > max_records {
+        return Ok(true);
+    }
+    let Some((_, first)) = view.events(org, pruned, 1)?.into_iter().next() else {
+        return Ok(false);
+    };
+    Ok(OffsetDateTime::parse(&first.time, &Rfc3339).is_ok_and(|t| t < cutoff))
 }
 
 /// What retention keeps of each org's events.

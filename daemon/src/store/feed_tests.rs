@@ -226,7 +226,7 @@ fn a_webhook_position_starts_after_the_last_event_and_survives_a_reopen() {
             ..HookState::default()
         };
         assert!(store
-            .hook_save("acme", "h1", &lease, &failing, false)
+            .hook_save("acme", "h1", &lease, &failing)
             .expect("save"));
         store.hook_release("acme", "h1", &lease).expect("release");
         store.close();

@@ -306,6 +306,18 @@ impl Store {
         self.submit(org, f)
     }
 
+    /// Runs `f` in the writer and returns once its commit is durable.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
+    ) -> Result<T> {
+        self.with(|e| {
+            let (job, reply) = commit::job(f);
+            e.enqueue(job)?;
+            reply.wait()
+        })
+    }
+
     /// Runs `f` in the writer and, once its commit is durable, wakes the long-polls of `org`
     /// (a write that changed nothing wakes them for nothing: they read again, find no event,
     /// and wait on).
@@ -314,11 +326,7 @@ impl Store {
         org: &str,
         f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
     ) -> Result<T> {
-        let out = self.with(|e| {
-            let (job, reply) = commit::job(f);
-            e.enqueue(job)?;
-            reply.wait()
-        })?;
+        let out = self.run(f)?;
         self.feed.wake(org);
         Ok(out)
     }
@@ -354,7 +362,21 @@ impl Store {
         keep: &EventRetention,
         now: OffsetDateTime,
     ) -> Result<u64> {
-        self.with(|e| e.prune_events(org, keep, now))
+        let cutoff = now - keep.max_age;
+        // A read says whether anything is due, so an idle feed costs no write (no fsync).
+        if !self.view(|v| events::due(v, org, keep.max_records, cutoff))? {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            let (o, max) = (org.to_string(), keep.max_records);
+            // Each chunk is a job of its own, so writes interleave with a long prune.
+            let removed = self.run(move |tx| tx.rows.prune_events(&o, max, cutoff))?;
+            total += removed;
+            if removed < events::PRUNE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     /// Takes or renews the delivery lease of webhook `endpoint` of `org`; its state, or None
@@ -365,25 +387,28 @@ impl Store {
         endpoint: &str,
         lease: &Lease,
     ) -> Result<Option<HookState>> {
-        self.with(|e| e.hook_claim(org, endpoint, lease))
+        let (o, ep, lease) = (org.to_string(), endpoint.to_string(), lease.clone());
+        self.run(move |tx| tx.rows.hook_claim(&o, &ep, &lease))
     }
 
-    /// Saves an endpoint's delivery state while this daemon holds its lease; false once the
-    /// lease was lost.
+    /// Saves an endpoint's delivery state (durably, with the writer's next group commit)
+    /// while this daemon holds its lease; false once the lease was lost.
     pub fn hook_save(
         &self,
         org: &str,
         endpoint: &str,
         lease: &Lease,
         state: &HookState,
-        durable: bool,
     ) -> Result<bool> {
-        self.with(|e| e.hook_save(org, endpoint, lease, state, durable))
+        let (o, ep) = (org.to_string(), endpoint.to_string());
+        let (lease, state) = (lease.clone(), state.clone());
+        self.run(move |tx| tx.rows.hook_put(&o, &ep, Some(&lease), &state))
     }
 
-    /// Gives an endpoint's lease up (and makes its last save durable).
+    /// Gives an endpoint's lease up.
     pub fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
-        self.with(|e| e.hook_release(org, endpoint, lease))
+        let (o, ep, lease) = (org.to_string(), endpoint.to_string(), lease.clone());
+        self.run(move |tx| tx.rows.hook_release(&o, &ep, &lease))
     }
 
     /// Every webhook endpoint's delivery state of `org`, by endpoint id.
@@ -398,18 +423,32 @@ impl Store {
         self.view(|v| v.last_activity_seq())
     }
 
-    /// Appends `records` in one transaction, then prunes what `retention` no longer keeps;
-    /// returns how many old records were pruned. The `seq` of each record is kept, except by
-    /// a store shared between daemons, which numbers them itself.
+    /// Appends `records` in one transaction, then prunes what `retention` no longer keeps.
+    /// The store numbers the records: at once (their `seq` is set here), or as the batch
+    /// commits on a store shared between daemons (their `seq` stays 0; followers read them
+    /// from the log).
     pub fn append_activity(
         &self,
         records: &mut [ActivityRecord],
         retention: &Retention,
         now: OffsetDateTime,
-    ) -> Result<u64> {
-        let pruned = self.with(|e| e.append_activity(records, retention, now))?;
+    ) -> Result<()> {
+        let (list, cutoff, max) = (
+            records.to_vec(),
+            now - retention.max_age,
+            retention.max_records,
+        );
+        let numbered = self.run(move |tx| {
+            let mut list = list.clone();
+            for rec in &mut list {
+                tx.rows.append_activity(rec)?;
+            }
+            tx.rows.prune_activity(max, cutoff)?;
+            Ok(list)
+        })?;
+        records.clone_from_slice(&numbered);
         self.feed.wake_activity();
-        Ok(pruned)
+        Ok(())
     }
 
     /// The newest `limit` activity records, newest first. A record that no longer decodes is

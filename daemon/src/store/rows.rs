@@ -8,9 +8,10 @@ use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
 use super::error::Result;
-use super::hooks::HookState;
+use super::hooks::{HookState, Lease};
 use super::model::{Link, Lookup, Record, Target};
 use super::purge::PurgeStep;
 
@@ -231,6 +232,44 @@ pub(crate) trait Rows {
     /// the log holds. A backend that numbers at commit (shared by several daemons) leaves
     /// `rec.seq` at 0 here.
     fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()>;
+
+    /// Drops the oldest activity records beyond `max_records`, and those older than `cutoff`,
+    /// counting what this transaction appended (a backend may do it as the batch commits).
+    fn prune_activity(&mut self, max_records: u64, cutoff: OffsetDateTime) -> Result<()>;
+
+    /// At most [`PRUNE_CHUNK`](super::events::PRUNE_CHUNK) of `org`'s oldest events that are
+    /// beyond its newest `max_records` or older than `cutoff` go, with every older one, so the
+    /// kept events stay one unbroken run; how many went.
+    fn prune_events(&mut self, org: &str, max_records: u64, cutoff: OffsetDateTime) -> Result<u64>;
+
+    /// Writes events as another store held them, numbers included, and raises `org`'s counters
+    /// to `pruned` and `last` (never lowers them), for `store copy`.
+    fn import_events(
+        &mut self,
+        org: &str,
+        events: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()>;
+
+    /// Takes or renews `lease` on webhook `endpoint` of `org` and returns its state, created
+    /// after the org's last event when new; None while another daemon's lease runs (a backend
+    /// that one process holds has no other daemon, and always answers the state).
+    fn hook_claim(&mut self, org: &str, endpoint: &str, lease: &Lease)
+        -> Result<Option<HookState>>;
+
+    /// Writes an endpoint's state if `lease` holds it, renewing it (false when another daemon
+    /// took the endpoint over); with no lease, as another store held it (`store copy`).
+    fn hook_put(
+        &mut self,
+        org: &str,
+        endpoint: &str,
+        lease: Option<&Lease>,
+        state: &HookState,
+    ) -> Result<bool>;
+
+    /// Gives `lease` on an endpoint up, so another daemon may take it over at once.
+    fn hook_release(&mut self, org: &str, endpoint: &str, lease: &Lease) -> Result<()>;
 
     /// Deletes at most about `limit` rows of `org`: membership and index rows, users, teams,
     /// events, webhook positions, its activity records numbered after `activity_after` (at

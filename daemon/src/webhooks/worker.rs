@@ -26,10 +26,9 @@ const BATCH: usize = 100;
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
 /// How often a held lease is renewed, and how often a daemon without it asks again.
 const RENEW: Duration = Duration::from_secs(10);
-/// Progress is saved at least this often while events flow...
+/// Progress is saved (durably, with the store's next group commit) at least this often while
+/// events flow.
 const SAVE_EVERY: Duration = Duration::from_millis(250);
-/// ...and made durable at least this often (redb saves skip the fsync otherwise).
-const DURABLE_EVERY: Duration = Duration::from_secs(1);
 /// The pause after a store error, before trying again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
@@ -121,10 +120,10 @@ impl Worker {
         }
     }
 
-    async fn save(&mut self, state: &HookState, durable: bool) -> Result<bool, String> {
+    async fn save(&mut self, state: &HookState) -> Result<bool, String> {
         let ep = self.ep();
         let (store, lease, state) = (self.store.clone(), self.lease.clone(), state.clone());
-        blocking(move || store.hook_save(&ep.org, &ep.id, &lease, &state, durable)).await
+        blocking(move || store.hook_save(&ep.org, &ep.id, &lease, &state)).await
     }
 
     async fn deliver(&mut self, mut state: HookState) -> Exit {
@@ -132,15 +131,14 @@ impl Worker {
         let mut buffer: VecDeque<Event> = VecDeque::new();
         let mut dirty = false;
         // Set when a save should not wait for SAVE_EVERY (a failure, for the dashboard and a
-        // restart to see), and when it should not wait for DURABLE_EVERY (going idle).
-        let (mut save_now, mut durable_now) = (false, false);
+        // restart to see, and going idle).
+        let mut save_now = false;
         let mut last_save = Instant::now();
-        let mut last_durable = Instant::now();
         let mut renew_at = Instant::now() + RENEW;
         loop {
             if self.stopping() {
                 if dirty {
-                    let _ = self.save(&state, true).await;
+                    let _ = self.save(&state).await;
                 }
                 let ep = self.ep();
                 let (store, lease) = (self.store.clone(), self.lease.clone());
@@ -149,8 +147,7 @@ impl Worker {
             }
             let due_save = dirty && (save_now || last_save.elapsed() >= SAVE_EVERY);
             if due_save || (shared && Instant::now() >= renew_at) {
-                let durable = durable_now || last_durable.elapsed() >= DURABLE_EVERY;
-                match self.save(&state, durable).await {
+                match self.save(&state).await {
                     Ok(true) => {}
                     Ok(false) => return Exit::LeaseLost,
                     Err(cause) => {
@@ -159,11 +156,8 @@ impl Worker {
                         continue;
                     }
                 }
-                (dirty, save_now, durable_now) = (false, false, false);
+                (dirty, save_now) = (false, false);
                 last_save = Instant::now();
-                if durable {
-                    last_durable = last_save;
-                }
                 renew_at = Instant::now() + RENEW;
             }
             let ep = self.ep();
@@ -206,8 +200,8 @@ impl Worker {
                 );
                 if page.events.is_empty() {
                     if dirty {
-                        // Idle: make the position durable now rather than at the next write.
-                        (save_now, durable_now) = (true, true);
+                        // Idle: save the position now rather than at the next write.
+                        save_now = true;
                         continue;
                     }
                     // Other daemons' commits wake this worker through the feed; it reads

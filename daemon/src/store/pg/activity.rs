@@ -8,7 +8,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::conn::{Conn, Query};
-use crate::store::activity::Retention;
 use crate::store::error::{Result, StoreError};
 
 pub(super) fn last_seq(conn: &impl Query) -> Result<u64> {
@@ -22,50 +21,21 @@ pub(super) fn last_seq(conn: &impl Query) -> Result<u64> {
         .unwrap_or(0))
 }
 
-pub(super) fn append(
-    conn: &Conn<'_>,
-    records: &mut [ActivityRecord],
-    retention: &Retention,
-    now: OffsetDateTime,
-) -> Result<u64> {
-    if records.is_empty() {
-        return Ok(0);
-    }
-    conn.batch("BEGIN")?;
-    let result = append_in(conn, records, retention, now);
-    match result {
-        Ok(pruned) => {
-            conn.batch("COMMIT")?;
-            Ok(pruned)
-        }
-        Err(e) => {
-            let _ = conn.batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
-
-fn append_in(
-    conn: &Conn<'_>,
-    records: &mut [ActivityRecord],
-    retention: &Retention,
-    now: OffsetDateTime,
-) -> Result<u64> {
-    insert(conn, records, now)?;
-    let max = i64::try_from(retention.max_records).unwrap_or(i64::MAX);
-    let by_count = conn.execute(
+/// Drops the oldest records beyond `max_records` and those older than `cutoff`, in the
+/// caller's transaction.
+pub(super) fn prune(conn: &Conn<'_>, max_records: u64, cutoff: OffsetDateTime) -> Result<()> {
+    let max = i64::try_from(max_records).unwrap_or(i64::MAX);
+    conn.execute(
         "DELETE FROM scimd_activity WHERE seq <= \
          (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)",
         &[&max],
     )?;
-    let cutoff = (now - retention.max_age)
-        .format(&Rfc3339)
-        .unwrap_or_default();
-    let by_age = conn.execute(
+    let cutoff = cutoff.format(&Rfc3339).unwrap_or_default();
+    conn.execute(
         "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz",
         &[&cutoff],
     )?;
-    Ok(by_count + by_age)
+    Ok(())
 }
 
 /// Numbers `records` from the shared counter and inserts them, inside the caller's

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::conn::{Conn, Query};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventRetention, NewEvent, StoredEvent, PRUNE_CHUNK};
+use crate::store::events::{NewEvent, StoredEvent, PRUNE_CHUNK};
 
 /// Numbers and writes a batch's events, org by org in name order (one lock order for every
 /// daemon), and notifies the listeners of every daemon (`notify.rs`) once for the batch.
@@ -75,64 +75,42 @@ pub(super) fn bounds(conn: &impl Query, org: &str) -> Result<(u64, u64)> {
         .unwrap_or((0, 0)))
 }
 
-/// Removes what `keep` no longer keeps of `org`'s events, at most [`PRUNE_CHUNK`] per
-/// transaction; returns how many went. Daemons pruning at once do the same work twice at
-/// worst: the numbers only move forward.
-pub(super) fn prune(
+/// Removes at most [`PRUNE_CHUNK`] of `org`'s events beyond its newest `max_records` or older
+/// than `cutoff`, oldest first, in the caller's transaction; returns how many went.
+pub(super) fn prune_chunk(
     conn: &Conn<'_>,
     org: &str,
-    keep: &EventRetention,
-    now: OffsetDateTime,
+    max_records: u64,
+    cutoff: OffsetDateTime,
 ) -> Result<u64> {
-    let cutoff = (now - keep.max_age).format(&Rfc3339).unwrap_or_default();
-    let max = i64::try_from(keep.max_records).unwrap_or(i64::MAX);
+    let cutoff = cutoff.format(&Rfc3339).unwrap_or_default();
+    let max = i64::try_from(max_records).unwrap_or(i64::MAX);
     let chunk = PRUNE_CHUNK as i64;
-    let mut total = 0;
-    loop {
-        // The newest event of the next chunk that has to go; those before it go with it, so
-        // the kept events stay one unbroken run.
-        let upto: i64 = conn
-            .query(
-                "SELECT coalesce(max(e.seq), 0) FROM scimd_event_seq c \
-                 JOIN LATERAL (SELECT seq, at FROM scimd_events \
-                     WHERE org = c.org AND seq > c.pruned ORDER BY seq LIMIT $4) e ON true \
-                 WHERE c.org = $1 AND (e.seq <= c.last_seq - $2 OR e.at < $3::text::timestamptz)",
-                &[&org, &max, &cutoff, &chunk],
-            )?
-            .first()
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-        if upto == 0 {
-            return Ok(total);
-        }
-        conn.batch("BEGIN")?;
-        let done = conn
-            .execute(
-                "DELETE FROM scimd_events WHERE org = $1 AND seq <= $2",
-                &[&org, &upto],
-            )
-            .and_then(|n| {
-                conn.execute(
-                    "UPDATE scimd_event_seq SET pruned = GREATEST(pruned, $2) WHERE org = $1",
-                    &[&org, &upto],
-                )
-                .map(|_| n)
-            });
-        let removed = match done {
-            Ok(n) => {
-                conn.batch("COMMIT")?;
-                n
-            }
-            Err(e) => {
-                let _ = conn.batch("ROLLBACK");
-                return Err(e);
-            }
-        };
-        total += removed;
-        if removed < PRUNE_CHUNK as u64 {
-            return Ok(total);
-        }
+    // The newest event of the chunk that has to go; those before it go with it, so the kept
+    // events stay one unbroken run.
+    let upto: i64 = conn
+        .query(
+            "SELECT coalesce(max(e.seq), 0) FROM scimd_event_seq c \
+             JOIN LATERAL (SELECT seq, at FROM scimd_events \
+                 WHERE org = c.org AND seq > c.pruned ORDER BY seq LIMIT $4) e ON true \
+             WHERE c.org = $1 AND (e.seq <= c.last_seq - $2 OR e.at < $3::text::timestamptz)",
+            &[&org, &max, &cutoff, &chunk],
+        )?
+        .first()
+        .map(|r| r.get(0))
+        .unwrap_or(0);
+    if upto == 0 {
+        return Ok(0);
     }
+    let removed = conn.execute(
+        "DELETE FROM scimd_events WHERE org = $1 AND seq <= $2",
+        &[&org, &upto],
+    )?;
+    conn.execute(
+        "UPDATE scimd_event_seq SET pruned = GREATEST(pruned, $2) WHERE org = $1",
+        &[&org, &upto],
+    )?;
+    Ok(removed)
 }
 
 /// At most `limit` stored events of `org` after `after`, as stored.
@@ -165,7 +143,8 @@ pub(super) fn raw(
         .collect())
 }
 
-/// Writes events with their numbers and raises the org's counters, in one transaction.
+/// Writes events with their numbers and raises the org's counters, in the caller's
+/// transaction.
 pub(super) fn import(
     conn: &Conn<'_>,
     org: &str,
@@ -179,28 +158,18 @@ pub(super) fn import(
     let times: Vec<&str> = list.iter().map(|(_, e)| e.time.as_str()).collect();
     let kinds: Vec<&str> = list.iter().map(|(_, e)| e.kind.as_str()).collect();
     let data: Vec<&str> = list.iter().map(|(_, e)| e.data.as_str()).collect();
-    conn.batch("BEGIN")?;
-    let done = conn
-        .execute(
-            "INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
-             SELECT $1, s, i, t, t::timestamptz, k, d \
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
-            &[&org, &seqs, &ids, &times, &kinds, &data],
-        )
-        .and_then(|_| {
-            conn.execute(
-                "INSERT INTO scimd_event_seq (org, last_seq, pruned) VALUES ($1, $2, $3) \
-                 ON CONFLICT (org) DO UPDATE SET \
-                 last_seq = GREATEST(scimd_event_seq.last_seq, EXCLUDED.last_seq), \
-                 pruned = GREATEST(scimd_event_seq.pruned, EXCLUDED.pruned)",
-                &[&org, &num(last), &num(pruned)],
-            )
-        });
-    match done {
-        Ok(_) => conn.batch("COMMIT"),
-        Err(e) => {
-            let _ = conn.batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    conn.execute(
+        "INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
+         SELECT $1, s, i, t, t::timestamptz, k, d \
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
+        &[&org, &seqs, &ids, &times, &kinds, &data],
+    )?;
+    conn.execute(
+        "INSERT INTO scimd_event_seq (org, last_seq, pruned) VALUES ($1, $2, $3) \
+         ON CONFLICT (org) DO UPDATE SET \
+         last_seq = GREATEST(scimd_event_seq.last_seq, EXCLUDED.last_seq), \
+         pruned = GREATEST(scimd_event_seq.pruned, EXCLUDED.pruned)",
+        &[&org, &num(last), &num(pruned)],
+    )?;
+    Ok(())
 }

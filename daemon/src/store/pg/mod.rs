@@ -27,16 +27,12 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use scimd_config::SslMode;
-use scimd_core::wire::ActivityRecord;
-use time::OffsetDateTime;
 use tokio::runtime::{Handle, Runtime};
 
-use crate::store::activity::Retention;
 use crate::store::commit::{Committer, Job};
 use crate::store::engine::{Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventRetention, Feed, StoredEvent};
-use crate::store::hooks::{HookState, Lease};
+use crate::store::events::Feed;
 use crate::store::rows::View;
 use conn::Conn;
 use error::{chain, pool};
@@ -60,7 +56,7 @@ pub(crate) struct Postgres {
     rt: Option<Runtime>,
     handle: Handle,
     pool: Pool,
-    committer: Mutex<Option<Committer<std::convert::Infallible>>>,
+    committer: Mutex<Option<Committer>>,
     health: Arc<Mutex<Health>>,
     /// The database's size in bytes as last measured (0 before the first), for
     /// `scimd_store_size_bytes`: a scrape reads it, never the database.
@@ -196,14 +192,6 @@ impl Postgres {
             health,
             size,
             listener: Mutex::new(Some(listener)),
-        })
-    }
-
-    fn conn<T>(&self, f: impl FnOnce(&Conn<'_>) -> Result<T>) -> Result<T> {
-        let client = self.handle.block_on(self.pool.get()).map_err(pool)?;
-        f(&Conn {
-            client: &client,
-            rt: &self.handle,
         })
     }
 }
@@ -344,52 +332,6 @@ impl Engine for Postgres {
             Some(c) => c.enqueue(job),
             None => Err(StoreError::Unavailable("the store is closing".into())),
         }
-    }
-
-    fn append_activity(
-        &self,
-        records: &mut [ActivityRecord],
-        retention: &Retention,
-        now: OffsetDateTime,
-    ) -> Result<u64> {
-        self.conn(|c| activity::append(c, records, retention, now))
-    }
-
-    fn prune_events(&self, org: &str, keep: &EventRetention, now: OffsetDateTime) -> Result<u64> {
-        self.conn(|c| events::prune(c, org, keep, now))
-    }
-
-    fn hook_claim(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<Option<HookState>> {
-        self.conn(|c| hooks::claim(c, org, endpoint, lease))
-    }
-
-    fn hook_save(
-        &self,
-        org: &str,
-        endpoint: &str,
-        lease: &Lease,
-        state: &HookState,
-        _durable: bool,
-    ) -> Result<bool> {
-        self.conn(|c| hooks::save(c, org, endpoint, lease, state))
-    }
-
-    fn hook_release(&self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
-        self.conn(|c| hooks::release(c, org, endpoint, lease))
-    }
-
-    fn import_events(
-        &self,
-        org: &str,
-        list: &[(u64, StoredEvent)],
-        pruned: u64,
-        last: u64,
-    ) -> Result<()> {
-        self.conn(|c| events::import(c, org, list, pruned, last))
-    }
-
-    fn hook_import(&self, org: &str, endpoint: &str, state: &HookState) -> Result<()> {
-        self.conn(|c| hooks::import(c, org, endpoint, state))
     }
 }
 

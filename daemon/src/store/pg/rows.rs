@@ -23,7 +23,8 @@ use super::error::{db, is_unique_violation, pool};
 use super::tables::{record_of, Tables};
 use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
-use crate::store::events::NewEvent;
+use crate::store::events::{NewEvent, StoredEvent};
+use crate::store::hooks::{HookState, Lease};
 use crate::store::model::{Record, Target};
 use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
@@ -59,6 +60,8 @@ struct PgRows<'a> {
     counts: Counts,
     events: Pending,
     activity: Vec<ActivityRecord>,
+    /// The activity retention to apply as the batch commits.
+    prune: Option<(u64, OffsetDateTime)>,
 }
 
 impl PgRows<'_> {
@@ -285,6 +288,54 @@ impl Rows for PgRows<'_> {
         Ok(())
     }
 
+    fn prune_activity(&mut self, max_records: u64, cutoff: OffsetDateTime) -> Result<()> {
+        // Done as the batch commits, after its records are in, and like them under the
+        // shared counter row only then: taken mid-batch, that row would be held while a later
+        // job waits on another daemon, which may wait on it (a deadlock).
+        self.prune = Some((max_records, cutoff));
+        Ok(())
+    }
+
+    fn prune_events(&mut self, org: &str, max_records: u64, cutoff: OffsetDateTime) -> Result<u64> {
+        super::events::prune_chunk(&self.conn, org, max_records, cutoff)
+    }
+
+    fn import_events(
+        &mut self,
+        org: &str,
+        list: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()> {
+        super::events::import(&self.conn, org, list, pruned, last)
+    }
+
+    fn hook_claim(
+        &mut self,
+        org: &str,
+        endpoint: &str,
+        lease: &Lease,
+    ) -> Result<Option<HookState>> {
+        super::hooks::claim(&self.conn, org, endpoint, lease)
+    }
+
+    fn hook_put(
+        &mut self,
+        org: &str,
+        endpoint: &str,
+        lease: Option<&Lease>,
+        state: &HookState,
+    ) -> Result<bool> {
+        match lease {
+            Some(lease) => super::hooks::save(&self.conn, org, endpoint, lease, state),
+            None => super::hooks::import(&self.conn, org, endpoint, state).map(|()| true),
+        }
+    }
+
+    fn hook_release(&mut self, org: &str, endpoint: &str, lease: &Lease) -> Result<()> {
+        super::hooks::release(&self.conn, org, endpoint, lease)
+    }
+
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
         super::purge::chunk(&self.conn, org, activity_after, limit)
     }
@@ -302,14 +353,13 @@ struct Batch<'a> {
     counts: Counts,
     events: Pending,
     activity: Vec<ActivityRecord>,
+    prune: Option<(u64, OffsetDateTime)>,
     /// Whether a statement failed outside a savepoint: the connection is not reused.
     broken: bool,
 }
 
 impl commit::Batches for Batches {
-    type Own = std::convert::Infallible;
-
-    fn begin(&mut self) -> Result<Box<dyn commit::Batch<Self::Own> + '_>> {
+    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
         let client = self.rt.block_on(self.pool.get()).map_err(pool)?;
         let batch = Batch {
             client,
@@ -317,6 +367,7 @@ impl commit::Batches for Batches {
             counts: Counts::new(),
             events: Pending::new(),
             activity: Vec::new(),
+            prune: None,
             broken: false,
         };
         batch.conn().batch("BEGIN")?;
@@ -360,11 +411,7 @@ impl Batch<'_> {
     }
 }
 
-impl commit::Batch<std::convert::Infallible> for Batch<'_> {
-    fn run_own(&mut self, job: &std::convert::Infallible) -> Step {
-        match *job {}
-    }
-
+impl commit::Batch for Batch<'_> {
     fn run(&mut self, job: &Job) -> Step {
         if let Err(e) = self.conn().batch("SAVEPOINT job") {
             self.broken = true;
@@ -375,9 +422,11 @@ impl commit::Batch<std::convert::Infallible> for Batch<'_> {
             counts: Counts::new(),
             events: Pending::new(),
             activity: Vec::new(),
+            prune: None,
         };
         let step = job(&mut rows);
         let (counts, events, mut activity) = (rows.counts, rows.events, rows.activity);
+        let prune = rows.prune;
         match step {
             Step::Wrote(done) => match self.conn().batch("RELEASE SAVEPOINT job") {
                 Ok(()) => {
@@ -393,6 +442,7 @@ impl commit::Batch<std::convert::Infallible> for Batch<'_> {
                         self.events.entry(org).or_default().append(&mut list);
                     }
                     self.activity.append(&mut activity);
+                    self.prune = prune.or(self.prune);
                     Step::Wrote(done)
                 }
                 Err(e) => {
@@ -424,6 +474,10 @@ impl commit::Batch<std::convert::Infallible> for Batch<'_> {
             .and_then(|()| super::events::flush(&self.conn(), &self.events))
             .and_then(|()| {
                 super::activity::insert(&self.conn(), &mut activity, OffsetDateTime::now_utc())
+            })
+            .and_then(|()| match self.prune {
+                Some((max, cutoff)) => super::activity::prune(&self.conn(), max, cutoff),
+                None => Ok(()),
             })
             .and_then(|()| self.conn().batch("COMMIT"));
         if result.is_err() {

@@ -8,7 +8,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{ACTIVITY, META};
-use crate::store::activity::Retention;
 use crate::store::error::Result;
 
 /// The META key holding the highest sequence number appended.
@@ -47,24 +46,18 @@ pub(super) fn put(txn: &WriteTransaction, records: &mut [ActivityRecord]) -> Res
     Ok(())
 }
 
-/// Numbers and writes `records`, then prunes what `retention` no longer keeps. Returns how
-/// many old records were pruned.
-pub(super) fn append(
+/// Drops the oldest records beyond `max_records` and those older than `cutoff`.
+pub(super) fn prune(
     txn: &WriteTransaction,
-    records: &mut [ActivityRecord],
-    retention: &Retention,
-    now: OffsetDateTime,
-) -> Result<u64> {
-    put(txn, records)?;
+    max_records: u64,
+    cutoff: OffsetDateTime,
+) -> Result<()> {
     let mut table = txn.open_table(ACTIVITY)?;
-    let mut pruned = 0;
-    while table.len()? > retention.max_records {
+    while table.len()? > max_records {
         if table.pop_first()?.is_none() {
             break;
         }
-        pruned += 1;
     }
-    let cutoff = now - retention.max_age;
     // Records are appended in time order, so the expired ones are a prefix: stop at the first
     // one that is young enough.
     loop {
@@ -76,9 +69,8 @@ pub(super) fn append(
             break;
         }
         table.pop_first()?;
-        pruned += 1;
     }
-    Ok(pruned)
+    Ok(())
 }
 
 /// The newest `limit` records, newest first. A record that no longer decodes is skipped:

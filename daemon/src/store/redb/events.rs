@@ -1,15 +1,15 @@
 //! The change feed in the redb file: reading an org's events after a cursor, and pruning them
 //! from the front in bounded chunks, each a job of the writer.
 
-use redb::{Database, ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::schema::{EVENTS, EVENT_LAST, EVENT_PRUNED, EVENT_SEQ};
 use crate::store::error::{Result, StoreError};
-use crate::store::events::{EventRetention, StoredEvent, PRUNE_CHUNK};
+use crate::store::events::{StoredEvent, PRUNE_CHUNK};
 
-type SeqTable<'t> = redb::Table<'t, (&'static str, &'static str), u64>;
+pub(super) type SeqTable<'t> = redb::Table<'t, (&'static str, &'static str), u64>;
 
 fn seq_of(
     t: &impl ReadableTable<(&'static str, &'static str), u64>,
@@ -36,49 +36,21 @@ pub(super) fn bounds(txn: &ReadTransaction, org: &str) -> Result<(u64, u64)> {
     ))
 }
 
-/// Whether anything of `org`'s feed is past `keep`, by a read alone: the oldest kept event is
-/// the first to go, so checking it and the count is enough. Pruning runs every few seconds,
-/// and an idle feed must not take the writer's lock for it.
-pub(super) fn due(
-    db: &Database,
-    org: &str,
-    keep: &EventRetention,
-    now: OffsetDateTime,
-) -> Result<bool> {
-    let cutoff = now - keep.max_age;
-    let txn = db.begin_read()?;
-    let seqs = txn.open_table(EVENT_SEQ)?;
-    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
-    let last = seq_of(&seqs, org, EVENT_LAST)?;
-    if pruned >= last {
-        return Ok(false);
-    }
-    if last - pruned > keep.max_records {
-        return Ok(true);
-    }
-    let table = txn.open_table(EVENTS)?;
-    let Some(first) = table.range((org, pruned + 1)..=(org, last))?.next() else {
-        return Ok(false);
-    };
-    let (k, v) = first?;
-    let time = decode(k.value().1, v.value())?.time;
-    Ok(OffsetDateTime::parse(&time, &Rfc3339).is_ok_and(|t| t < cutoff))
-}
+/// The feed's tables as a write transaction holds them.
+pub(super) type EventsTable<'t> = redb::Table<'t, (&'static str, u64), &'static [u8]>;
 
-/// Removes at most [`PRUNE_CHUNK`] of what `keep` no longer keeps of `org`'s events, oldest
-/// first, in the writer's transaction; returns how many went.
+/// Removes at most [`PRUNE_CHUNK`] of `org`'s events beyond its newest `max_records` or older
+/// than `cutoff`, oldest first; returns how many went.
 pub(super) fn prune_chunk(
-    txn: &WriteTransaction,
+    seqs: &mut SeqTable<'_>,
+    table: &mut EventsTable<'_>,
     org: &str,
-    keep: &EventRetention,
-    now: OffsetDateTime,
+    max_records: u64,
+    cutoff: OffsetDateTime,
 ) -> Result<u64> {
-    let cutoff = now - keep.max_age;
-    let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
-    let pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
-    let last = seq_of(&seqs, org, EVENT_LAST)?;
-    let by_count = last.saturating_sub(keep.max_records);
-    let mut table = txn.open_table(EVENTS)?;
+    let pruned = seq_of(seqs, org, EVENT_PRUNED)?;
+    let last = seq_of(seqs, org, EVENT_LAST)?;
+    let by_count = last.saturating_sub(max_records);
     // The newest event of this chunk that has to go; those before it go with it, so the kept
     // events stay one unbroken run (a clock that stepped back cannot leave a hole). Every
     // event is read (and may fail to decode) before the first removal.
@@ -130,26 +102,22 @@ pub(super) fn raw(
     Ok(out)
 }
 
-/// Writes events with their numbers and raises the org's counters, in the writer's
-/// transaction.
+/// Writes events with their numbers and raises the org's counters.
 pub(super) fn import(
-    txn: &WriteTransaction,
+    seqs: &mut SeqTable<'_>,
+    table: &mut EventsTable<'_>,
     org: &str,
     events: &[(u64, StoredEvent)],
     pruned: u64,
     last: u64,
 ) -> Result<()> {
-    {
-        let mut table = txn.open_table(EVENTS)?;
-        for (seq, e) in events {
-            let bytes = serde_json::to_vec(e).unwrap_or_default();
-            table.insert((org, *seq), bytes.as_slice())?;
-        }
-        let mut seqs: SeqTable<'_> = txn.open_table(EVENT_SEQ)?;
-        let old_last = seq_of(&seqs, org, EVENT_LAST)?;
-        let old_pruned = seq_of(&seqs, org, EVENT_PRUNED)?;
-        seqs.insert((org, EVENT_LAST), old_last.max(last))?;
-        seqs.insert((org, EVENT_PRUNED), old_pruned.max(pruned))?;
+    for (seq, e) in events {
+        let bytes = serde_json::to_vec(e).unwrap_or_default();
+        table.insert((org, *seq), bytes.as_slice())?;
     }
+    let old_last = seq_of(seqs, org, EVENT_LAST)?;
+    let old_pruned = seq_of(seqs, org, EVENT_PRUNED)?;
+    seqs.insert((org, EVENT_LAST), old_last.max(last))?;
+    seqs.insert((org, EVENT_PRUNED), old_pruned.max(pruned))?;
     Ok(())
 }

@@ -2,28 +2,21 @@
 //! succeeds; states are written by the group-commit writer, so a save is durable with the next
 //! group commit it joins.
 
-use redb::{Database, ReadTransaction, ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
-use super::schema::{EVENT_LAST, EVENT_SEQ, HOOKS};
+use super::schema::{EVENT_LAST, HOOKS};
 use crate::store::error::Result;
 use crate::store::hooks::HookState;
 
-/// The state of `endpoint`, if it has one, by a read alone.
-pub(super) fn existing(db: &Database, org: &str, endpoint: &str) -> Result<Option<HookState>> {
-    let txn = db.begin_read()?;
-    let Some(v) = txn.open_table(HOOKS)?.get((org, endpoint))? else {
-        return Ok(None);
-    };
-    let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
-    Ok(Some(HookState::decode(v.value(), last)))
-}
-
-/// The state of `endpoint`, created after the org's last event when it is new (in the
+/// The state of `endpoint`, created after the org's last event (`last`) when it is new (in the
 /// writer's transaction).
-pub(super) fn create(txn: &WriteTransaction, org: &str, endpoint: &str) -> Result<HookState> {
-    let last = last_seq(&txn.open_table(EVENT_SEQ)?, org)?;
+pub(super) fn claim(
+    txn: &WriteTransaction,
+    org: &str,
+    endpoint: &str,
+    last: u64,
+) -> Result<HookState> {
     let mut hooks = txn.open_table(HOOKS)?;
-    // Another call may have created it since the read.
     let existing = hooks
         .get((org, endpoint))?
         .map(|v| HookState::decode(v.value(), last));
@@ -38,7 +31,10 @@ pub(super) fn create(txn: &WriteTransaction, org: &str, endpoint: &str) -> Resul
     Ok(s)
 }
 
-fn last_seq(t: &impl ReadableTable<(&'static str, &'static str), u64>, org: &str) -> Result<u64> {
+pub(super) fn last_seq(
+    t: &impl ReadableTable<(&'static str, &'static str), u64>,
+    org: &str,
+) -> Result<u64> {
     Ok(t.get((org, EVENT_LAST))?.map(|v| v.value()).unwrap_or(0))
 }
 

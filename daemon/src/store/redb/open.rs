@@ -32,7 +32,7 @@ const REOPEN_WAIT: Duration = Duration::from_secs(2);
 /// One open database and its writer thread.
 pub(super) struct Backend {
     pub(super) db: Arc<Database>,
-    pub(super) committer: Committer<super::Own>,
+    pub(super) committer: Committer,
 }
 
 /// What every clone of the store handle shares.

@@ -4,10 +4,12 @@
 use redb::{ReadableMultimapTable, ReadableTable};
 use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
+use time::OffsetDateTime;
 
 use super::schema::*;
 use crate::store::error::Result;
 use crate::store::events::{NewEvent, StoredEvent};
+use crate::store::hooks::{HookState, Lease};
 use crate::store::model::{decode, encode, table_name, Record, Target};
 use crate::store::purge::{OrgOf, PurgeStep};
 use crate::store::rows::{IndexKeys, Rows};
@@ -312,6 +314,52 @@ impl Rows for Writer<'_> {
 
     fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()> {
         super::activity::put(self.txn, std::slice::from_mut(rec))
+    }
+
+    fn prune_activity(&mut self, max_records: u64, cutoff: OffsetDateTime) -> Result<()> {
+        super::activity::prune(self.txn, max_records, cutoff)
+    }
+
+    fn prune_events(&mut self, org: &str, max_records: u64, cutoff: OffsetDateTime) -> Result<u64> {
+        let (seqs, events) = (&mut self.event_seq, &mut self.events);
+        super::events::prune_chunk(seqs, events, org, max_records, cutoff)
+    }
+
+    fn import_events(
+        &mut self,
+        org: &str,
+        list: &[(u64, StoredEvent)],
+        pruned: u64,
+        last: u64,
+    ) -> Result<()> {
+        let (seqs, events) = (&mut self.event_seq, &mut self.events);
+        super::events::import(seqs, events, org, list, pruned, last)
+    }
+
+    fn hook_claim(
+        &mut self,
+        org: &str,
+        endpoint: &str,
+        _lease: &Lease,
+    ) -> Result<Option<HookState>> {
+        // One process holds the file: no other daemon to lease against.
+        let last = super::hooks::last_seq(&self.event_seq, org)?;
+        super::hooks::claim(self.txn, org, endpoint, last).map(Some)
+    }
+
+    fn hook_put(
+        &mut self,
+        org: &str,
+        endpoint: &str,
+        _lease: Option<&Lease>,
+        state: &HookState,
+    ) -> Result<bool> {
+        super::hooks::put(self.txn, org, endpoint, state)?;
+        Ok(true)
+    }
+
+    fn hook_release(&mut self, _org: &str, _endpoint: &str, _lease: &Lease) -> Result<()> {
+        Ok(())
     }
 
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
