@@ -1,6 +1,6 @@
 //! The markdown report: the machine and store backend, the ceilings, one table per org size,
-//! p50 by size, the tenant isolation table, the import walks, and the issues' targets as
-//! ratios, each marked met or missed.
+//! p50 by size, the tenant isolation table, the import walks, the snapshot reads, and the
+//! issues' targets as ratios, each marked met or missed.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -13,12 +13,14 @@ use crate::pg::Loaded;
 mod import;
 mod isolation;
 mod machine;
+mod snapshot;
 
 use import::{import_targets, render_import};
 pub use import::{ImportResult, ImportRun, Walk};
 use isolation::{isolation_targets, render_isolation};
 pub use isolation::{IsoRow, IsolationResult};
 pub use machine::machine;
+pub use snapshot::render_snapshot;
 
 pub struct Ceilings {
     pub hyper: Stats,
