@@ -27,6 +27,8 @@ pub struct Ceilings {
     pub disk: DiskCeiling,
     /// With `--postgres`: the server's single-row commit ceiling, or why it was not measured.
     pub pg: Option<Result<DiskCeiling, String>>,
+    /// With `--postgres` and more than one client: the same at `--clients` connections.
+    pub pg_many: Option<Result<DiskCeiling, String>>,
 }
 
 impl Ceilings {
@@ -291,6 +293,19 @@ fn size_targets(out: &mut Vec<Target>, c: &Ceilings, sizes: &[SizeResult]) {
         goal: "≥ 3".into(),
         met: Some(min(&post) >= 3.0),
     });
+    if let Some(Ok(many)) = &c.pg_many {
+        let post = per_size("postN", &|s| ratio(s.rps(), many.per_sec()));
+        out.push(Target {
+            what: format!(
+                "POST throughput at {clients} clients / pgbench at {} connections, one-row \
+                 INSERT per transaction (issue 21)",
+                c.hyper.clients
+            ),
+            measured: format!("{} ({:.0} commits/s)", list(&post), many.per_sec()),
+            goal: "≥ 0.2".into(),
+            met: Some(min(&post) >= 0.2),
+        });
+    }
     if let Some(large) = sizes.last() {
         let peak = large.mem_end.hwm.max(large.mem_restart.hwm);
         out.push(Target {
@@ -413,6 +428,18 @@ pub fn render(
                 );
             }
             None => {}
+        }
+        if let Some(Ok(pg)) = &c.pg_many {
+            let _ = writeln!(
+                o,
+                "| PostgreSQL single-row `INSERT` commit, {n} connections (pgbench, prepared, \
+                 autocommit; issue 21's write ceiling) | {n} | {} | 0 | {} | {} | {} | – | – |",
+                count(pg.commits),
+                count(pg.per_sec().round() as u64),
+                ms(pg.p50_ms()),
+                ms(pg.p99_ms()),
+                n = c.hyper.clients,
+            );
         }
     }
 
