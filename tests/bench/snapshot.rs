@@ -151,11 +151,9 @@ fn one(
     n: usize,
 ) -> anyhow::Result<SnapshotResult> {
     // Members: the first `member_pct` percent of the users, split evenly over the teams.
-    let per_team = if s.teams == 0 {
-        0
-    } else {
-        n * s.member_pct.min(100) / 100 / s.teams
-    };
+    let per_team = (n * s.member_pct.min(100) / 100)
+        .checked_div(s.teams)
+        .unwrap_or(0);
     eprintln!(
         "snapshot: seeding {n} users, {} teams of {per_team} members",
         s.teams
