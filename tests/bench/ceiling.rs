@@ -208,7 +208,7 @@ pub fn ceilings(
     let disk = redb_commits(secs)?;
     eprintln!("  {:.0} commits/s", disk.per_sec());
     let pgbench = |server: &pg::Server, clients: usize| -> anyhow::Result<_> {
-        eprintln!("ceilings: PostgreSQL single-row commits (pgbench, {clients} connections)");
+        eprintln!("ceilings: PostgreSQL single-row commits (pgbench, {clients} connection(s))");
         Ok(match server.commit_ceiling(secs, clients)? {
             Some(c) => {
                 eprintln!("  {:.0} commits/s", c.per_sec());
