@@ -1,7 +1,8 @@
 //! The two ceilings that make results ratios: a bare hyper server in this process answering a
 //! fixed SCIM user body (the HTTP ceiling, driven by the same client at the same concurrency),
 //! and plain redb single-insert commits with `Durability::Immediate` (the disk ceiling). With
-//! `--postgres`, the PostgreSQL server's own commit ceiling comes from `pg.rs` (pgbench).
+//! `--postgres`, the PostgreSQL server's own commit ceilings come from `pg.rs` (pgbench, one
+//! connection and the bench's clients).
 //! [`ceilings`] measures them all for the `ceilings` part.
 
 use std::convert::Infallible;
@@ -206,18 +207,26 @@ pub fn ceilings(
     eprintln!("ceilings: redb single-insert durable commits");
     let disk = redb_commits(secs)?;
     eprintln!("  {:.0} commits/s", disk.per_sec());
-    let pg = match pg {
-        None => None,
-        Some(server) => {
-            eprintln!("ceilings: PostgreSQL single-row commits (pgbench, 1 connection)");
-            Some(match server.commit_ceiling(secs)? {
-                Some(c) => {
-                    eprintln!("  {:.0} commits/s", c.per_sec());
-                    Ok(c)
-                }
-                None => Err("no pgbench on PATH or in /usr/lib/postgresql/*/bin".to_string()),
-            })
-        }
+    let pgbench = |server: &pg::Server, clients: usize| -> anyhow::Result<_> {
+        eprintln!("ceilings: PostgreSQL single-row commits (pgbench, {clients} connection(s))");
+        Ok(match server.commit_ceiling(secs, clients)? {
+            Some(c) => {
+                eprintln!("  {:.0} commits/s", c.per_sec());
+                Ok(c)
+            }
+            None => Err("no pgbench on PATH or in /usr/lib/postgresql/*/bin".to_string()),
+        })
     };
-    Ok(Ceilings { hyper, disk, pg })
+    let pg_one = pg.map(|server| pgbench(server, 1)).transpose()?;
+    // Issue 21 holds durable POST at the bench's clients against the engine at as many.
+    let pg_many = match pg {
+        Some(server) if args.clients > 1 => Some(pgbench(server, args.clients)?),
+        _ => None,
+    };
+    Ok(Ceilings {
+        hyper,
+        disk,
+        pg: pg_one,
+        pg_many,
+    })
 }

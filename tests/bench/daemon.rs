@@ -208,6 +208,13 @@ impl Running {
         })
     }
 
+    /// Resets the peak RSS (VmHWM) to the current RSS, writing 5 to `/proc/PID/clear_refs`,
+    /// so a later [`Running::memory`] shows the peak of what came after.
+    pub fn reset_peak(&self) -> anyhow::Result<()> {
+        let path = format!("/proc/{}/clear_refs", self.child.id());
+        std::fs::write(&path, "5").with_context(|| format!("writing 5 to {path}"))
+    }
+
     pub fn memory(&self) -> Memory {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();

@@ -170,6 +170,27 @@ pub async fn once(target: &Target, req: Req) -> anyhow::Result<Answer> {
     send(&mut sender, target, req).await
 }
 
+/// Sends one request on a fresh connection and hands the answer's body to `each`, frame by
+/// frame as it arrives, never holding it whole (a stream read as fast as the client can).
+/// Returns the status.
+pub async fn stream(
+    target: &Target,
+    req: Req,
+    each: &mut dyn FnMut(&[u8]),
+) -> anyhow::Result<StatusCode> {
+    let mut sender = connect(target.addr).await?;
+    sender.ready().await?;
+    let resp = sender.send_request(build(target, req)?).await?;
+    let status = resp.status();
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame?.data_ref() {
+            each(data);
+        }
+    }
+    Ok(status)
+}
+
 /// One keep-alive connection for requests that each depend on the answer before (a paged
 /// walk, which needs the last page's cursor).
 pub struct Conn {

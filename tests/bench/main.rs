@@ -8,14 +8,17 @@
 //! requests, and the `import` scenario walks whole orgs by `startIndex` and by cursor pages.
 //! The `webhooks` part measures POST throughput with a webhook endpoint attached and the events
 //! API's drain rate. The `wakeup` part (PostgreSQL only) times how long a long-poll on one
-//! daemon takes to answer a commit through another. `--only` picks some of `ceilings`,
-//! `sizes`, `isolation`, `import`, `webhooks` and `wakeup`. With
+//! daemon takes to answer a commit through another. The `snapshot` part times
+//! `GET /events/v1/{org}/snapshot` per org size, with the daemon's peak RSS added. `--only`
+//! picks some of `ceilings`, `sizes`, `isolation`, `import`, `webhooks`, `wakeup` and
+//! `snapshot`. With
 //! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb.
 //!
 //! ```sh
 //! cargo run --release -p scimd-tests --bin scimd-bench -- \
 //!     --users 1000,100000 --team-sizes 100,10000 --clients 32 --seconds 5
 //! cargo run --release -p scimd-tests --bin scimd-bench -- --only isolation --users 1000
+//! cargo run --release -p scimd-tests --bin scimd-bench -- --only snapshot --users 100000,1000000
 //! cargo run --release -p scimd-tests --bin scimd-bench -- --only import --users 100000 \
 //!     --postgres postgres://scimd@127.0.0.1:5432/postgres
 //! ```
@@ -29,6 +32,7 @@ mod pg;
 mod report;
 mod seed;
 mod sizes;
+mod snapshot;
 mod wakeup;
 mod webhooks;
 
@@ -108,6 +112,12 @@ struct Args {
     /// Rounds of the `wakeup` part (one long-poll answered by one POST each).
     #[arg(long, default_value_t = 200)]
     wakeup_rounds: usize,
+    /// Teams of the org the `snapshot` part reads.
+    #[arg(long, default_value_t = 20)]
+    snapshot_teams: usize,
+    /// Percent of the users who are members (each of one team) in the `snapshot` part.
+    #[arg(long, default_value_t = 10)]
+    snapshot_members: usize,
 }
 
 /// The parts of a run.
@@ -129,6 +139,10 @@ enum Part {
     /// Two daemons on one PostgreSQL database: from a POST's 201 through one to the answer
     /// of a long-poll on the other (`--postgres` only; left out of a run without it).
     Wakeup,
+    /// `GET /events/v1/{org}/snapshot` read whole per `--users` size, `--snapshot-teams`
+    /// teams holding `--snapshot-members` percent of the users: time, lines, bytes and the
+    /// daemon's peak RSS added.
+    Snapshot,
 }
 
 const BASE: &str = "/scim/v2/bench";
@@ -240,6 +254,17 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let snaps = if part(Part::Snapshot) {
+        let settings = snapshot::Settings {
+            users: args.users.clone(),
+            teams: args.snapshot_teams,
+            member_pct: args.snapshot_members,
+            seed_batch: args.seed_batch,
+        };
+        Some(snapshot::run(&rt, &bin, pg.as_ref(), &settings)?)
+    } else {
+        None
+    };
     machine.push((
         "load average (1/5/15 min), start → end".into(),
         format!("{load_before} → {}", report::loadavg()),
@@ -259,6 +284,10 @@ fn main() -> anyhow::Result<()> {
     };
     let text = match &wake {
         Some(w) => text + &wakeup::render(w),
+        None => text,
+    };
+    let text = match &snaps {
+        Some(r) => text + &report::render_snapshot(r, pg.is_none()),
         None => text,
     };
     println!("{text}");

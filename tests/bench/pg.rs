@@ -1,7 +1,8 @@
 //! The PostgreSQL side of `--postgres`: finds `psql` and `pgbench`, makes one fresh database per
 //! instance (dropped again when the instance is done), loads the instance's seeded redb store
 //! into it with `Store::copy_into`, reads the server's version, settings and database sizes,
-//! and measures the server's single-row commit ceiling with pgbench.
+//! and measures the server's single-row commit ceiling with pgbench (one connection, and as
+//! many as the bench's clients).
 //!
 //! Seeding stays on redb, through the library, because that is fast; the copy is the same one
 //! `scimd store copy` makes, so the daemon finds exactly what it would have found in the file.
@@ -177,15 +178,22 @@ impl Server {
         format!("DROP DATABASE IF EXISTS \"{name}\"{force}")
     }
 
-    /// The single-row durable commit rate of one connection: pgbench, one client, a prepared
+    /// The single-row durable commit rate of `clients` connections: pgbench, a prepared
     /// `INSERT` of a 400-byte value per transaction (autocommit, so each waits for its WAL
     /// flush under `synchronous_commit`), into a fresh table of a fresh database, for
     /// `duration` (whole seconds, at least 1). The latencies come from pgbench's
     /// per-transaction log. `Ok(None)` when there is no pgbench.
-    pub fn commit_ceiling(&self, duration: Duration) -> anyhow::Result<Option<DiskCeiling>> {
+    pub fn commit_ceiling(
+        &self,
+        duration: Duration,
+        clients: usize,
+    ) -> anyhow::Result<Option<DiskCeiling>> {
         let Some(pgbench) = &self.pgbench else {
             return Ok(None);
         };
+        let clients = clients.max(1);
+        // pgbench's own threads: no more than the cores, which the server needs too.
+        let threads = clients.min(std::thread::available_parallelism().map_or(1, |n| n.get()));
         let db = self.fresh("ceiling")?;
         self.query(
             &db.url,
@@ -198,7 +206,11 @@ impl Server {
         std::fs::write(&script, "INSERT INTO t (v) VALUES (repeat('x', 400));\n")?;
         let secs = duration.as_secs_f64().ceil().max(1.0) as u64;
         let out = Command::new(pgbench)
-            .args(["-n", "-c", "1", "-j", "1", "-M", "prepared", "-l"])
+            .args(["-n", "-M", "prepared", "-l"])
+            .arg("-c")
+            .arg(clients.to_string())
+            .arg("-j")
+            .arg(threads.to_string())
             .arg("-T")
             .arg(secs.to_string())
             .arg("-f")

@@ -1,6 +1,6 @@
 //! The markdown report: the machine and store backend, the ceilings, one table per org size,
-//! p50 by size, the tenant isolation table, the import walks, and the issues' targets as
-//! ratios, each marked met or missed.
+//! p50 by size, the tenant isolation table, the import walks, the snapshot reads, and the
+//! issues' targets as ratios, each marked met or missed.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -13,18 +13,22 @@ use crate::pg::Loaded;
 mod import;
 mod isolation;
 mod machine;
+mod snapshot;
 
 use import::{import_targets, render_import};
 pub use import::{ImportResult, ImportRun, Walk};
 use isolation::{isolation_targets, render_isolation};
 pub use isolation::{IsoRow, IsolationResult};
 pub use machine::machine;
+pub use snapshot::render_snapshot;
 
 pub struct Ceilings {
     pub hyper: Stats,
     pub disk: DiskCeiling,
     /// With `--postgres`: the server's single-row commit ceiling, or why it was not measured.
     pub pg: Option<Result<DiskCeiling, String>>,
+    /// With `--postgres` and more than one client: the same at `--clients` connections.
+    pub pg_many: Option<Result<DiskCeiling, String>>,
 }
 
 impl Ceilings {
@@ -289,6 +293,19 @@ fn size_targets(out: &mut Vec<Target>, c: &Ceilings, sizes: &[SizeResult]) {
         goal: "≥ 3".into(),
         met: Some(min(&post) >= 3.0),
     });
+    if let Some(Ok(many)) = &c.pg_many {
+        let post = per_size("postN", &|s| ratio(s.rps(), many.per_sec()));
+        out.push(Target {
+            what: format!(
+                "POST throughput at {clients} clients / pgbench at {} connections, one-row \
+                 INSERT per transaction (issue 21)",
+                c.hyper.clients
+            ),
+            measured: format!("{} ({:.0} commits/s)", list(&post), many.per_sec()),
+            goal: "≥ 0.2".into(),
+            met: Some(min(&post) >= 0.2),
+        });
+    }
     if let Some(large) = sizes.last() {
         let peak = large.mem_end.hwm.max(large.mem_restart.hwm);
         out.push(Target {
@@ -411,6 +428,18 @@ pub fn render(
                 );
             }
             None => {}
+        }
+        if let Some(Ok(pg)) = &c.pg_many {
+            let _ = writeln!(
+                o,
+                "| PostgreSQL single-row `INSERT` commit, {n} connections (pgbench, prepared, \
+                 autocommit; issue 21's write ceiling) | {n} | {} | 0 | {} | {} | {} | – | – |",
+                count(pg.commits),
+                count(pg.per_sec().round() as u64),
+                ms(pg.p50_ms()),
+                ms(pg.p99_ms()),
+                n = c.hyper.clients,
+            );
         }
     }
 

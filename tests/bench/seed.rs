@@ -80,29 +80,7 @@ pub fn seed(
 
     let started = Instant::now();
     let make = |name: String, size: usize| -> anyhow::Result<Team> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let members: Vec<String> = user_ids[..size].to_vec();
-        let attrs = normalize(
-            ResourceType::Group,
-            &json!({"displayName": name}),
-            &Limits::default(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .attrs;
-        let (org, gid, at) = (org.to_string(), id.clone(), now());
-        store
-            .write(&org.clone(), move |tx| {
-                tx.create(
-                    Target::new(&org, ResourceType::Group, &gid),
-                    Stamp {
-                        now: &at,
-                        unknown: Unknown::Skip,
-                    },
-                    attrs.clone(),
-                    members.clone(),
-                )
-            })
-            .map_err(|e| anyhow::anyhow!("seeding team {name}: {e}"))?;
+        let id = create_team(&store, org, &name, user_ids[..size].to_vec())?;
         Ok(Team { id, name, size })
     };
     let mut teams = Vec::new();
@@ -132,6 +110,57 @@ pub fn users(path: &Path, org: &str, users: usize, batch: usize) -> anyhow::Resu
     drop(store);
     wait_closed(path)?;
     Ok(ids)
+}
+
+/// Adds one team per `(name, member ids)` to `org` of the store at `path`, each in its own
+/// transaction, and closes the store; returns the teams in the order given.
+pub fn teams(
+    path: &Path,
+    org: &str,
+    teams: Vec<(String, Vec<String>)>,
+) -> anyhow::Result<Vec<Team>> {
+    let store = Store::open(path).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
+    let mut made = Vec::with_capacity(teams.len());
+    for (name, members) in teams {
+        let size = members.len();
+        let id = create_team(&store, org, &name, members)?;
+        made.push(Team { id, name, size });
+    }
+    drop(store);
+    wait_closed(path)?;
+    Ok(made)
+}
+
+/// Team `name` with `members` (user ids) in `org`, in one durable transaction; its new id.
+fn create_team(
+    store: &Store,
+    org: &str,
+    name: &str,
+    members: Vec<String>,
+) -> anyhow::Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let attrs = normalize(
+        ResourceType::Group,
+        &json!({"displayName": name}),
+        &Limits::default(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .attrs;
+    let (org, gid, at) = (org.to_string(), id.clone(), now());
+    store
+        .write(&org.clone(), move |tx| {
+            tx.create(
+                Target::new(&org, ResourceType::Group, &gid),
+                Stamp {
+                    now: &at,
+                    unknown: Unknown::Skip,
+                },
+                attrs.clone(),
+                members.clone(),
+            )
+        })
+        .map_err(|e| anyhow::anyhow!("seeding team {name}: {e}"))?;
+    Ok(id)
 }
 
 /// Seeds users `first..first + n` of `org` whose `externalId` is `external` for all of them
