@@ -14,7 +14,7 @@
 //! - `pg_tls`: the TLS parameters of a Postgres URL (`sslmode`, `sslrootcert`, `sslcert`,
 //!   `sslkey`), read as libpq reads them ([`split_tls`]).
 //! - `webhooks`: the `[webhooks]` table, the orgs' `[[orgs.NAME.webhooks]]` endpoints
-//!   ([`WebhookConfig`]) and their secrets, and [`sign`], the Standard Webhooks signature.
+//!   ([`WebhookConfig`]) and their secrets ([`WebhookSecret`]).
 //! - `diff`: what a reload changed ([`ConfigDiff`]).
 //! - [`token`]: minting tokens and hashing them for the file.
 //! - `edit`: [`rotate_token`], [`revoke_tokens`], [`add_webhook`], [`remove_webhook`],
@@ -83,7 +83,7 @@ pub use store::{
 };
 pub use watch::Watcher;
 pub use webhooks::{
-    sign, WebhookConfig, WebhookSecret, WebhookSecretError, WebhooksConfig,
+    WebhookConfig, WebhookSecret, WebhookSecretError, WebhooksConfig,
     DEFAULT_WEBHOOK_CONNECT_TIMEOUT_SECS, DEFAULT_WEBHOOK_RETRY_HOURS,
     DEFAULT_WEBHOOK_TIMEOUT_SECS, EVENT_TYPES, MAX_WEBHOOKS_PER_ORG,
     MAX_WEBHOOK_CONNECT_TIMEOUT_SECS, MAX_WEBHOOK_RETRY_HOURS, MAX_WEBHOOK_SECRET_BYTES,

@@ -1,6 +1,6 @@
 //! Signed webhooks after the Standard Webhooks spec (<https://www.standardwebhooks.com>): the
-//! `[webhooks]` table, each org's `[[orgs.NAME.webhooks]]` endpoints and secrets, and the
-//! signature every delivery carries.
+//! `[webhooks]` table, each org's `[[orgs.NAME.webhooks]]` endpoints, and their secrets (the
+//! daemon's `webhooks::sign` signs with them).
 //!
 //! The URL parser is written by hand and narrow on purpose: the daemon connects to the parts it
 //! returns ([`WebhookConfig::host`], [`WebhookConfig::port`], ...) with no URL library of its
@@ -19,8 +19,6 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 use rand::Rng;
@@ -171,12 +169,17 @@ impl WebhookConfig {
 /// `Debug` prints `WebhookSecret(<hidden>)`, and equality runs in constant time.
 #[derive(Clone)]
 pub struct WebhookSecret {
-    /// From [`MIN_WEBHOOK_SECRET_BYTES`] to [`MAX_WEBHOOK_SECRET_BYTES`] bytes, which
-    /// [`hmac_sha256`] relies on.
+    /// From [`MIN_WEBHOOK_SECRET_BYTES`] to [`MAX_WEBHOOK_SECRET_BYTES`] bytes: at most one
+    /// SHA-256 block, which the daemon's signer relies on.
     key: Vec<u8>,
 }
 
 impl WebhookSecret {
+    /// The key's bytes, for signing.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
     /// A fresh secret in its file form: `whsec_` followed by the standard base64 of 32 bytes
     /// from the OS generator.
     pub fn generate() -> String {
@@ -239,37 +242,6 @@ pub enum WebhookSecretError {
          {MAX_WEBHOOK_SECRET_BYTES} (`scimd webhook add` makes 32)"
     )]
     Length(usize),
-}
-
-/// The `webhook-signature` header value of one delivery: `v1,` followed by the base64 of
-/// HMAC-SHA256, keyed with `secret`, of `{msg_id}.{timestamp}.` and then `body`.
-///
-/// `msg_id` is the `webhook-id` header, `timestamp` the `webhook-timestamp` header (Unix
-/// seconds), and `body` the exact bytes sent.
-pub fn sign(secret: &WebhookSecret, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let timestamp = timestamp.to_string();
-    let mac = hmac_sha256(
-        &secret.key,
-        &[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-    );
-    format!("v1,{}", STANDARD.encode(mac))
-}
-
-/// HMAC-SHA256 of the concatenated `parts` under `key`, which must be at most one SHA-256
-/// block (64 bytes; every [`WebhookSecret`] is).
-///
-/// The key goes in zero-padded to the block, which is exactly what HMAC does to a short key
-/// before anything else (RFC 2104), so the result is the same; doing it here picks the
-/// fixed-size constructor, which cannot fail, over the slice one and its error path.
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
-    let n = key.len().min(block.len());
-    block[..n].copy_from_slice(&key[..n]);
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block);
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 /// The parts of a webhook URL the daemon connects with.

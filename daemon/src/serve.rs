@@ -303,8 +303,9 @@ pub async fn run(
     let state = Arc::new(AppState::new(rx, store_for_state, bus, scheme));
     let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_task = metrics_listener.map(|listener| {
+        let gate = state.gate.clone();
         let scrape = Arc::new(crate::metrics::Scrape {
-            gate: state.gate.clone(),
+            open_connections: Box::new(move || gate.open()),
             store: store.clone(),
         });
         tokio::spawn(crate::metrics::serve(listener, scrape, async {

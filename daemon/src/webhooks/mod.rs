@@ -13,6 +13,7 @@
 pub mod backoff;
 pub mod client;
 pub mod ping;
+pub mod sign;
 mod worker;
 
 use std::collections::HashMap;
@@ -108,10 +109,7 @@ pub fn signed_headers(
     [
         ("webhook-id", id.to_string()),
         ("webhook-timestamp", ts.to_string()),
-        (
-            "webhook-signature",
-            scimd_config::sign(secret, id, ts, body),
-        ),
+        ("webhook-signature", sign::sign(secret, id, ts, body)),
     ]
 }
 
