@@ -12,6 +12,7 @@ mod crash;
 mod cursor;
 mod dashboard;
 mod declared;
+mod declared_feed;
 mod declared_reload;
 mod diskfull;
 mod edge;
