@@ -239,3 +239,24 @@ fn a_webhook_position_starts_after_the_last_event_and_survives_a_reopen() {
     let again = store.hook_claim("acme", "h1", &lease).expect("claim");
     assert_eq!(again.and_then(|s| s.last_error), Some("HTTP 503".into()));
 }
+
+#[test]
+fn an_events_data_is_stored_as_json_once_and_old_rows_still_read() {
+    use crate::store::events::StoredEvent;
+    let data = r#"{"team":{"id":"g1","displayName":"Eng \"A\""},"user":{"id":"u1"}}"#;
+    let e = StoredEvent {
+        id: "e1".into(),
+        time: NOW.into(),
+        kind: "team.member_added".into(),
+        data: data.into(),
+    };
+    let bytes = serde_json::to_string(&e).expect("encode");
+    assert!(bytes.contains(&format!("\"data\":{data}")), "{bytes}");
+    let back: StoredEvent = serde_json::from_str(&bytes).expect("decode");
+    assert_eq!(back.data, data);
+    // A row written before: the data as a JSON string holding the JSON.
+    let old =
+        serde_json::json!({"id": "e1", "time": NOW, "kind": "team.member_added", "data": data});
+    let back: StoredEvent = serde_json::from_value(old).expect("decode an old row");
+    assert_eq!(back.data, data);
+}

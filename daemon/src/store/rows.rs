@@ -290,11 +290,40 @@ pub(crate) struct NewEvent {
 }
 
 /// An event as a store keeps it (everything but its org and number), as `store copy` moves it
-/// between backends.
+/// between backends. `data` is the event's JSON; serialized (the embedded file's form), it is
+/// JSON inside the row, not a string holding JSON, so it is encoded once and read without
+/// unescaping.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct StoredEvent {
     pub(crate) id: String,
     pub(crate) time: String,
     pub(crate) kind: String,
+    #[serde(with = "raw_json")]
     pub(crate) data: String,
+}
+
+/// `StoredEvent::data` as raw JSON. Rows written before it was (a JSON string holding the
+/// JSON) still read.
+mod raw_json {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    pub(super) fn serialize<S: Serializer>(data: &str, s: S) -> Result<S::Ok, S::Error> {
+        match RawValue::from_string(data.to_string()) {
+            Ok(raw) => raw.serialize(s),
+            // Never the case for data the store made; kept as text rather than lost.
+            Err(_) => s.serialize_str(data),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            serde_json::from_str::<String>(text).map_err(D::Error::custom)
+        } else {
+            Ok(text.to_string())
+        }
+    }
 }
