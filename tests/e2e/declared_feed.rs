@@ -2,10 +2,11 @@
 //! coerced from Entra's string) reach the events, a webhook-ready body, and the snapshot
 //! exactly as GET returns them, on every backend.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::declared::{declarations, okta_user, ENTRA, OKTA};
 use crate::events::{consumer, drain, start_with};
+use crate::snapshot::lines;
 
 #[test]
 fn declared_values_reach_the_events_and_the_snapshot_as_get_returns_them() {
@@ -41,13 +42,8 @@ fn declared_values_reach_the_events_and_the_snapshot_as_get_returns_them() {
 
     let r = feed.get("/snapshot");
     r.expect(200);
-    let text = match &r.body {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let line = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+    let line = lines(&r)
+        .into_iter()
         .find(|l| l["type"] == "user")
         .expect("a user line");
     assert_eq!(line["data"][OKTA], got.body[OKTA], "{line:#}");

@@ -101,13 +101,8 @@ fn okta_custom_extension_is_kept_returned_and_replaced() {
     // So does the snapshot.
     let r = feed.get("/snapshot");
     r.expect(200);
-    let text = match &r.body {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let line = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+    let line = crate::snapshot::lines(&r)
+        .into_iter()
         .find(|l| l["type"] == "user")
         .expect("a user line");
     assert_eq!(line["data"][OKTA], json!({"tshirtSize": "S"}), "{line:#}");

@@ -13,7 +13,7 @@ use crate::events::{consumer, drain, start};
 use crate::harness::{assert_error, connect, eventually, Client, USER};
 
 /// The snapshot's lines, parsed; panics on a line that is not JSON.
-fn lines(r: &crate::harness::Resp) -> Vec<Value> {
+pub(crate) fn lines(r: &crate::harness::Resp) -> Vec<Value> {
     let text = match &r.body {
         Value::String(s) => s.clone(),
         // A one-line answer parses as JSON whole.

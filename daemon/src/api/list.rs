@@ -264,6 +264,13 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         });
     }
     let (org, store) = (ctx.org, ctx.store);
+    // Every candidate from the start: what the filtered and sorted paths visit.
+    let whole = Walk {
+        source: &source,
+        after: None,
+        skip: 0,
+        with_links,
+    };
     let unfiltered_total = || -> Result<Option<usize>> {
         match p.filter {
             None => Ok(Some(store.count(org, rt).map_err(internal)? as usize)),
@@ -354,26 +361,16 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         // Filtered, in id order: count every match, keep only the page.
         let (mut total, mut resources) = (0usize, Vec::new());
         store
-            .visit(
-                org,
-                rt,
-                Walk {
-                    source: &source,
-                    after: None,
-                    skip: 0,
-                    with_links,
-                },
-                &mut |r| {
-                    let v = render_owned(ctx, rt, r);
-                    if matches(&v) {
-                        if total >= skip && resources.len() < p.count {
-                            resources.push(finish(v));
-                        }
-                        total += 1;
+            .visit(org, rt, whole, &mut |r| {
+                let v = render_owned(ctx, rt, r);
+                if matches(&v) {
+                    if total >= skip && resources.len() < p.count {
+                        resources.push(finish(v));
                     }
-                    Ok(true)
-                },
-            )
+                    total += 1;
+                }
+                Ok(true)
+            })
             .map_err(internal)?;
         return Ok(Page {
             total: Some(total),
@@ -393,20 +390,10 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             None => {
                 let mut total = 0usize;
                 store
-                    .visit(
-                        org,
-                        rt,
-                        Walk {
-                            source: &source,
-                            after: None,
-                            skip: 0,
-                            with_links,
-                        },
-                        &mut |r| {
-                            total += usize::from(matches(&render_owned(ctx, rt, r)));
-                            Ok(true)
-                        },
-                    )
+                    .visit(org, rt, whole, &mut |r| {
+                        total += usize::from(matches(&render_owned(ctx, rt, r)));
+                        Ok(true)
+                    })
                     .map_err(internal)?;
                 total
             }
@@ -426,25 +413,15 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
     });
     let mut total = 0usize;
     store
-        .visit(
-            org,
-            rt,
-            Walk {
-                source: &source,
-                after: None,
-                skip: 0,
-                with_links,
-            },
-            &mut |r| {
-                let id = r.id.clone();
-                let v = render_owned(ctx, rt, r);
-                if matches(&v) {
-                    total += 1;
-                    top.push((sort.key(&v), id));
-                }
-                Ok(true)
-            },
-        )
+        .visit(org, rt, whole, &mut |r| {
+            let id = r.id.clone();
+            let v = render_owned(ctx, rt, r);
+            if matches(&v) {
+                total += 1;
+                top.push((sort.key(&v), id));
+            }
+            Ok(true)
+        })
         .map_err(internal)?;
     let mut resources = Vec::with_capacity(p.count);
     for (_, id) in top.into_sorted().into_iter().skip(skip).take(p.count) {
