@@ -335,7 +335,7 @@ pub fn export(
     };
     let mut snapshot = None;
     let store = match &config.store.backend {
-        StoreBackend::Postgres(pg) => Store::open_postgres(&pg.url, 2)
+        StoreBackend::Postgres(pg) => crate::pg_url::open(&pg.url, 2)
             .map_err(store_err(format!("opening {}", pg.redacted_url())))?,
         StoreBackend::Redb => {
             let path = crate::site::store_path(config);
@@ -444,7 +444,7 @@ fn write_snapshot(store: &Store, org: &str, base: &str, out: &mut dyn Write) -> 
 /// Opens the config's store directly, for a command run while no daemon serves it.
 fn open_offline(config: &Config) -> Result<Option<Store>> {
     match &config.store.backend {
-        StoreBackend::Postgres(pg) => Store::open_postgres(&pg.url, 2)
+        StoreBackend::Postgres(pg) => crate::pg_url::open(&pg.url, 2)
             .map(Some)
             .map_err(store_err(format!("opening {}", pg.redacted_url()))),
         StoreBackend::Redb => {

@@ -32,7 +32,7 @@ pub(crate) fn store_copy(config: &std::path::Path, to: &str) -> anyhow::Result<(
         pool_size: 2,
     }
     .redacted_url();
-    let dest = scimd::store::Store::open_postgres(to, 2)
+    let dest = scimd::pg_url::open(to, 2)
         .with_context(|| format!("opening the PostgreSQL store {shown}"))?;
     let report = source
         .copy_into(&dest)

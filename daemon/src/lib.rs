@@ -10,6 +10,7 @@ pub mod control;
 pub mod http;
 pub mod metrics;
 pub mod org_health;
+pub mod pg_url;
 pub mod prune;
 pub mod serve;
 pub mod site;

@@ -355,7 +355,7 @@ pub async fn open_store(config: &Config) -> Result<Store, ServeError> {
             tracing::info!(url = %url, pool_size = pg.pool_size, "opening the PostgreSQL store");
             let (full, size) = (pg.url.clone(), pg.pool_size);
             // Connecting and migrating block; the async threads must not.
-            let opened = tokio::task::spawn_blocking(move || Store::open_postgres(&full, size))
+            let opened = tokio::task::spawn_blocking(move || crate::pg_url::open(&full, size))
                 .await
                 .map_err(|e| ServeError::Database {
                     url: url.clone(),

@@ -278,7 +278,7 @@ impl Database<'_> {
         let report = {
             let src = Store::open(&path).map_err(|e| anyhow::anyhow!("opening the seed: {e}"))?;
             // Blocks on its own runtime: this runs on the main thread, never on an async one.
-            let dest = Store::open_postgres(&self.url, COPY_POOL)
+            let dest = scimd::pg_url::open(&self.url, COPY_POOL)
                 .map_err(|e| anyhow::anyhow!("opening database {}: {e}", self.name))?;
             let copied = src.copy_into(&dest);
             dest.close();

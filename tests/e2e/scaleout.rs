@@ -183,7 +183,7 @@ fn a_database_upgraded_from_the_first_migration_serves() {
     let url = cluster.create_database().expect("database");
     let db = db_name(&url);
     assert_eq!(
-        scimd::store::Store::migrate_postgres(&url, Some(1)).expect("migration 1"),
+        scimd::pg_url::migrate(&url, Some(1)).expect("migration 1"),
         1
     );
     // A user written by a scimd that knew only the first migration.
@@ -227,7 +227,7 @@ fn a_database_with_a_newer_schema_or_out_of_reach_is_refused_at_start() {
     let (config, _tokens) = write_config(dir.path(), &["acme"]);
     let url = store_url(&config);
     let db = db_name(&url);
-    scimd::store::Store::migrate_postgres(&url, None).expect("migrate");
+    scimd::pg_url::migrate(&url, None).expect("migrate");
     cluster
         .psql(&db, "INSERT INTO scimd_schema (version) VALUES (99)")
         .expect("a newer scimd's migration");

@@ -33,7 +33,7 @@ impl Backend {
             Backend::Postgres => {
                 let cluster = scimd_tests::pg::require()?;
                 let url = cluster.create_database().expect("database");
-                let store = Store::open_postgres(&url, 4).expect("open postgres");
+                let store = scimd::pg_url::open(&url, 4).expect("open postgres");
                 Some(Fresh { store, _dir: None })
             }
         }

@@ -53,6 +53,7 @@ pub(crate) use model::{not_found, stale};
 pub use model::{
     Change, Link, Lookup, Note, Outcome, Resource, Source, Stamp, Target, Unknown, Walk,
 };
+pub use pg::{PgTarget, PgTls, SslMode};
 pub use purge::Purged;
 use rows::{ActivityFrom, View};
 pub use tx::Tx;
@@ -97,12 +98,12 @@ impl Store {
     /// Connects to a PostgreSQL database that several daemons may share, applying the schema
     /// migrations this binary has. Refuses a database whose schema is newer. Blocks: do not
     /// call it on an async thread.
-    pub fn open_postgres(url: &str, pool_size: usize) -> Result<Store> {
+    pub fn open_postgres(target: &PgTarget, pool_size: usize) -> Result<Store> {
         // Other daemons' commits wake this feed once the backend's listener is connected;
         // until then followers poll.
         let feed = Arc::new(Feed::new(events::Reach::Deaf));
         Ok(Store {
-            engine: Arc::new(pg::Postgres::open(url, pool_size, feed.clone())?),
+            engine: Arc::new(pg::Postgres::open(target, pool_size, feed.clone())?),
             feed,
             note: None,
         })
@@ -111,8 +112,8 @@ impl Store {
     /// Applies the PostgreSQL migrations up to `upto` (all when None) and returns the schema
     /// version reached; what [`Store::open_postgres`] does first, callable alone for tests
     /// and upgrades.
-    pub fn migrate_postgres(url: &str, upto: Option<i64>) -> Result<i64> {
-        pg::migrate_to(url, upto)
+    pub fn migrate_postgres(target: &PgTarget, upto: Option<i64>) -> Result<i64> {
+        pg::migrate_to(target, upto)
     }
 
     /// A handle whose writes of one resource (create, modify, delete) write their activity

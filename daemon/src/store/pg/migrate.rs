@@ -51,7 +51,7 @@ fn apply(conn: &Conn<'_>, target: i64) -> Result<i64> {
 
 /// Connects to `url` and applies migrations up to `upto` (all when None), returning the
 /// version reached: what `scimd serve` does at start, callable alone for upgrade tests.
-pub(crate) fn migrate_to(url: &str, upto: Option<i64>) -> Result<i64> {
+pub(crate) fn migrate_to(target: &super::PgTarget, upto: Option<i64>) -> Result<i64> {
     // A worker thread drives the connection: blocking on a current-thread runtime's handle
     // would not.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -60,7 +60,7 @@ pub(crate) fn migrate_to(url: &str, upto: Option<i64>) -> Result<i64> {
         .build()
         .map_err(|e| StoreError::Db(format!("cannot start a runtime: {e}")))?;
     let handle = rt.handle().clone();
-    let pool = super::pool_for(url, 1, &handle)?;
+    let pool = super::pool_for(target, 1, &handle)?;
     let client = handle.block_on(pool.get()).map_err(super::error::pool)?;
     let version = migrate(
         &Conn {

@@ -1,5 +1,5 @@
 //! TLS to PostgreSQL with rustls: a `tokio_postgres` connector built from a URL's `sslmode`,
-//! `sslrootcert`, `sslcert` and `sslkey` ([`scimd_config::PgTls`]).
+//! `sslrootcert`, `sslcert` and `sslkey` ([`super::PgTls`]).
 //!
 //! `verify-full` is rustls's own verification (chain and host name). `verify-ca` checks the
 //! chain but not the name, for servers reached by an address their certificate does not name.
@@ -15,12 +15,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::{PgTls, SslMode};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use scimd_config::{PgTls, SslMode};
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
