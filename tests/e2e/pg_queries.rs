@@ -136,13 +136,25 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
             "a page of {count}: {total} queries, per snapshot {per_read:?}: {reads:#?}"
         );
     }
-    // A single GET: the record, then the user's teams with their names.
+    // A single GET of a user: one statement, on the async runtime, in no read snapshot.
     let reads = count_reads(&cluster, &db, "one", || {
-        c.get(&format!("/Users/{}", users[7])).expect(200);
+        let got = c.get(&format!("/Users/{}", users[7]));
+        got.expect(200);
+        assert_eq!(got.body["groups"].as_array().map(Vec::len), Some(teams_of(&got.body).len()));
+        assert!(teams_of(&got.body).len() >= 5, "{:#}", got.body);
     });
-    let total: usize = reads.iter().map(|(_, q)| q.len()).sum();
-    println!("a single GET of a user in teams: {total} queries");
-    assert!(total <= 2, "a single GET: {reads:#?}");
+    assert!(reads.is_empty(), "a single GET opened a snapshot: {reads:#?}");
+    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
+    let (from, to) = (
+        log.find("marker-one-start").expect("start marker"),
+        log.find("marker-one-end").expect("end marker"),
+    );
+    let statements = log[from..to]
+        .lines()
+        .filter(|l| l.contains("FROM scimd_users u WHERE"))
+        .count();
+    println!("a single GET of a user in teams: {statements} statement(s)");
+    assert_eq!(statements, 1, "{}", &log[from..to]);
 }
 
 /// Each user's teams as `value` → `display`, from a user resource's `groups`.

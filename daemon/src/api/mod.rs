@@ -377,9 +377,36 @@ fn single(
 fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Result<Reply> {
     let proj = projection(ctx, rt, &req.query)?;
     let with_links = proj.includes(rt, links_attr(rt));
-    let r = ctx
-        .store
-        .get(ctx.org, rt, id, with_links)
+    answer_one(ctx, req, rt, id, ctx.store.get(ctx.org, rt, id, with_links))
+}
+
+/// A `GET /Users/{id}` the store can read on the async runtime: the id, and whether the
+/// answer needs the user's teams. None for any other request.
+pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<(String, bool)> {
+    if req.method != http::Method::GET {
+        return None;
+    }
+    let (ResourceType::User, [id]) = req.path.resource()? else {
+        return None;
+    };
+    // An id no resource can have, or bad `attributes`: the usual path answers the error.
+    if id == ".search" || res::check_id("id", id, &ctx.limits).is_err() {
+        return None;
+    }
+    let proj = projection(ctx, ResourceType::User, &req.query).ok()?;
+    Some((id.to_string(), proj.includes(ResourceType::User, "groups")))
+}
+
+/// The answer to a GET of one resource from what the store read for it.
+pub fn answer_one(
+    ctx: &Context<'_>,
+    req: &Request,
+    rt: ResourceType,
+    id: &str,
+    got: std::result::Result<Option<Resource>, StoreError>,
+) -> Result<Reply> {
+    let proj = projection(ctx, rt, &req.query)?;
+    let r = got
         .map_err(internal)?
         .ok_or_else(|| ScimError::NotFound(format!("{} {id} not found", rt.name())))?;
     if let Some(h) = &req.if_none_match {

@@ -357,43 +357,48 @@ async fn serve_scim(
         user_agent,
     };
     let store = state.store.clone();
-    let bus = state.bus.clone();
-    let org_key = org.name.to_ascii_lowercase();
-    let limits = Limits {
-        team_name_max: org.team_name_max,
-        max_values: config.limits.max_values_per_attribute,
-        max_indexed_length: config.limits.max_indexed_length,
-        max_string_length: config.limits.max_string_length,
-        max_extension_bytes: config.limits.max_extension_bytes,
+    let parts = Parts {
+        org_key: org.name.to_ascii_lowercase(),
+        base,
+        store: store.clone(),
+        bus: state.bus.clone(),
+        limits: Limits {
+            team_name_max: org.team_name_max,
+            max_values: config.limits.max_values_per_attribute,
+            max_indexed_length: config.limits.max_indexed_length,
+            max_string_length: config.limits.max_string_length,
+            max_extension_bytes: config.limits.max_extension_bytes,
+        },
+        sorted_window: config.limits.max_sorted_window,
+        unknown: match org.unknown_members {
+            scimd_config::UnknownMembers::Skip => Unknown::Skip,
+            scimd_config::UnknownMembers::Reject => Unknown::Reject,
+        },
+        usernames: match org.usernames {
+            scimd_config::Usernames::Immutable => UserNames::Immutable,
+            scimd_config::Usernames::Mutable => UserNames::Mutable,
+        },
+        declared: org.extensions.clone(),
+        pages: state.pages.clone(),
+        started,
     };
-    let unknown = match org.unknown_members {
-        scimd_config::UnknownMembers::Skip => Unknown::Skip,
-        scimd_config::UnknownMembers::Reject => Unknown::Reject,
-    };
-    let usernames = match org.usernames {
-        scimd_config::Usernames::Immutable => UserNames::Immutable,
-        scimd_config::Usernames::Mutable => UserNames::Mutable,
-    };
-    let pages = state.pages.clone();
-    let declared = org.extensions.clone();
-    let point_read = store.capabilities().cheap_point_reads && api::is_point_read(&request);
-    let run = move || {
-        let ctx = Context {
-            org: &org_key,
-            base: &base,
-            store: &store,
-            bus: &bus,
-            limits,
-            sorted_window: config.limits.max_sorted_window,
-            unknown,
-            usernames,
-            declared,
-            pages: &pages,
-            now: std::cell::OnceCell::new(),
-            started,
-        };
-        api::handle(&ctx, &request)
-    };
+    let cheap = store.capabilities().cheap_point_reads;
+    let point_read = cheap && api::is_point_read(&request);
+    if !cheap {
+        // A networked store reads a user on the async runtime in one statement: no blocking
+        // pool hand-off, no read transaction.
+        let user = api::user_point(&parts.context(), &request);
+        if let Some(read) = user
+            .as_ref()
+            .and_then(|(id, links)| store.user_now(&parts.org_key, id, *links))
+        {
+            let got = read.await;
+            let id = user.map(|(id, _)| id).unwrap_or_default();
+            let user = scimd_core::ResourceType::User;
+            return api::answer_one(&parts.context(), &request, user, &id, got);
+        }
+    }
+    let run = move || api::handle(&parts.context(), &request);
     if point_read {
         // A point read of an embedded store takes microseconds; the two thread hand-offs of
         // the blocking pool would cost more than the read itself. Scans, writes, and every
@@ -407,6 +412,41 @@ async fn serve_scim(
         tracing::error!(cause = %err, "handler task failed");
         ScimError::Internal
     })?
+}
+
+/// What a request's [`Context`] is made of, owned, so the request can move to the blocking
+/// pool with it.
+struct Parts {
+    org_key: String,
+    base: String,
+    store: Store,
+    bus: crate::activity::Bus,
+    limits: Limits,
+    sorted_window: usize,
+    unknown: Unknown,
+    usernames: UserNames,
+    declared: std::sync::Arc<scimd_core::schema::Declared>,
+    pages: std::sync::Arc<api::pages::PageEnds>,
+    started: Instant,
+}
+
+impl Parts {
+    fn context(&self) -> Context<'_> {
+        Context {
+            org: &self.org_key,
+            base: &self.base,
+            store: &self.store,
+            bus: &self.bus,
+            limits: self.limits,
+            sorted_window: self.sorted_window,
+            unknown: self.unknown,
+            usernames: self.usernames,
+            declared: self.declared.clone(),
+            pages: &self.pages,
+            now: std::cell::OnceCell::new(),
+            started: self.started,
+        }
+    }
 }
 
 /// The request body, bounded by [`MAX_BODY`] and by `deadline` for its arrival.

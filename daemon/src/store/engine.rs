@@ -9,6 +9,7 @@
 
 use super::commit::Job;
 use super::error::{Result, StoreError};
+use super::model::Resource;
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -39,6 +40,17 @@ pub struct Capabilities {
     pub shared: bool,
 }
 
+/// The answer of a read on the async runtime.
+pub(crate) type ReadFuture<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send>>;
+
+/// Reads a networked backend answers on the async runtime, in one statement (consistent by
+/// itself), without the blocking pool or a read transaction: the hottest point reads.
+pub(crate) trait AsyncReads: Send + Sync {
+    /// One user by id, with their teams (id and displayName, by team id) when `with_links`.
+    fn user(&self, org: &str, id: &str, with_links: bool) -> ReadFuture<Option<Resource>>;
+}
+
 /// A storage backend.
 pub(crate) trait Engine: Send + Sync {
     /// Whether the backend can serve, for `/healthz`.
@@ -53,6 +65,11 @@ pub(crate) trait Engine: Send + Sync {
 
     /// What this backend can do.
     fn capabilities(&self) -> Capabilities;
+
+    /// The reads this backend answers on the async runtime, if any.
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        None
+    }
 
     /// Runs `f` over one consistent read snapshot.
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()>;

@@ -58,6 +58,17 @@ pub use purge::Purged;
 use rows::{ActivityFrom, View};
 pub use tx::Tx;
 
+/// A fault is answered as the store being unavailable (503, retry), not as a bug: the database
+/// is being reopened, and the same request will succeed after.
+fn answered(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Db(cause) | StoreError::Batch(cause) => {
+            StoreError::Unavailable(format!("database fault: {cause}"))
+        }
+        other => other,
+    }
+}
+
 /// `out` with its activity record written beside it, when the write is noted.
 fn noted(tx: &mut Tx<'_>, note: Option<&Note>, mut out: Outcome) -> Result<Outcome> {
     if let Some(note) = note {
@@ -165,13 +176,25 @@ impl Store {
         if let Err(e) = &r {
             self.engine.observe(e);
         }
-        // A fault is answered as the store being unavailable (503, retry), not as a bug: the
-        // database is being reopened, and the same request will succeed after.
-        r.map_err(|e| match e {
-            StoreError::Db(cause) | StoreError::Batch(cause) => {
-                StoreError::Unavailable(format!("database fault: {cause}"))
+        r.map_err(answered)
+    }
+
+    /// One user by id, read on the async runtime when the backend reads that way (PostgreSQL:
+    /// one statement, no blocking pool); None when it does not, and [`Store::get`] serves.
+    pub fn user_now(
+        &self,
+        org: &str,
+        id: &str,
+        with_links: bool,
+    ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
+        let read = self.engine.async_reads()?.user(org, id, with_links);
+        let engine = self.engine.clone();
+        Some(async move {
+            let r = read.await;
+            if let Err(e) = &r {
+                engine.observe(e);
             }
-            other => other,
+            r.map_err(answered)
         })
     }
 

@@ -13,6 +13,7 @@ mod events;
 mod hooks;
 mod migrate;
 mod notify;
+mod point;
 mod purge;
 mod rows;
 mod schema;
@@ -30,7 +31,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::store::commit::{Committer, Job};
-use crate::store::engine::{Capabilities, Engine, Health};
+use crate::store::engine::{AsyncReads, Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::Feed;
 use crate::store::rows::View;
@@ -64,6 +65,8 @@ pub(crate) struct Postgres {
     size: Arc<AtomicU64>,
     /// The task that wakes `feed` for other daemons' commits (`notify.rs`), stopped at close.
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Point reads on the async runtime.
+    point: point::Point,
 }
 
 /// The connection settings and pool for `url`, on the runtime `rt`.
@@ -184,6 +187,7 @@ impl Postgres {
         let size = Arc::new(AtomicU64::new(0));
         handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
         let listener = handle.spawn(notify::listen(config, tls, feed));
+        let point = point::Point { pool: pool.clone() };
         Ok(Postgres {
             rt: Some(rt),
             handle,
@@ -192,6 +196,7 @@ impl Postgres {
             health,
             size,
             listener: Mutex::new(Some(listener)),
+            point,
         })
     }
 }
@@ -298,6 +303,10 @@ impl Engine for Postgres {
                 }
             }
         }
+    }
+
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        Some(&self.point)
     }
 
     fn capabilities(&self) -> Capabilities {
