@@ -395,7 +395,14 @@ impl Store {
         loop {
             let (o, max) = (org.to_string(), keep.max_records);
             // Each chunk is a job of its own, so writes interleave with a long prune.
-            let removed = self.run(move |tx| tx.rows.prune_events(&o, max, cutoff))?;
+            // An event that does not decode is found before anything is removed: the prune
+            // declines, and the writes batched with it go on.
+            let removed = self.run(move |tx| {
+                tx.rows.prune_events(&o, max, cutoff).map_err(|e| match e {
+                    e @ StoreError::Corrupt { .. } => StoreError::Refused(e.to_string()),
+                    other => other,
+                })
+            })?;
             total += removed;
             if removed < events::PRUNE_CHUNK as u64 {
                 return Ok(total);
