@@ -77,7 +77,8 @@ const MAX_BATCH: usize = 256;
 /// it, and it is re-published on `feed` once written, so a dashboard that subscribes to `feed`
 /// and then reads [`Store::recent_activity`] misses nothing (and can drop duplicates by
 /// `seq`). `stored` carries the records of changes, written with them: they go straight on to
-/// `feed`. `retention` is asked once per batch.
+/// `feed`, and every [`MAX_BATCH`] of them (any lost to lag included) the log is pruned, so
+/// changes alone cannot grow it past its retention. `retention` is asked once per batch.
 pub async fn persist(
     store: Store,
     mut rx: broadcast::Receiver<ActivityRecord>,
@@ -92,6 +93,8 @@ pub async fn persist(
     }
     let mut stopping = *stop.borrow();
     let mut stored_open = true;
+    // Records of changes written since the log was last pruned.
+    let mut unpruned = 0usize;
     let mut dropped = Dropped::default();
     loop {
         let mut batch = Vec::new();
@@ -106,11 +109,16 @@ pub async fn persist(
                 },
                 got = stored.recv(), if stored_open => match got {
                     // With a shared log, `follow` shows every daemon's records in log order.
-                    Ok(rec) => if !shared {
-                        let _ = feed.send(rec);
-                    },
+                    Ok(rec) => {
+                        unpruned += 1;
+                        if !shared {
+                            let _ = feed.send(rec);
+                        }
+                    }
                     // Only live viewers miss these: the log has them.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        unpruned = unpruned.saturating_add(missed as usize);
+                    }
                     Err(broadcast::error::RecvError::Closed) => stored_open = false,
                 },
                 changed = stop.changed() => {
@@ -133,8 +141,22 @@ pub async fn persist(
             if stopping {
                 return;
             }
+            if unpruned >= MAX_BATCH {
+                // An empty append prunes alone.
+                unpruned = 0;
+                let (writer, keep) = (store.clone(), retention());
+                let pruned = tokio::task::spawn_blocking(move || {
+                    writer.append_activity(&mut [], &keep, OffsetDateTime::now_utc())
+                })
+                .await;
+                if let Ok(Err(err)) = pruned {
+                    tracing::error!(cause = %err, "cannot prune the activity log");
+                }
+            }
             continue;
         }
+        // This batch's append prunes too.
+        unpruned = 0;
         let writer = store.clone();
         let retention = retention();
         let written = tokio::task::spawn_blocking(move || {

@@ -312,3 +312,52 @@ fn a_noted_change_writes_its_record_in_its_own_transaction_and_a_refusal_none() 
         .unwrap();
     assert_eq!(store.activity_len().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn changes_alone_cannot_grow_the_log_past_its_retention() {
+    let (_dir, store) = open();
+    let keep = Retention {
+        max_records: 5,
+        max_age: Duration::from_secs(3600),
+    };
+    let (_bus_tx, bus_rx) = broadcast::channel(16);
+    let (stored_tx, stored_rx) = broadcast::channel(1024);
+    let (feed_tx, _feed_rx) = broadcast::channel(1024);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(persist(
+        store.clone(),
+        bus_rx,
+        stored_rx,
+        feed_tx,
+        move || keep,
+        stop_rx,
+    ));
+    // Only changes, each with its record written in its own transaction: no batch of the
+    // log task's own would prune.
+    let noting = store.noting(note());
+    for i in 0..MAX_BATCH + 10 {
+        let id = format!("u{i}");
+        let t = Target::new("acme", ResourceType::User, &id);
+        let stamp = Stamp {
+            now: "2025-01-01T00:00:00Z",
+            unknown: Unknown::Skip,
+        };
+        let a = attrs(json!({"userName": format!("user{i}@acme.com")}));
+        let out = noting.create(t, stamp, a, vec![]).expect("create");
+        stored_tx.send(out.noted.expect("noted")).expect("send");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.activity_len().unwrap() > 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log holds {} records",
+            store.activity_len().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
