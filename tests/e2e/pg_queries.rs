@@ -155,6 +155,29 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         .count();
     println!("a single GET of a user in teams: {statements} statement(s)");
     assert_eq!(statements, 1, "{}", &log[from..to]);
+
+    // A lookup by userName, likewise: one statement, in no snapshot, the same user.
+    let reads = count_reads(&cluster, &db, "byname", || {
+        let r = c.get("/Users?filter=userName%20eq%20%22U007@ACME.com%22");
+        r.expect(200);
+        let found = r.resources();
+        assert_eq!(found.len(), 1, "{:#}", r.body);
+        assert_eq!(found[0]["id"], users[7].as_str());
+        assert!(teams_of(&found[0]).len() >= 5, "{:#}", found[0]);
+        let none = c.get("/Users?filter=userName%20eq%20%22nobody@acme.com%22");
+        assert_eq!(none.body["totalResults"], 0, "{:#}", none.body);
+    });
+    assert!(reads.is_empty(), "a lookup opened a snapshot: {reads:#?}");
+    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
+    let (from, to) = (
+        log.find("marker-byname-start").expect("start marker"),
+        log.find("marker-byname-end").expect("end marker"),
+    );
+    let statements = log[from..to]
+        .lines()
+        .filter(|l| l.contains("FROM scimd_users u WHERE"))
+        .count();
+    assert_eq!(statements, 2, "{}", &log[from..to]);
 }
 
 /// Each user's teams as `value` → `display`, from a user resource's `groups`.

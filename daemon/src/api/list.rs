@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::{internal, json_body, links_attr, plan, render_owned, Context, Reply, Request, Result};
 use super::{DEFAULT_COUNT, MAX_RESULTS};
-use crate::store::{Source, Walk};
+use crate::store::{Resource, Source, StoreError, Walk};
 
 /// List parameters, from the query string or a SearchRequest body.
 #[derive(Debug)]
 pub(super) struct ListParams {
-    filter: Option<Filter>,
+    pub(super) filter: Option<Filter>,
     start_index: usize,
     count: usize,
     sort: Option<SortSpec>,
@@ -226,6 +226,35 @@ struct Page {
     next: Option<String>,
 }
 
+/// Visits the resources `walk` names, as `Store::visit` does: from what the request read
+/// before (`Context::read_before`, a unique lookup's candidates) when it did, else from the
+/// store.
+fn candidates(
+    ctx: &Context<'_>,
+    rt: ResourceType,
+    walk: Walk<'_>,
+    visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
+) -> std::result::Result<(), StoreError> {
+    let (Source::Lookup(_), Some(read)) = (walk.source, ctx.read_before) else {
+        return ctx.store.visit(ctx.org, rt, walk, visit);
+    };
+    let mut read: Vec<&Resource> = read
+        .iter()
+        .filter(|r| walk.after.is_none_or(|a| r.id.as_str() > a))
+        .collect();
+    read.sort_by(|a, b| a.id.cmp(&b.id));
+    for r in read.into_iter().skip(walk.skip) {
+        let mut r = r.clone();
+        if !walk.with_links {
+            r.links = None;
+        }
+        if !visit(r)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Finds the page of `p` for one resource type.
 fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> {
     let links = links_attr(rt);
@@ -284,31 +313,30 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         let mut resources = Vec::new();
         let (mut last, mut more) = (None, false);
         if p.count > 0 {
-            store
-                .visit(
-                    org,
-                    rt,
-                    Walk {
-                        source: &source,
-                        after,
-                        skip: 0,
-                        with_links,
-                    },
-                    &mut |r| {
-                        let id = r.id.clone();
-                        let v = render_owned(ctx, rt, r);
-                        if matches(&v) {
-                            if resources.len() == p.count {
-                                more = true;
-                                return Ok(false);
-                            }
-                            last = Some(id);
-                            resources.push(finish(v));
+            candidates(
+                ctx,
+                rt,
+                Walk {
+                    source: &source,
+                    after,
+                    skip: 0,
+                    with_links,
+                },
+                &mut |r| {
+                    let id = r.id.clone();
+                    let v = render_owned(ctx, rt, r);
+                    if matches(&v) {
+                        if resources.len() == p.count {
+                            more = true;
+                            return Ok(false);
                         }
-                        Ok(true)
-                    },
-                )
-                .map_err(internal)?;
+                        last = Some(id);
+                        resources.push(finish(v));
+                    }
+                    Ok(true)
+                },
+            )
+            .map_err(internal)?;
         }
         let next = if more { last } else { None };
         return Ok(Page {
@@ -330,23 +358,22 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
                 None => (None, skip),
             };
             let mut last = None;
-            store
-                .visit(
-                    org,
-                    rt,
-                    Walk {
-                        source: &Source::All,
-                        after: after.as_deref(),
-                        skip: skip_now,
-                        with_links,
-                    },
-                    &mut |r| {
-                        last = Some(r.id.clone());
-                        resources.push(finish(render_owned(ctx, rt, r)));
-                        Ok(resources.len() < p.count)
-                    },
-                )
-                .map_err(internal)?;
+            candidates(
+                ctx,
+                rt,
+                Walk {
+                    source: &Source::All,
+                    after: after.as_deref(),
+                    skip: skip_now,
+                    with_links,
+                },
+                &mut |r| {
+                    last = Some(r.id.clone());
+                    resources.push(finish(render_owned(ctx, rt, r)));
+                    Ok(resources.len() < p.count)
+                },
+            )
+            .map_err(internal)?;
             if let Some(last) = last {
                 ctx.pages.ended(org, rt, skip + resources.len(), &last);
             }
@@ -360,18 +387,17 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
     let Some(sort) = &p.sort else {
         // Filtered, in id order: count every match, keep only the page.
         let (mut total, mut resources) = (0usize, Vec::new());
-        store
-            .visit(org, rt, whole, &mut |r| {
-                let v = render_owned(ctx, rt, r);
-                if matches(&v) {
-                    if total >= skip && resources.len() < p.count {
-                        resources.push(finish(v));
-                    }
-                    total += 1;
+        candidates(ctx, rt, whole, &mut |r| {
+            let v = render_owned(ctx, rt, r);
+            if matches(&v) {
+                if total >= skip && resources.len() < p.count {
+                    resources.push(finish(v));
                 }
-                Ok(true)
-            })
-            .map_err(internal)?;
+                total += 1;
+            }
+            Ok(true)
+        })
+        .map_err(internal)?;
         return Ok(Page {
             total: Some(total),
             resources,
@@ -389,12 +415,11 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
             Some(total) => total,
             None => {
                 let mut total = 0usize;
-                store
-                    .visit(org, rt, whole, &mut |r| {
-                        total += usize::from(matches(&render_owned(ctx, rt, r)));
-                        Ok(true)
-                    })
-                    .map_err(internal)?;
+                candidates(ctx, rt, whole, &mut |r| {
+                    total += usize::from(matches(&render_owned(ctx, rt, r)));
+                    Ok(true)
+                })
+                .map_err(internal)?;
                 total
             }
         };
@@ -412,17 +437,16 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         sort.compare_values(rt, a.0.as_ref(), b.0.as_ref())
     });
     let mut total = 0usize;
-    store
-        .visit(org, rt, whole, &mut |r| {
-            let id = r.id.clone();
-            let v = render_owned(ctx, rt, r);
-            if matches(&v) {
-                total += 1;
-                top.push((sort.key(&v), id));
-            }
-            Ok(true)
-        })
-        .map_err(internal)?;
+    candidates(ctx, rt, whole, &mut |r| {
+        let id = r.id.clone();
+        let v = render_owned(ctx, rt, r);
+        if matches(&v) {
+            total += 1;
+            top.push((sort.key(&v), id));
+        }
+        Ok(true)
+    })
+    .map_err(internal)?;
     let mut resources = Vec::with_capacity(p.count);
     for (_, id) in top.into_sorted().into_iter().skip(skip).take(p.count) {
         // One deleted since the scan is left out, as a later scan would leave it out.

@@ -28,7 +28,7 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
 use crate::activity::Bus;
-use crate::store::{Link, Resource, Store, StoreError, Unknown};
+use crate::store::{Link, Lookup, Resource, Source, Store, StoreError, Unknown};
 use route::{Endpoint, ScimPath};
 use scimd_core::resource::precondition;
 use write::{create, delete, patch, replace, write};
@@ -75,6 +75,9 @@ pub struct Context<'a> {
     /// RFC 3339 time of the request, read once, when a handler first asks (reads never do).
     pub now: std::cell::OnceCell<String>,
     pub started: Instant,
+    /// The candidates of a unique lookup the store already read on the async runtime
+    /// ([`user_lookup`]): a listing visits these instead of asking the store again.
+    pub read_before: Option<&'a [Resource]>,
 }
 
 impl Context<'_> {
@@ -113,7 +116,7 @@ pub type Result<T> = std::result::Result<T, ScimError>;
 /// A store error as the client sees it. A full disk (507) and a store that cannot serve now
 /// (503, with `Retry-After`) say what the client can do; their causes, which name server paths, are
 /// only logged. Every other fault is a plain 500.
-fn internal(err: StoreError) -> ScimError {
+pub fn internal(err: StoreError) -> ScimError {
     match err {
         StoreError::Scim(e) => e,
         StoreError::DiskFull(_) | StoreError::WritesPaused(_) => {
@@ -395,6 +398,24 @@ pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<(String, bool)> {
     }
     let proj = projection(ctx, ResourceType::User, &req.query).ok()?;
     Some((id.to_string(), proj.includes(ResourceType::User, "groups")))
+}
+
+/// A `GET /Users?filter=userName eq "..."` (no sort, no cursor) the store can answer on the
+/// async runtime: the userName looked up. None for any other request.
+pub fn user_lookup(ctx: &Context<'_>, req: &Request) -> Option<String> {
+    if req.method != http::Method::GET
+        || !is_point_read(req)
+        || req.query.contains_key("cursor")
+        || !matches!(req.path.resource(), Some((ResourceType::User, [])))
+    {
+        return None;
+    }
+    let p = list::ListParams::from_query(ResourceType::User, &ctx.declared, &req.query).ok()?;
+    let source = plan::source(p.filter.as_ref()?, ResourceType::User);
+    match source {
+        Source::Lookup(Lookup::UserName(name)) if plan::fits(&source, &ctx.limits) => Some(name),
+        _ => None,
+    }
 }
 
 /// The answer to a GET of one resource from what the store read for it.

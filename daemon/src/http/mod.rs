@@ -395,23 +395,41 @@ async fn serve_scim(
             let got = read.await;
             let id = user.map(|(id, _)| id).unwrap_or_default();
             let user = scimd_core::ResourceType::User;
-            return api::answer_one(&parts.context(), &request, user, &id, got);
+            return inline(|| api::answer_one(&parts.context(), &request, user, &id, got));
+        }
+        // So does a lookup by userName; the listing then runs on what it found.
+        let name = api::user_lookup(&parts.context(), &request);
+        if let Some(read) = name
+            .as_ref()
+            .and_then(|name| store.user_by_name_now(&parts.org_key, name, true))
+        {
+            let found: Vec<_> = read.await.map_err(api::internal)?.into_iter().collect();
+            return inline(|| {
+                let mut ctx = parts.context();
+                ctx.read_before = Some(&found);
+                api::handle(&ctx, &request)
+            });
         }
     }
     let run = move || api::handle(&parts.context(), &request);
     if point_read {
         // A point read of an embedded store takes microseconds; the two thread hand-offs of
         // the blocking pool would cost more than the read itself. Scans, writes, and every
-        // read of a networked store still go to the pool.
-        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
-            tracing::error!("handler panicked");
-            Err(ScimError::Internal)
-        });
+        // other read of a networked store still go to the pool.
+        return inline(run);
     }
     tokio::task::spawn_blocking(run).await.map_err(|err| {
         tracing::error!(cause = %err, "handler task failed");
         ScimError::Internal
     })?
+}
+
+/// Runs a handler on the async thread, a panic answered as a 500 like one on the pool.
+fn inline(run: impl FnOnce() -> Result<api::Reply, ScimError>) -> Result<api::Reply, ScimError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        tracing::error!("handler panicked");
+        Err(ScimError::Internal)
+    })
 }
 
 /// What a request's [`Context`] is made of, owned, so the request can move to the blocking
@@ -445,6 +463,7 @@ impl Parts {
             pages: &self.pages,
             now: std::cell::OnceCell::new(),
             started: self.started,
+            read_before: None,
         }
     }
 }

@@ -49,6 +49,10 @@ pub(crate) type ReadFuture<T> =
 pub(crate) trait AsyncReads: Send + Sync {
     /// One user by id, with their teams (id and displayName, by team id) when `with_links`.
     fn user(&self, org: &str, id: &str, with_links: bool) -> ReadFuture<Option<Resource>>;
+    /// The user whose userName is `name` (compared lowercased), with their teams when
+    /// `with_links`.
+    fn user_by_name(&self, org: &str, name: &str, with_links: bool)
+        -> ReadFuture<Option<Resource>>;
 }
 
 /// A storage backend.

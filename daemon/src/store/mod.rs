@@ -188,14 +188,39 @@ impl Store {
         with_links: bool,
     ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
         let read = self.engine.async_reads()?.user(org, id, with_links);
+        Some(self.observed(read))
+    }
+
+    /// The user whose userName is `name`, read as [`Store::user_now`] reads one by id.
+    pub fn user_by_name_now(
+        &self,
+        org: &str,
+        name: &str,
+        with_links: bool,
+    ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
+        let read = self
+            .engine
+            .async_reads()?
+            .user_by_name(org, name, with_links);
+        Some(self.observed(read))
+    }
+
+    /// `read`, with a fault noted as [`Store::with`] notes one.
+    fn observed<T>(
+        &self,
+        read: engine::ReadFuture<T>,
+    ) -> impl std::future::Future<Output = Result<T>> + Send + 'static
+    where
+        T: Send + 'static,
+    {
         let engine = self.engine.clone();
-        Some(async move {
+        async move {
             let r = read.await;
             if let Err(e) = &r {
                 engine.observe(e);
             }
             r.map_err(answered)
-        })
+        }
     }
 
     /// Runs `f` over one read snapshot.
