@@ -80,6 +80,19 @@ fn count_reads(
     snapshot_queries(&log, &start, &end)
 }
 
+/// How many of the async user reads (`store/pg/point.rs`) ran between the markers of `tag`.
+fn user_statements(cluster: &scimd_tests::pg::PgCluster, tag: &str) -> usize {
+    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
+    let (from, to) = (
+        log.find(&format!("marker-{tag}-start")).expect("start marker"),
+        log.find(&format!("marker-{tag}-end")).expect("end marker"),
+    );
+    log[from..to]
+        .lines()
+        .filter(|l| l.contains("FROM scimd_users u WHERE"))
+        .count()
+}
+
 #[test]
 fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_size() {
     if !on_postgres() {
@@ -144,17 +157,9 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         assert!(teams_of(&got.body).len() >= 5, "{:#}", got.body);
     });
     assert!(reads.is_empty(), "a single GET opened a snapshot: {reads:#?}");
-    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
-    let (from, to) = (
-        log.find("marker-one-start").expect("start marker"),
-        log.find("marker-one-end").expect("end marker"),
-    );
-    let statements = log[from..to]
-        .lines()
-        .filter(|l| l.contains("FROM scimd_users u WHERE"))
-        .count();
+    let statements = user_statements(&cluster, "one");
     println!("a single GET of a user in teams: {statements} statement(s)");
-    assert_eq!(statements, 1, "{}", &log[from..to]);
+    assert_eq!(statements, 1);
 
     // A lookup by userName, likewise: one statement, in no snapshot, the same user.
     let reads = count_reads(&cluster, &db, "byname", || {
@@ -168,16 +173,7 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         assert_eq!(none.body["totalResults"], 0, "{:#}", none.body);
     });
     assert!(reads.is_empty(), "a lookup opened a snapshot: {reads:#?}");
-    let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
-    let (from, to) = (
-        log.find("marker-byname-start").expect("start marker"),
-        log.find("marker-byname-end").expect("end marker"),
-    );
-    let statements = log[from..to]
-        .lines()
-        .filter(|l| l.contains("FROM scimd_users u WHERE"))
-        .count();
-    assert_eq!(statements, 2, "{}", &log[from..to]);
+    assert_eq!(user_statements(&cluster, "byname"), 2);
 }
 
 /// Each user's teams as `value` → `display`, from a user resource's `groups`.
