@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scimd_tests::pg::{PgCluster, TestCa, SCRAM_USER};
+use scimd_tests::pg::{PgCluster, TestCa, CERT_USER, SCRAM_USER};
 
 use crate::harness::{on_postgres, scimd, scimd_bin, write_config, Daemon};
 
@@ -226,4 +226,49 @@ fn store_copy_takes_the_same_tls_url() {
         .psql(&db_of(&url), "SELECT count(*) FROM scimd_users")
         .expect("count");
     assert_eq!(users, "1");
+}
+
+#[test]
+fn a_client_certificate_logs_scimd_in_where_the_server_asks_for_one() {
+    let Some((cluster, ca)) = tls_cluster("TLS to PostgreSQL") else {
+        return;
+    };
+    cluster
+        .psql(
+            "postgres",
+            &format!("CREATE ROLE {CERT_USER} LOGIN SUPERUSER"),
+        )
+        .expect("a role that logs in by certificate");
+    let files = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = ca.issue(&[CERT_USER]).expect("a client certificate");
+    let (cert_file, key_file) = (files.path().join("client.pem"), files.path().join("client.key"));
+    std::fs::write(&cert_file, cert).expect("cert");
+    std::fs::write(&key_file, key).expect("key");
+    let root = cluster.ca_file().expect("CA file");
+    let db = db_of(&cluster.create_database().expect("database"));
+    let url = |client: &str| {
+        format!(
+            "postgres://{CERT_USER}@127.0.0.1:{}/{db}?sslmode=verify-full&sslrootcert={}{client}",
+            cluster.port(),
+            root.display()
+        )
+    };
+
+    // Without the certificate the server's `cert` line refuses the login, with its reason.
+    let err = refused_on(&url(""));
+    assert!(err.contains("certificate"), "{err}");
+
+    // With it, scimd logs in as the certificate's role and serves.
+    let with_cert = url(&format!(
+        "&sslcert={}&sslkey={}",
+        cert_file.display(),
+        key_file.display()
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, tokens) = config_on(dir.path(), &with_cert);
+    let d = Daemon::start_in(dir, config, tokens);
+    let c = d.client("acme");
+    let ann = c.create_user("ann@acme.com");
+    assert_eq!(c.get(&format!("/Users/{ann}")).status, 200);
+    assert!(scimd_uses_tls(&cluster, &db), "no TLS session of scimd's");
 }

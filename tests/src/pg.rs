@@ -33,6 +33,9 @@ pub struct PgCluster {
 /// The role a TLS-only cluster lets in with a password (SCRAM) rather than trust, so a test
 /// can check SCRAM's channel binding over the session; it has to be created first.
 pub const SCRAM_USER: &str = "scimd_scram";
+/// The role of a TLS cluster that logs in by client certificate alone (`cert` in
+/// `pg_hba.conf`; the certificate's CN is the role).
+pub const CERT_USER: &str = "scimdcert";
 
 /// A certificate authority made for a test: what a cluster's certificate is signed by, and
 /// what a client is told to trust.
@@ -444,7 +447,13 @@ fn serve_tls_only(
     let conf = data.join("postgresql.conf");
     let mut text =
         std::fs::read_to_string(&conf).map_err(|e| format!("reading {}: {e}", conf.display()))?;
-    text.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+    // The CA also signs client certificates: the server asks for one, and verifies it
+    // where `pg_hba.conf` says `cert`.
+    write(&data.join("root.crt"), ca.pem(), 0o644)?;
+    text.push_str(
+        "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n\
+         ssl_ca_file = 'root.crt'\n",
+    );
     write(&conf, &text, 0o600)?;
     // First match wins: the SCRAM role first, then everyone by trust, TLS only; no `host`
     // line, so the server refuses a plain connection with its own FATAL. The Unix socket
@@ -452,6 +461,7 @@ fn serve_tls_only(
     let hba = format!(
         "local all all trust\n\
          hostssl all {SCRAM_USER} 127.0.0.1/32 scram-sha-256\n\
+         hostssl all {CERT_USER} 127.0.0.1/32 cert\n\
          hostssl all all 127.0.0.1/32 trust\n\
          hostssl all all ::1/128 trust\n"
     );
