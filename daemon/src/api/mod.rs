@@ -380,12 +380,30 @@ fn single(
 fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Result<Reply> {
     let proj = projection(ctx, rt, &req.query)?;
     let with_links = proj.includes(rt, links_attr(rt));
-    answer_one(ctx, req, rt, id, ctx.store.get(ctx.org, rt, id, with_links))
+    let got = ctx.store.get(ctx.org, rt, id, with_links);
+    answer_one(ctx, req, rt, id, &proj, got)
 }
 
-/// A `GET /Users/{id}` the store can read on the async runtime: the id, and whether the
-/// answer needs the user's teams. None for any other request.
-pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<(String, bool)> {
+/// A `GET /Users/{id}` the store can read on the async runtime ([`user_point`]).
+pub struct UserPoint {
+    pub id: String,
+    /// Whether the answer shows the user's teams, so the read must bring them.
+    pub with_links: bool,
+    proj: Projection,
+}
+
+/// The answer to a [`UserPoint`] from what the store read for it.
+pub fn answer_point(
+    ctx: &Context<'_>,
+    req: &Request,
+    point: &UserPoint,
+    got: std::result::Result<Option<Resource>, StoreError>,
+) -> Result<Reply> {
+    answer_one(ctx, req, ResourceType::User, &point.id, &point.proj, got)
+}
+
+/// A `GET /Users/{id}` the store can read on the async runtime. None for any other request.
+pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<UserPoint> {
     if req.method != http::Method::GET {
         return None;
     }
@@ -397,14 +415,18 @@ pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<(String, bool)> {
         return None;
     }
     let proj = projection(ctx, ResourceType::User, &req.query).ok()?;
-    Some((id.to_string(), proj.includes(ResourceType::User, "groups")))
+    Some(UserPoint {
+        id: id.to_string(),
+        with_links: proj.includes(ResourceType::User, links_attr(ResourceType::User)),
+        proj,
+    })
 }
 
 /// A `GET /Users?filter=userName eq "..."` (no sort, no cursor) the store can answer on the
 /// async runtime: the userName looked up. None for any other request.
 pub fn user_lookup(ctx: &Context<'_>, req: &Request) -> Option<String> {
     if req.method != http::Method::GET
-        || !is_point_read(req)
+        || req.query.contains_key("sortby")
         || req.query.contains_key("cursor")
         || !matches!(req.path.resource(), Some((ResourceType::User, [])))
     {
@@ -418,15 +440,15 @@ pub fn user_lookup(ctx: &Context<'_>, req: &Request) -> Option<String> {
     }
 }
 
-/// The answer to a GET of one resource from what the store read for it.
-pub fn answer_one(
+/// The answer to a GET of one resource, projected by `proj`, from what the store read for it.
+fn answer_one(
     ctx: &Context<'_>,
     req: &Request,
     rt: ResourceType,
     id: &str,
+    proj: &Projection,
     got: std::result::Result<Option<Resource>, StoreError>,
 ) -> Result<Reply> {
-    let proj = projection(ctx, rt, &req.query)?;
     let r = got
         .map_err(internal)?
         .ok_or_else(|| ScimError::NotFound(format!("{} {id} not found", rt.name())))?;
@@ -441,7 +463,7 @@ pub fn answer_one(
             });
         }
     }
-    Ok(single(ctx, rt, r, &proj, 200))
+    Ok(single(ctx, rt, r, proj, 200))
 }
 
 #[cfg(test)]

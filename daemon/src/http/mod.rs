@@ -387,15 +387,13 @@ async fn serve_scim(
     if !cheap {
         // A networked store reads a user on the async runtime in one statement: no blocking
         // pool hand-off, no read transaction.
-        let user = api::user_point(&parts.context(), &request);
-        if let Some(read) = user
-            .as_ref()
-            .and_then(|(id, links)| store.user_now(&parts.org_key, id, *links))
-        {
+        let point = api::user_point(&parts.context(), &request);
+        if let Some((point, read)) = point.and_then(|p| {
+            let read = store.user_now(&parts.org_key, &p.id, p.with_links)?;
+            Some((p, read))
+        }) {
             let got = read.await;
-            let id = user.map(|(id, _)| id).unwrap_or_default();
-            let user = scimd_core::ResourceType::User;
-            return inline(|| api::answer_one(&parts.context(), &request, user, &id, got));
+            return inline(|| api::answer_point(&parts.context(), &request, &point, got));
         }
         // So does a lookup by userName; the listing then runs on what it found.
         let name = api::user_lookup(&parts.context(), &request);

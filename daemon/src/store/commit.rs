@@ -136,20 +136,14 @@ impl<T> Reply<T> {
 pub(crate) fn job<T: Send + 'static>(
     f: impl Fn(&mut Tx<'_>) -> Result<T> + Send + Sync + 'static,
 ) -> (Job, Reply<T>) {
-    let (reply_tx, reply) = reply();
+    let (reply_tx, reply_rx) = mpsc::sync_channel::<Result<T>>(1);
     let job: Job = Box::new(move |rows: &mut dyn Rows| {
         step(
             catch_unwind(AssertUnwindSafe(|| f(&mut Tx { rows }))),
             &reply_tx,
         )
     });
-    (job, reply)
-}
-
-/// The sending side of a job's reply, and the [`Reply`] its submitter waits on.
-fn reply<T>() -> (SyncSender<Result<T>>, Reply<T>) {
-    let (tx, rx) = mpsc::sync_channel::<Result<T>>(1);
-    (tx, Reply(rx))
+    (job, Reply(reply_rx))
 }
 
 /// The [`Step`] of one run of a job that ended in `result` (a panic caught as `Err`),

@@ -10,25 +10,33 @@ use crate::store::engine::{AsyncReads, ReadFuture};
 use crate::store::error::StoreError;
 use crate::store::model::{meta_of, Link, Resource};
 
-/// A user's id and record, and with it (`$3`) their teams that exist, as
+/// A user's id and record found by `$where`, and with it (`$3`) their teams that exist, as
 /// `[[id, displayName], ...]` by team id: what `read::links` makes of `teams_of` and
-/// `team_name`. Found by id, or (`BY_NAME`) by the lowercased userName.
-const USER: &str = "SELECT u.id, u.attrs::text, u.created, u.modified, u.version, \
-     CASE WHEN $3 THEN coalesce((SELECT json_agg(json_build_array(m.gid, \
-         CASE WHEN json_typeof(g.attrs->'displayName') = 'string' \
-         THEN g.attrs->>'displayName' ELSE '' END) ORDER BY m.gid) \
-       FROM scimd_members m JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
-       WHERE m.org = u.org AND m.uid = u.id), '[]') END::text \
-     FROM scimd_users u WHERE u.org = $1 AND ";
+/// `team_name`. Made at compile time, so a read formats no SQL.
+macro_rules! user_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT u.id, u.attrs::text, u.created, u.modified, u.version, \
+             CASE WHEN $3 THEN coalesce((SELECT json_agg(json_build_array(m.gid, \
+                 CASE WHEN json_typeof(g.attrs->'displayName') = 'string' \
+                 THEN g.attrs->>'displayName' ELSE '' END) ORDER BY m.gid) \
+               FROM scimd_members m JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
+               WHERE m.org = u.org AND m.uid = u.id), '[]') END::text \
+             FROM scimd_users u WHERE u.org = $1 AND ",
+            $where
+        )
+    };
+}
+
+/// A user by id.
+const BY_ID: &str = user_where!("u.id = $2");
+/// A user by the lowercased userName.
+const BY_NAME: &str = user_where!("u.name_key = $2");
 
 /// The backend's async reads, over its pool.
 pub(super) struct Point {
     pub(super) pool: Pool,
 }
-
-/// How the user is found.
-const BY_ID: &str = "u.id = $2";
-const BY_NAME: &str = "u.name_key = $2";
 
 impl AsyncReads for Point {
     fn user(&self, org: &str, id: &str, with_links: bool) -> ReadFuture<Option<Resource>> {
@@ -55,7 +63,7 @@ fn read_user(
     pool: Pool,
     org: &str,
     key: String,
-    by: &'static str,
+    sql: &'static str,
     with_links: bool,
 ) -> ReadFuture<Option<Resource>> {
     let org = org.to_string();
@@ -63,8 +71,7 @@ fn read_user(
         let client = pool.get().await.map_err(|e| {
             StoreError::Unavailable(format!("no PostgreSQL connection: {}", chain(&e)))
         })?;
-        let sql = format!("{USER}{by}");
-        let stmt = client.prepare_cached(&sql).await.map_err(db)?;
+        let stmt = client.prepare_cached(sql).await.map_err(db)?;
         let rows = client
             .query(&stmt, &[&org, &key, &with_links])
             .await
