@@ -7,24 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::harness::{on_postgres, write_config, Client, Daemon};
+use crate::harness::{on_postgres, Client, Daemon};
+use crate::scaleout::daemon_on;
 
 /// What opens a read snapshot (`store/pg/view.rs`): how a read is told from a write.
 const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-
-/// A daemon serving org acme from the database at `url`.
-fn daemon_on(url: &str) -> Daemon {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, tokens) = write_config(dir.path(), &["acme"]);
-    let text = std::fs::read_to_string(&config).expect("config");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("url = "))
-        .expect("a [store] url")
-        .to_string();
-    std::fs::write(&config, text.replace(&line, &format!("url = \"{url}\""))).expect("url");
-    Daemon::start_in(dir, config, tokens)
-}
 
 /// The queries of each read snapshot in `log` between the lines naming `start` and `end`:
 /// per backend, the statements it executed after its snapshot's BEGIN and before its COMMIT.

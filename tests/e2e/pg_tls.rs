@@ -210,17 +210,8 @@ fn store_copy_takes_the_same_tls_url() {
     let (_dir, config, _tokens) = d.stop();
 
     let url = verify_full(&cluster, cluster.ca_file().expect("CA file"));
-    let copied = Command::new(scimd_bin())
-        .args(["store", "copy", "--to", &url, "--config"])
-        .arg(&config)
-        .output()
-        .expect("run store copy");
-    let said = String::from_utf8_lossy(&copied.stdout);
-    assert!(
-        copied.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
+    let said = crate::scaleout::store_copy(&config, &url);
+    assert!(crate::scaleout::copied_ok(&said), "{said}");
     assert!(said.contains("1 org(s): 1 users"), "{said}");
     let users = cluster
         .psql(&db_of(&url), "SELECT count(*) FROM scimd_users")

@@ -2,7 +2,7 @@
 //! install with `scimd store copy`. Only the `e2e-postgres` binary runs these: on redb each
 //! daemon owns its file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -55,8 +55,29 @@ fn db_name(url: &str) -> String {
     url.rsplit('/').next().expect("db name").to_string()
 }
 
+/// `scimd store copy --to url` of the install at `config`, as an operator runs it: what it
+/// printed on stdout and stderr, after a line saying whether it exited 0.
+pub(crate) fn store_copy(config: &Path, url: &str) -> String {
+    let out = Command::new(scimd_bin())
+        .args(["store", "copy", "--to", url, "--config"])
+        .arg(config)
+        .output()
+        .expect("run store copy");
+    format!(
+        "exit ok: {}\n{}{}",
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether a [`store_copy`] exited 0.
+pub(crate) fn copied_ok(said: &str) -> bool {
+    said.starts_with("exit ok: true\n")
+}
+
 /// A daemon serving org acme from the database at `url`.
-fn daemon_on(url: &str) -> Daemon {
+pub(crate) fn daemon_on(url: &str) -> Daemon {
     let dir = tempfile::tempdir().expect("tempdir");
     let (config, tokens) = write_config(dir.path(), &["acme"]);
     let text = std::fs::read_to_string(&config).expect("config");
@@ -283,27 +304,14 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
     let before_team = c.get(&format!("/Groups/{team}"));
     let (dir, config, tokens) = d.stop();
 
-    let copied = Command::new(scimd_bin())
-        .args(["store", "copy", "--to", &url, "--config"])
-        .arg(&config)
-        .output()
-        .expect("run store copy");
-    let said = String::from_utf8_lossy(&copied.stdout);
-    assert!(
-        copied.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
+    let said = store_copy(&config, &url);
+    assert!(copied_ok(&said), "{said}");
     assert!(said.contains("2 org(s): 3 users, 1 teams, 2 memberships"), "{said}");
     // acme: 3 created, 2 members added, 1 deactivated; beta: 1 created.
     assert!(said.contains("7 events"), "{said}");
     // A second copy into the same database is refused: it holds data now.
-    let again = Command::new(scimd_bin())
-        .args(["store", "copy", "--to", &url, "--config"])
-        .arg(&config)
-        .output()
-        .expect("run store copy");
-    assert!(!again.status.success());
+    let again = store_copy(&config, &url);
+    assert!(!copied_ok(&again), "a second copy into a database that holds data: {again}");
 
     // The same config, now on PostgreSQL.
     std::fs::write(&config, &text).expect("postgres config");

@@ -185,6 +185,49 @@ async fn next(feed: &mut broadcast::Receiver<ActivityRecord>) -> ActivityRecord 
         .unwrap()
 }
 
+/// The log task running over `store`, with the ends a test drives it by.
+struct LogTask {
+    bus: broadcast::Sender<ActivityRecord>,
+    stored: broadcast::Sender<ActivityRecord>,
+    feed: broadcast::Receiver<ActivityRecord>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LogTask {
+    fn start(store: &Store, retention: impl Fn() -> Retention + Send + 'static) -> LogTask {
+        // Room for every record a test sends at once.
+        let (bus, bus_rx) = broadcast::channel(1024);
+        let (stored, stored_rx) = broadcast::channel(1024);
+        let (feed_tx, feed) = broadcast::channel(1024);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(persist(
+            store.clone(),
+            bus_rx,
+            stored_rx,
+            feed_tx,
+            retention,
+            stop_rx,
+        ));
+        LogTask {
+            bus,
+            stored,
+            feed,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the task and waits for it to write what it holds and end.
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn the_log_task_writes_records_and_passes_stored_ones_straight_on() {
     let (_dir, store) = open();
@@ -196,32 +239,17 @@ async fn the_log_task_writes_records_and_passes_stored_ones_straight_on() {
             OffsetDateTime::now_utc(),
         )
         .unwrap();
-    let (bus_tx, bus_rx) = broadcast::channel(16);
-    let (stored_tx, stored_rx) = broadcast::channel(16);
-    let (feed_tx, mut feed_rx) = broadcast::channel(16);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(persist(
-        store.clone(),
-        bus_rx,
-        stored_rx,
-        feed_tx,
-        Retention::default,
-        stop_rx,
-    ));
-    bus_tx.send(rec(2, &now)).unwrap();
-    assert_eq!(next(&mut feed_rx).await.seq, 2, "numbered by the store");
+    let mut log = LogTask::start(&store, Retention::default);
+    log.bus.send(rec(2, &now)).unwrap();
+    assert_eq!(next(&mut log.feed).await.seq, 2, "numbered by the store");
     // A change's record is in the log already: shown, not written again.
     let mut change = rec(3, &now);
     change.seq = 99;
-    stored_tx.send(change.clone()).unwrap();
-    assert_eq!(next(&mut feed_rx).await, change);
+    log.stored.send(change.clone()).unwrap();
+    assert_eq!(next(&mut log.feed).await, change);
     // Sent just before stopping: still written on the way out.
-    bus_tx.send(rec(4, &now)).unwrap();
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap();
+    log.bus.send(rec(4, &now)).unwrap();
+    log.stop().await;
     assert_eq!(seqs(&store), vec![3, 2, 1]);
 }
 
@@ -232,40 +260,25 @@ async fn the_log_task_applies_a_new_retention_from_the_next_batch() {
         max_records: 3,
         max_age: Duration::from_secs(3600),
     });
-    let (bus_tx, bus_rx) = broadcast::channel(16);
-    let (_stored_tx, stored_rx) = broadcast::channel(16);
-    let (feed_tx, mut feed_rx) = broadcast::channel(16);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(persist(
-        store.clone(),
-        bus_rx,
-        stored_rx,
-        feed_tx,
-        move || *keep_rx.borrow(),
-        stop_rx,
-    ));
+    let mut log = LogTask::start(&store, move || *keep_rx.borrow());
     let now = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
     // Each record is on the feed only once its batch is written (and pruned).
     for i in 0..5 {
-        bus_tx.send(rec(i, &now)).unwrap();
+        log.bus.send(rec(i, &now)).unwrap();
     }
     for _ in 0..5 {
-        next(&mut feed_rx).await;
+        next(&mut log.feed).await;
     }
     assert_eq!(store.activity_len().unwrap(), 3);
     keep_tx.send_replace(Retention {
         max_records: 1,
         max_age: Duration::from_secs(3600),
     });
-    bus_tx.send(rec(6, &now)).unwrap();
-    next(&mut feed_rx).await;
+    log.bus.send(rec(6, &now)).unwrap();
+    next(&mut log.feed).await;
     assert_eq!(store.activity_len().unwrap(), 1);
     assert_eq!(store.recent_activity(5).unwrap()[0].seq, 6);
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap();
+    log.stop().await;
 }
 
 fn attrs(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -320,18 +333,7 @@ async fn changes_alone_cannot_grow_the_log_past_its_retention() {
         max_records: 5,
         max_age: Duration::from_secs(3600),
     };
-    let (_bus_tx, bus_rx) = broadcast::channel(16);
-    let (stored_tx, stored_rx) = broadcast::channel(1024);
-    let (feed_tx, _feed_rx) = broadcast::channel(1024);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(persist(
-        store.clone(),
-        bus_rx,
-        stored_rx,
-        feed_tx,
-        move || keep,
-        stop_rx,
-    ));
+    let log = LogTask::start(&store, move || keep);
     // Only changes, each with its record written in its own transaction: no batch of the
     // log task's own would prune.
     let noting = store.noting(note());
@@ -344,7 +346,7 @@ async fn changes_alone_cannot_grow_the_log_past_its_retention() {
         };
         let a = attrs(json!({"userName": format!("user{i}@acme.com")}));
         let out = noting.create(t, stamp, a, vec![]).expect("create");
-        stored_tx.send(out.noted.expect("noted")).expect("send");
+        log.stored.send(out.noted.expect("noted")).expect("send");
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while store.activity_len().unwrap() > 5 {
@@ -355,9 +357,5 @@ async fn changes_alone_cannot_grow_the_log_past_its_retention() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap();
+    log.stop().await;
 }
