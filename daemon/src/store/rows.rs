@@ -176,6 +176,13 @@ pub(crate) trait Rows {
     /// The id holding the unique name key (userName or displayName, lowercased), if any.
     fn owner(&mut self, org: &str, rt: ResourceType, name_key: &str) -> Result<Option<String>>;
 
+    /// Whether `insert` and `update` themselves refuse a name another resource holds, with
+    /// the SCIM conflict, and undo the job alone: then looking the name up first is a round
+    /// trip that decides nothing.
+    fn unique_at_write(&self) -> bool {
+        false
+    }
+
     /// Writes a new resource with its index rows.
     fn insert(
         &mut self,

@@ -39,6 +39,11 @@ fn check_unique(
     id: &str,
     attrs: &Map<String, Value>,
 ) -> Result<()> {
+    // A user's write has no check after this one, so the write's own refusal answers the
+    // same; a team's member checks come after it, and the 409 must answer before them.
+    if rt == ResourceType::User && rows.unique_at_write() {
+        return Ok(());
+    }
     let key = match rt {
         ResourceType::User => res::user_name_key(attrs),
         ResourceType::Group => res::display_name_key(attrs),

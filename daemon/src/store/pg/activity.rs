@@ -7,8 +7,8 @@ use scimd_core::wire::ActivityRecord;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::conn::{Conn, Query};
-use crate::store::error::{Result, StoreError};
+use super::conn::Query;
+use crate::store::error::Result;
 
 pub(super) fn last_seq(conn: &impl Query) -> Result<u64> {
     let rows = conn.query(
@@ -21,45 +21,38 @@ pub(super) fn last_seq(conn: &impl Query) -> Result<u64> {
         .unwrap_or(0))
 }
 
-/// Drops the oldest records beyond `max_records` and those older than `cutoff`, in the
-/// caller's transaction.
-pub(super) fn prune(conn: &Conn<'_>, max_records: u64, cutoff: OffsetDateTime) -> Result<()> {
-    let max = i64::try_from(max_records).unwrap_or(i64::MAX);
-    conn.execute(
-        "DELETE FROM scimd_activity WHERE seq <= \
-         (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)",
-        &[&max],
-    )?;
-    let cutoff = cutoff.format(&Rfc3339).unwrap_or_default();
-    conn.execute(
-        "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz",
-        &[&cutoff],
-    )?;
-    Ok(())
+/// Drops the oldest records beyond the newest `$1`.
+pub(super) const PRUNE_OLDEST: &str = "DELETE FROM scimd_activity WHERE seq <= \
+     (SELECT seq FROM scimd_activity ORDER BY seq DESC OFFSET $1 LIMIT 1)";
+/// Drops the records older than `$1` (RFC 3339).
+pub(super) const PRUNE_BEFORE: &str = "DELETE FROM scimd_activity WHERE at < $1::text::timestamptz";
+
+/// The parameters of [`PRUNE_OLDEST`] and [`PRUNE_BEFORE`] for keeping at most `max_records`,
+/// none older than `cutoff`.
+pub(super) fn prune_params(max_records: u64, cutoff: OffsetDateTime) -> (i64, String) {
+    (
+        i64::try_from(max_records).unwrap_or(i64::MAX),
+        cutoff.format(&Rfc3339).unwrap_or_default(),
+    )
 }
 
-/// Numbers `records` from the shared counter and inserts them, inside the caller's
-/// transaction: the log task's own batches, and the records of a group commit's changes just
-/// before it commits (so the counter row is held only for the commit itself). A time that does
-/// not parse is stored as `now`.
-pub(super) fn insert(
-    conn: &Conn<'_>,
+/// Raises the shared counter by `$1` records, holding its row until the commit, and
+/// returns the last number given: the records are numbered up to it.
+pub(super) const NUMBER: &str =
+    "UPDATE scimd_meta SET value = value + $1 WHERE key = 'activity_last_seq' RETURNING value";
+
+/// Inserts numbered records: `$1` numbers, `$2` times (RFC 3339), `$3` records (JSON).
+pub(super) const INSERT: &str = "INSERT INTO scimd_activity (seq, at, record) \
+     SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)";
+
+/// The columns of [`INSERT`] for `records`, numbered up to `last` (each record takes its
+/// number). A time that does not parse is stored as `now`.
+pub(super) fn columns(
     records: &mut [ActivityRecord],
+    last: i64,
     now: OffsetDateTime,
-) -> Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let n = records.len() as i64;
-    let rows = conn.query(
-        "UPDATE scimd_meta SET value = value + $1 WHERE key = 'activity_last_seq' RETURNING value",
-        &[&n],
-    )?;
-    let last: i64 = rows
-        .first()
-        .map(|r| r.get(0))
-        .ok_or_else(|| StoreError::Db("the activity counter row is missing".into()))?;
-    let first = last - n + 1;
+) -> (Vec<i64>, Vec<String>, Vec<String>) {
+    let first = last - records.len() as i64 + 1;
     let mut seqs = Vec::with_capacity(records.len());
     let mut times = Vec::with_capacity(records.len());
     let mut bodies = Vec::with_capacity(records.len());
@@ -74,14 +67,7 @@ pub(super) fn insert(
         // Serializing plain strings and numbers cannot fail.
         bodies.push(serde_json::to_string(rec).unwrap_or_default());
     }
-    conn.execute(
-        "INSERT INTO scimd_activity (seq, at, record) \
-         SELECT s, a::timestamptz, r::json FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(s, a, r)",
-        &[&seqs, &times, &bodies],
-    )?;
-    // Every daemon's follower of the log reads it when this commits.
-    super::notify::notify_activity(conn)?;
-    Ok(())
+    (seqs, times, bodies)
 }
 
 fn decode(rows: Vec<tokio_postgres::Row>) -> Vec<ActivityRecord> {

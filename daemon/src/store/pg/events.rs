@@ -2,61 +2,70 @@
 //! events after a cursor, and pruning them from the front in bounded transactions.
 //!
 //! Each org's numbers come from its row in `scimd_event_seq`, locked by the numbering
-//! `UPDATE` until the batch commits. Another daemon's batch waits for the row, so it numbers
+//! upsert until the batch commits. Another daemon's batch waits for the row, so it numbers
 //! after this one commits and its events become visible after this batch's: a consumer
 //! reading "after N" never skips an event that commits later with a smaller number.
 
+use std::collections::BTreeMap;
+
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
 
 use super::conn::{Conn, Query};
-use crate::store::error::{Result, StoreError};
+use crate::store::error::Result;
 use crate::store::events::{NewEvent, StoredEvent, PRUNE_CHUNK};
 
-/// Numbers and writes a batch's events, org by org in name order (one lock order for every
-/// daemon), and notifies the listeners of every daemon (`notify.rs`) once for the batch.
-/// Runs inside the batch's transaction, right before its COMMIT.
-pub(super) fn flush(
-    conn: &Conn<'_>,
-    pending: &std::collections::BTreeMap<String, Vec<NewEvent>>,
-) -> Result<()> {
-    for (org, list) in pending {
-        if list.is_empty() {
-            continue;
-        }
-        let n = list.len() as i64;
-        let rows = conn.query(
-            "INSERT INTO scimd_event_seq (org, last_seq) VALUES ($1, $2) \
-             ON CONFLICT (org) DO UPDATE SET last_seq = scimd_event_seq.last_seq + $2 \
-             RETURNING last_seq",
-            &[org, &n],
-        )?;
-        let last: i64 = rows
-            .first()
-            .map(|r| r.get(0))
-            .ok_or_else(|| StoreError::Db("the event counter row is missing".into()))?;
-        let first = last - n + 1;
-        let seqs: Vec<i64> = (first..=last).collect();
-        let ids: Vec<&str> = list.iter().map(|e| e.id.as_str()).collect();
-        let times: Vec<&str> = list.iter().map(|e| e.time.as_str()).collect();
-        let kinds: Vec<&str> = list.iter().map(|e| e.kind).collect();
-        let data: Vec<&str> = list.iter().map(|e| e.data.as_str()).collect();
-        conn.execute(
-            "INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
-             SELECT $1, s, i, t, t::timestamptz, k, d \
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(s, i, t, k, d)",
-            &[org, &seqs, &ids, &times, &kinds, &data],
-        )?;
+/// Numbers and writes one org's events of a batch, with parameters [`Columns::params`]: the
+/// org's counter row is raised (and locked until the batch commits) and the events take the
+/// numbers it gave, in their order, all in one statement.
+pub(super) const NUMBER_AND_INSERT: &str = "WITH s AS (\
+     INSERT INTO scimd_event_seq (org, last_seq) VALUES ($1, $2::bigint) \
+     ON CONFLICT (org) DO UPDATE SET last_seq = scimd_event_seq.last_seq + $2::bigint \
+     RETURNING last_seq) \
+     INSERT INTO scimd_events (org, seq, id, time, at, kind, data) \
+     SELECT $1, s.last_seq - $2::bigint + u.o, u.i, u.t, u.t::timestamptz, u.k, u.d \
+     FROM s, unnest($3::text[], $4::text[], $5::text[], $6::text[]) \
+     WITH ORDINALITY AS u(i, t, k, d, o)";
+
+/// One org's events of a batch, as the columns of [`NUMBER_AND_INSERT`].
+pub(super) struct Columns<'a> {
+    pub(super) org: &'a str,
+    n: i64,
+    ids: Vec<&'a str>,
+    times: Vec<&'a str>,
+    kinds: Vec<&'a str>,
+    data: Vec<&'a str>,
+}
+
+impl Columns<'_> {
+    pub(super) fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        vec![
+            &self.org,
+            &self.n,
+            &self.ids,
+            &self.times,
+            &self.kinds,
+            &self.data,
+        ]
     }
-    let mut orgs = pending
+}
+
+/// A batch's events by org, in org name order: one lock order on the counter rows for
+/// every daemon.
+pub(super) fn columns(pending: &BTreeMap<String, Vec<NewEvent>>) -> Vec<Columns<'_>> {
+    pending
         .iter()
         .filter(|(_, list)| !list.is_empty())
-        .map(|(org, _)| org.as_str())
-        .peekable();
-    if orgs.peek().is_some() {
-        super::notify::notify_events(conn, orgs)?;
-    }
-    Ok(())
+        .map(|(org, list)| Columns {
+            org,
+            n: list.len() as i64,
+            ids: list.iter().map(|e| e.id.as_str()).collect(),
+            times: list.iter().map(|e| e.time.as_str()).collect(),
+            kinds: list.iter().map(|e| e.kind).collect(),
+            data: list.iter().map(|e| e.data.as_str()).collect(),
+        })
+        .collect()
 }
 
 fn seq(v: i64) -> u64 {

@@ -1,6 +1,6 @@
 //! Applying the schema's migrations (see `schema.rs`), and refusing a newer schema.
 
-use super::conn::Conn;
+use super::conn::{Conn, Driver};
 use super::schema::{MIGRATIONS, MIGRATION_LOCK, SCHEMA_TABLE, SCHEMA_VERSION};
 use crate::store::error::{Result, StoreError};
 
@@ -65,7 +65,8 @@ pub(crate) fn migrate_to(target: &super::PgTarget, upto: Option<i64>) -> Result<
     let version = migrate(
         &Conn {
             client: &client,
-            rt: &handle,
+            rt: Driver::Shared(&handle),
+            ahead: None,
         },
         upto,
     );

@@ -10,6 +10,7 @@ mod activity;
 mod conn;
 mod error;
 mod events;
+mod flush;
 mod hooks;
 mod migrate;
 mod notify;
@@ -35,7 +36,7 @@ use crate::store::engine::{AsyncReads, Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::Feed;
 use crate::store::rows::View;
-use conn::Conn;
+use conn::{Conn, Driver};
 use error::{chain, pool};
 use rows::Batches;
 use view::Reader;
@@ -174,14 +175,19 @@ impl Postgres {
             migrate::migrate(
                 &Conn {
                     client: &client,
-                    rt: &handle,
+                    rt: Driver::Shared(&handle),
+                    ahead: None,
                 },
                 None,
             )?;
         }
+        let writer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Db(format!("cannot start the writer's runtime: {e}")))?;
         let committer = Committer::start(Batches {
-            pool: pool.clone(),
-            rt: handle.clone(),
+            pool: pool_with(config.clone(), tls.clone(), 1, writer.handle())?,
+            rt: writer,
         });
         let health = Arc::new(Mutex::new(Health::Ok));
         let size = Arc::new(AtomicU64::new(0));

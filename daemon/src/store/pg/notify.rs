@@ -16,9 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::AsyncMessage;
 
-use super::conn::Conn;
 use super::tls::MakeRustls;
-use crate::store::error::Result;
 use crate::store::events::{Feed, Reach};
 
 /// The channel of event commits: the payload names the orgs (see [`events_payload`]).
@@ -52,22 +50,9 @@ pub(super) fn events_payload<'a>(orgs: impl Iterator<Item = &'a str>) -> String 
     }
 }
 
-/// Sends the events notification of a batch that wrote events of `orgs`, inside its
-/// transaction: delivered to every listener when (and only if) the batch commits.
-pub(super) fn notify_events<'a>(
-    conn: &Conn<'_>,
-    orgs: impl Iterator<Item = &'a str>,
-) -> Result<()> {
-    let payload = events_payload(orgs);
-    conn.execute("SELECT pg_notify($1, $2)", &[&EVENTS, &payload])?;
-    Ok(())
-}
-
-/// Sends the activity notification, inside the appending transaction.
-pub(super) fn notify_activity(conn: &Conn<'_>) -> Result<()> {
-    conn.execute("SELECT pg_notify($1, '')", &[&ACTIVITY])?;
-    Ok(())
-}
+/// Sends a notification, `$1` the channel and `$2` the payload, inside the sending
+/// transaction: delivered to every listener when (and only if) it commits.
+pub(super) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
 /// Wakes what one notification names. A payload that does not read wakes everything: a
 /// spurious wake costs one read, a missed one a wait.

@@ -11,15 +11,14 @@
 //! and written at its end, each org's counter row locked in org order until the commit, so
 //! an org's numbers become visible in the order they were given.
 
-use std::collections::BTreeMap;
-
 use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
 use time::OffsetDateTime;
-use tokio::runtime::Handle;
+use tokio::runtime::Runtime;
 
-use super::conn::{Conn, Params};
+use super::conn::{Ahead, Conn, Driver, Params};
 use super::error::{db, is_unique_violation, pool};
+use super::flush::{Count, Counts, Ending, Pending};
 use super::tables::{record_of, Tables};
 use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
@@ -29,20 +28,6 @@ use crate::store::model::{Record, Target};
 use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
-
-/// A pending change to one counter.
-#[derive(Debug, Clone, Copy)]
-enum Count {
-    /// Add this much.
-    Add(i64),
-    /// Delete the counter, then set it to this (0: leave it deleted).
-    Reset(i64),
-}
-
-type Counts = BTreeMap<(String, String), Count>;
-
-/// Events waiting for their numbers, by org.
-type Pending = BTreeMap<String, Vec<NewEvent>>;
 
 fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     let slot = counts
@@ -62,10 +47,17 @@ struct PgRows<'a> {
     activity: Vec<ActivityRecord>,
     /// The activity retention to apply as the batch commits.
     prune: Option<(u64, OffsetDateTime)>,
+    /// A user's teams, read with the user's record (org, user id, team ids): what the
+    /// `teams_of` of a delete or a rename asks next, without a round trip of its own.
+    /// Dropped at any membership write.
+    teams: Option<(String, String, Vec<String>)>,
 }
 
 impl PgRows<'_> {
-    /// Runs a write that may hit a unique index; a violation is the SCIM conflict.
+    /// Runs a write that may hit a unique index; a violation is the SCIM conflict. The write
+    /// runs inside a savepoint of its own, sent ahead with it and released (or rolled back to)
+    /// ahead of the next statement, so a refused write leaves the job's transaction usable: a
+    /// Bulk request goes on with its next operation.
     fn unique_write(
         &self,
         rt: ResourceType,
@@ -73,10 +65,24 @@ impl PgRows<'_> {
         sql: &str,
         params: &Params<'_>,
     ) -> Result<()> {
+        let ahead = |sql: &str| {
+            if let Some(a) = self.conn.ahead {
+                a.push(sql);
+            }
+        };
+        ahead("SAVEPOINT w");
         match self.conn.raw(sql, params) {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(conflict(rt, &rec.attrs).into()),
-            Err(e) => Err(db(e)),
+            Ok(_) => {
+                ahead("RELEASE SAVEPOINT w");
+                Ok(())
+            }
+            Err(e) => {
+                ahead("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w");
+                match is_unique_violation(&e) {
+                    true => Err(conflict(rt, &rec.attrs).into()),
+                    false => Err(db(e)),
+                }
+            }
         }
     }
 
@@ -103,14 +109,27 @@ fn attrs_text(rec: &Record) -> String {
 impl Rows for PgRows<'_> {
     fn record(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
         let t = Tables::of(rt);
-        let sql = format!(
-            "SELECT attrs::text, created, modified, version FROM {} WHERE org = $1 AND id = $2 FOR UPDATE",
-            t.records
-        );
-        match self.conn.query(&sql, &[&org, &id])?.first() {
-            Some(row) => Ok(Some(record_of(t.records, id, row, 0)?)),
-            None => Ok(None),
+        let sql = match rt {
+            ResourceType::User => format!(
+                "SELECT attrs::text, created, modified, version, ARRAY(SELECT m.gid \
+                 FROM scimd_members m WHERE m.org = $1 AND m.uid = $2 ORDER BY m.gid) \
+                 FROM {} WHERE org = $1 AND id = $2 FOR UPDATE",
+                t.records
+            ),
+            ResourceType::Group => format!(
+                "SELECT attrs::text, created, modified, version FROM {} \
+                 WHERE org = $1 AND id = $2 FOR UPDATE",
+                t.records
+            ),
+        };
+        let Some(row) = self.conn.query(&sql, &[&org, &id])?.into_iter().next() else {
+            return Ok(None);
+        };
+        if rt == ResourceType::User {
+            let teams: Vec<String> = row.try_get(4).map_err(db)?;
+            self.teams = Some((org.to_string(), id.to_string(), teams));
         }
+        Ok(Some(record_of(t.records, id, &row, 0)?))
     }
 
     fn owner(&mut self, org: &str, rt: ResourceType, name_key: &str) -> Result<Option<String>> {
@@ -125,6 +144,11 @@ impl Rows for PgRows<'_> {
             .map(|r| r.get(0)))
     }
 
+    fn unique_at_write(&self) -> bool {
+        // The unique indexes refuse it (`unique_write`), and the job's savepoint undoes it.
+        true
+    }
+
     fn insert(
         &mut self,
         org: &str,
@@ -133,29 +157,36 @@ impl Rows for PgRows<'_> {
         rec: &Record,
         keys: &IndexKeys,
     ) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO {} (org, id, name_key, external_id, attrs, created, modified, version) \
-             VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8)",
-            Tables::of(rt).records
-        );
+        // A user's emails go in with the user, in the same statement: one round trip.
+        let t = Tables::of(rt).records;
+        let sql = match keys.emails.is_empty() {
+            true => format!(
+                "INSERT INTO {t} (org, id, name_key, external_id, attrs, created, modified, \
+                 version) VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8)"
+            ),
+            false => format!(
+                "WITH r AS (INSERT INTO {t} (org, id, name_key, external_id, attrs, created, \
+                 modified, version) VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8) \
+                 RETURNING 1) \
+                 INSERT INTO scimd_user_emails (org, email, id) \
+                 SELECT $1, e, $2 FROM r, unnest($9::text[]) AS e ON CONFLICT DO NOTHING"
+            ),
+        };
         let attrs = attrs_text(rec);
         let version = rec.version as i64;
-        self.unique_write(
-            rt,
-            rec,
-            &sql,
-            &[
-                &org,
-                &id,
-                &keys.name,
-                &keys.ext,
-                &attrs,
-                &rec.created,
-                &rec.modified,
-                &version,
-            ],
-        )?;
-        self.emails(org, id, &keys.emails, true)
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+            &org,
+            &id,
+            &keys.name,
+            &keys.ext,
+            &attrs,
+            &rec.created,
+            &rec.modified,
+            &version,
+            &keys.emails,
+        ];
+        let n = if keys.emails.is_empty() { 8 } else { 9 };
+        self.unique_write(rt, rec, &sql, &params[..n])
     }
 
     fn update(
@@ -195,12 +226,20 @@ impl Rows for PgRows<'_> {
     }
 
     fn remove(&mut self, org: &str, rt: ResourceType, id: &str, keys: &IndexKeys) -> Result<()> {
+        let t = Tables::of(rt).records;
+        self.teams = None;
+        if keys.emails.is_empty() {
+            let sql = format!("DELETE FROM {t} WHERE org = $1 AND id = $2");
+            self.conn.execute(&sql, &[&org, &id])?;
+            return Ok(());
+        }
+        // The user's emails go with the user, in the same statement: one round trip.
         let sql = format!(
-            "DELETE FROM {} WHERE org = $1 AND id = $2",
-            Tables::of(rt).records
+            "WITH r AS (DELETE FROM {t} WHERE org = $1 AND id = $2) \
+             DELETE FROM scimd_user_emails WHERE org = $1 AND email = ANY($3::text[]) AND id = $2"
         );
-        self.conn.execute(&sql, &[&org, &id])?;
-        self.emails(org, id, &keys.emails, false)
+        self.conn.execute(&sql, &[&org, &id, &keys.emails])?;
+        Ok(())
     }
 
     fn bump(&mut self, org: &str, counter: &str, delta: i64) -> Result<()> {
@@ -237,6 +276,11 @@ impl Rows for PgRows<'_> {
     }
 
     fn teams_of(&mut self, org: &str, uid: &str) -> Result<Vec<String>> {
+        if let Some((o, u, teams)) = &self.teams {
+            if o == org && u == uid {
+                return Ok(teams.clone());
+            }
+        }
         Ok(self
             .conn
             .query(
@@ -249,6 +293,7 @@ impl Rows for PgRows<'_> {
     }
 
     fn put_member(&mut self, org: &str, gid: &str, uid: &str, display: &str) -> Result<()> {
+        self.teams = None;
         self.conn.execute(
             "INSERT INTO scimd_members (org, gid, uid, display) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (org, gid, uid) DO UPDATE SET display = EXCLUDED.display",
@@ -258,6 +303,7 @@ impl Rows for PgRows<'_> {
     }
 
     fn remove_member(&mut self, org: &str, gid: &str, uid: &str) -> Result<bool> {
+        self.teams = None;
         Ok(self.conn.execute(
             "DELETE FROM scimd_members WHERE org = $1 AND gid = $2 AND uid = $3",
             &[&org, &gid, &uid],
@@ -337,26 +383,39 @@ impl Rows for PgRows<'_> {
     }
 
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
+        self.teams = None;
         super::purge::chunk(&self.conn, org, activity_after, limit)
     }
 }
 
-/// Batches for the group-commit writer: one transaction each on a pooled connection.
+/// Batches for the group-commit writer: one transaction each on the writer's own connection,
+/// which the writer thread drives itself on a current-thread runtime, so a statement's round
+/// trip wakes no other thread.
 pub(super) struct Batches {
+    /// The writer's pool of one connection, made on `rt`.
     pub(super) pool: deadpool_postgres::Pool,
-    pub(super) rt: Handle,
+    pub(super) rt: Runtime,
 }
 
 struct Batch<'a> {
     client: deadpool_postgres::Client,
-    rt: &'a Handle,
+    rt: &'a Runtime,
     counts: Counts,
     events: Pending,
     activity: Vec<ActivityRecord>,
     prune: Option<(u64, OffsetDateTime)>,
+    /// The savepoint bookkeeping on its way out with the next statement.
+    ahead: Ahead,
     /// Whether a statement failed outside a savepoint: the connection is not reused.
     broken: bool,
 }
+
+/// Where each job starts; a job that sent nothing leaves none behind.
+const SAVEPOINT: &str = "SAVEPOINT job";
+/// What ends a job that wrote.
+const RELEASE: &str = "RELEASE SAVEPOINT job";
+/// What undoes a refused or panicked job alone.
+const UNDO: &str = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
 
 impl commit::Batches for Batches {
     fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
@@ -368,9 +427,11 @@ impl commit::Batches for Batches {
             events: Pending::new(),
             activity: Vec::new(),
             prune: None,
+            ahead: Ahead::default(),
             broken: false,
         };
-        batch.conn().batch("BEGIN")?;
+        // Sent with the first statement.
+        batch.ahead.push("BEGIN");
         Ok(Box::new(batch))
     }
 }
@@ -379,89 +440,66 @@ impl Batch<'_> {
     fn conn(&self) -> Conn<'_> {
         Conn {
             client: &self.client,
-            rt: self.rt,
+            rt: Driver::Own(self.rt),
+            ahead: Some(&self.ahead),
         }
-    }
-
-    /// Writes the batch's counter changes, in key order.
-    fn flush_counts(&self) -> Result<()> {
-        let conn = self.conn();
-        for ((org, name), count) in &self.counts {
-            let (reset, n) = match *count {
-                Count::Add(0) => continue,
-                Count::Add(n) => (false, n),
-                Count::Reset(n) => (true, n),
-            };
-            if reset {
-                conn.execute(
-                    "DELETE FROM scimd_counts WHERE org = $1 AND name = $2",
-                    &[org, name],
-                )?;
-                if n == 0 {
-                    continue;
-                }
-            }
-            conn.execute(
-                "INSERT INTO scimd_counts (org, name, n) VALUES ($1, $2, GREATEST($3::bigint, 0)) \
-                 ON CONFLICT (org, name) DO UPDATE SET n = GREATEST(scimd_counts.n + $3::bigint, 0)",
-                &[org, name, &n],
-            )?;
-        }
-        Ok(())
     }
 }
 
 impl commit::Batch for Batch<'_> {
     fn run(&mut self, job: &Job) -> Step {
-        if let Err(e) = self.conn().batch("SAVEPOINT job") {
-            self.broken = true;
-            return Step::Fatal(e.to_string());
-        }
+        // The savepoint, and the end of the job before, go out with this job's first
+        // statement: a job costs only its own statements' round trips.
+        self.ahead.push(SAVEPOINT);
+        let mark = self.ahead.mark();
         let mut rows = PgRows {
             conn: self.conn(),
             counts: Counts::new(),
             events: Pending::new(),
             activity: Vec::new(),
             prune: None,
+            teams: None,
         };
         let step = job(&mut rows);
         let (counts, events, mut activity) = (rows.counts, rows.events, rows.activity);
         let prune = rows.prune;
+        if self.ahead.failed() {
+            // A savepoint this batch relies on may be missing: no job's outcome in it holds.
+            self.broken = true;
+            let msg = "the write batch's savepoint bookkeeping failed".to_string();
+            if let Step::Wrote(done) = step {
+                done(commit::Committed::Failed(msg.clone()));
+            }
+            return Step::Fatal(msg);
+        }
+        let sent = self.ahead.sent_since(mark);
+        let end = |undo: bool| match (sent, undo) {
+            (false, _) => self.ahead.unpush(SAVEPOINT),
+            (true, false) => self.ahead.push(RELEASE),
+            (true, true) => self.ahead.push(UNDO),
+        };
         match step {
-            Step::Wrote(done) => match self.conn().batch("RELEASE SAVEPOINT job") {
-                Ok(()) => {
-                    for ((org, name), count) in counts {
-                        match count {
-                            Count::Add(n) => bump_into(&mut self.counts, &org, &name, n),
-                            Count::Reset(n) => {
-                                self.counts.insert((org, name), Count::Reset(n));
-                            }
+            Step::Wrote(done) => {
+                end(false);
+                for ((org, name), count) in counts {
+                    match count {
+                        Count::Add(n) => bump_into(&mut self.counts, &org, &name, n),
+                        Count::Reset(n) => {
+                            self.counts.insert((org, name), Count::Reset(n));
                         }
                     }
-                    for (org, mut list) in events {
-                        self.events.entry(org).or_default().append(&mut list);
-                    }
-                    self.activity.append(&mut activity);
-                    self.prune = prune.or(self.prune);
-                    Step::Wrote(done)
                 }
-                Err(e) => {
-                    self.broken = true;
-                    Step::Fatal(e.to_string())
+                for (org, mut list) in events {
+                    self.events.entry(org).or_default().append(&mut list);
                 }
-            },
+                self.activity.append(&mut activity);
+                self.prune = prune.or(self.prune);
+                Step::Wrote(done)
+            }
             // The job answered already; its writes (half done, for a panic) are undone alone.
             Step::Refused | Step::Panicked => {
-                match self
-                    .conn()
-                    .batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
-                {
-                    Ok(()) => Step::Refused,
-                    Err(e) => {
-                        self.broken = true;
-                        Step::Fatal(e.to_string())
-                    }
-                }
+                end(true);
+                Step::Refused
             }
             Step::Fatal(msg) => Step::Fatal(msg),
         }
@@ -469,24 +507,24 @@ impl commit::Batch for Batch<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         let mut activity = std::mem::take(&mut self.activity);
-        let result = self
-            .flush_counts()
-            .and_then(|()| super::events::flush(&self.conn(), &self.events))
-            .and_then(|()| {
-                super::activity::insert(&self.conn(), &mut activity, OffsetDateTime::now_utc())
-            })
-            .and_then(|()| match self.prune {
-                Some((max, cutoff)) => super::activity::prune(&self.conn(), max, cutoff),
-                None => Ok(()),
-            })
-            .and_then(|()| self.conn().batch("COMMIT"));
+        let result = super::flush::commit(
+            &self.conn(),
+            Ending {
+                counts: &self.counts,
+                events: &self.events,
+                activity: &mut activity,
+                prune: self.prune,
+            },
+        );
         if result.is_err() {
+            self.ahead.clear();
             let _ = self.conn().batch("ROLLBACK");
         }
         result
     }
 
     fn abort(self: Box<Self>) {
+        self.ahead.clear();
         if self.conn().batch("ROLLBACK").is_err() || self.broken {
             // A connection in an unknown state must not go back to the pool.
             let _ = deadpool_postgres::Object::take(self.client);
