@@ -2,11 +2,12 @@
 
 use serde_json::json;
 
+use crate::events::{consumer, drain, start};
 use crate::harness::{patch_body, values_of, Daemon};
 
 #[test]
 fn parallel_creates_of_one_user_name_make_exactly_one_user() {
-    let d = Daemon::start(&["acme"]);
+    let (d, tokens) = start("", &["acme"]);
     let c = d.client("acme");
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..16)
@@ -38,6 +39,11 @@ fn parallel_creates_of_one_user_name_make_exactly_one_user() {
         "{statuses:?}"
     );
     assert_eq!(c.get("/Users").total(), 1);
+    // The refused creates left nothing behind: one event, and a count of one.
+    let feed = drain(&consumer(&d, "acme", &tokens["acme"]));
+    let created: Vec<_> = feed.iter().filter(|e| e["type"] == "user.created").collect();
+    assert_eq!(created.len(), 1, "{feed:?}");
+    assert_eq!(c.get("/Users?count=0").total(), 1);
 
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)

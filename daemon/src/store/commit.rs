@@ -31,6 +31,9 @@ pub(crate) enum Committed {
     /// The commit itself failed: the database needs a reopen.
     CommitFailed(String),
     DiskFull(String),
+    /// This job's own write was refused as the batch ended (a backend that learns a write's
+    /// fate only then): the batch committed without it.
+    Refused(scimd_core::ScimError),
 }
 
 /// What one job did inside the shared transaction.
@@ -160,6 +163,7 @@ fn step<T: Send + 'static>(
                 Committed::Failed(msg) => Err(StoreError::Batch(msg)),
                 Committed::CommitFailed(msg) => Err(StoreError::Db(msg)),
                 Committed::DiskFull(msg) => Err(StoreError::DiskFull(msg)),
+                Committed::Refused(e) => Err(StoreError::Scim(e)),
             };
             let _ = reply.send(answer);
         })),

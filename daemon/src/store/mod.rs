@@ -278,6 +278,10 @@ impl Store {
         let note = self.note.clone();
         self.submit(t.org, move |tx| {
             let (t, s) = (Target::new(&o, rt, &id), Stamp { now: &now, unknown });
+            // A team's create writes its members after the team; a user's nothing more.
+            if rt == ResourceType::User {
+                tx.lone_create();
+            }
             let out = tx.create(t, s, attrs.clone(), members.clone())?;
             noted(tx, note.as_ref(), out)
         })

@@ -176,6 +176,11 @@ pub(crate) trait Rows {
     /// The id holding the unique name key (userName or displayName, lowercased), if any.
     fn owner(&mut self, org: &str, rt: ResourceType, name_key: &str) -> Result<Option<String>>;
 
+    /// Says the job is one user's create with nothing written after the user's record (the
+    /// API's POST): a backend may then send the record with later work and settle the job's
+    /// reply as its batch commits ([`crate::store::commit::Committed::Refused`]).
+    fn lone_create(&mut self) {}
+
     /// Whether `insert` and `update` themselves refuse a name another resource holds, with
     /// the SCIM conflict, and undo the job alone: then looking the name up first is a round
     /// trip that decides nothing.

@@ -24,6 +24,11 @@ pub struct Tx<'t> {
 }
 
 impl Tx<'_> {
+    /// Says this job is one user's create and writes nothing after it ([`Rows::lone_create`]).
+    pub(crate) fn lone_create(&mut self) {
+        self.rows.lone_create();
+    }
+
     /// Writes `rec`, the activity record of a change of this transaction, with it: the log
     /// then holds the record exactly when the change is durable.
     pub fn note(&mut self, rec: &mut ActivityRecord) -> Result<()> {

@@ -1,8 +1,7 @@
 //! One pooled PostgreSQL connection driven from a blocking thread: statements prepared once
-//! per connection (`prepare_cached`) and run to completion on a runtime, with a batch's
-//! savepoint bookkeeping sent ahead of its next statement in one pipeline.
+//! per connection (`prepare_cached`) and run to completion on a runtime, after what a write
+//! batch queued to go ahead of them ([`Ahead`]) in one pipeline.
 
-use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
@@ -10,6 +9,7 @@ use std::task::Poll;
 use tokio::runtime::{Handle, Runtime};
 use tokio_postgres::types::ToSql;
 
+use super::ahead::{Ahead, Call};
 use super::error::db;
 use crate::store::error::Result;
 
@@ -42,88 +42,66 @@ pub(super) struct Conn<'a> {
     pub(super) ahead: Option<&'a Ahead>,
 }
 
-/// Simple statements whose answers no one waits for (a batch's `SAVEPOINT`, `RELEASE` and
-/// `ROLLBACK TO`): they go out in one pipeline with the next statement, so a job's
-/// bookkeeping costs no round trip of its own. Their failure is remembered: the transaction
-/// is then in a state no job's outcome can be trusted in.
-#[derive(Default)]
-pub(super) struct Ahead {
-    text: RefCell<String>,
-    /// How many times queued text has gone out.
-    sends: Cell<u64>,
-    failed: Cell<bool>,
-}
-
-impl Ahead {
-    /// Queues `sql` to go out before the next statement.
-    pub(super) fn push(&self, sql: &str) {
-        let mut text = self.text.borrow_mut();
-        if !text.is_empty() {
-            text.push_str("; ");
-        }
-        text.push_str(sql);
-    }
-
-    /// A mark for [`Ahead::sent_since`].
-    pub(super) fn mark(&self) -> u64 {
-        self.sends.get()
-    }
-
-    /// Whether what was queued at `mark` has gone out since.
-    pub(super) fn sent_since(&self, mark: u64) -> bool {
-        self.sends.get() > mark
-    }
-
-    /// Drops the last queued statement, `sql`, which has not gone out.
-    pub(super) fn unpush(&self, sql: &str) {
-        let mut text = self.text.borrow_mut();
-        if let Some(rest) = text.strip_suffix(sql) {
-            let keep = rest.strip_suffix("; ").unwrap_or(rest).len();
-            text.truncate(keep);
-        }
-    }
-
-    /// Whether something sent ahead failed.
-    pub(super) fn failed(&self) -> bool {
-        self.failed.get()
-    }
-
-    /// Forgets what is queued (the transaction is ending anyway).
-    pub(super) fn clear(&self) {
-        self.text.borrow_mut().clear();
-    }
-
-    fn take(&self) -> String {
-        let text = std::mem::take(&mut *self.text.borrow_mut());
-        if !text.is_empty() {
-            self.sends.set(self.sends.get() + 1);
-        }
-        text
-    }
-}
-
 impl Conn<'_> {
-    /// Runs `stmt` on the runtime, after what is queued ahead, in one pipeline: the queued
-    /// text is sent first (tokio-postgres sends a request when its future is first polled,
-    /// and `biased` polls in order), so the server runs it first.
+    /// Runs `then` on the runtime after what is queued ahead, in one pipeline: the queued
+    /// text first, then the queued creates, then whatever `then` sends (tokio-postgres sends a
+    /// request when its future is first polled, and `biased` polls in order), so the server
+    /// runs them in that order. The creates' answers are recorded; a failure of what went
+    /// ahead marks the batch (see [`Ahead`]).
+    fn ahead_of<T>(
+        &self,
+        then: impl Future<Output = T>,
+    ) -> std::result::Result<T, tokio_postgres::Error> {
+        let (text, calls) = self.ahead.map(Ahead::take).unwrap_or_default();
+        let create = self.ahead.and_then(Ahead::create);
+        if text.is_empty() && calls.is_empty() {
+            return Ok(self.rt.block_on(then));
+        }
+        let client = self.client;
+        let params: Vec<_> = calls.iter().map(Call::params).collect();
+        let (sent, called, out) = self.rt.block_on(async {
+            let text = async {
+                match text.is_empty() {
+                    true => Ok(()),
+                    false => client.batch_execute(&text).await,
+                }
+            };
+            let calls = async {
+                let Some(create) = create.filter(|_| !params.is_empty()) else {
+                    return Ok(Vec::<tokio_postgres::Row>::new());
+                };
+                let futures: Vec<Pin<Box<dyn Future<Output = _> + '_>>> = params
+                    .iter()
+                    .map(|p| Box::pin(client.query_one(create, p)) as Pin<Box<_>>)
+                    .collect();
+                in_order(futures)
+                    .await
+                    .into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            };
+            tokio::join!(biased; text, calls, then)
+        });
+        let answered = sent.and(called).and_then(|rows| {
+            for (call, row) in calls.iter().zip(&rows) {
+                call.answered(row.try_get(0)?);
+            }
+            Ok(())
+        });
+        if let Err(e) = answered {
+            if let Some(a) = self.ahead {
+                a.set_failed();
+            }
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// Runs `stmt` after what is queued ahead.
     fn run<T>(
         &self,
         stmt: impl Future<Output = std::result::Result<T, tokio_postgres::Error>>,
     ) -> std::result::Result<T, tokio_postgres::Error> {
-        let ahead = self.ahead.map(Ahead::take).unwrap_or_default();
-        self.rt.block_on(async {
-            if ahead.is_empty() {
-                return stmt.await;
-            }
-            let (sent, out) = tokio::join!(biased; self.client.batch_execute(&ahead), stmt);
-            if let Err(e) = sent {
-                if let Some(a) = self.ahead {
-                    a.failed.set(true);
-                }
-                return Err(e);
-            }
-            out
-        })
+        self.ahead_of(stmt).and_then(|r| r)
     }
 
     pub(super) fn raw(
@@ -149,20 +127,9 @@ impl Conn<'_> {
         .map_err(db)
     }
 
-    /// Runs `sql` as one simple query, after what is queued ahead (in the same query text).
+    /// Runs `sql` as one simple query, after what is queued ahead.
     pub(super) fn batch(&self, sql: &str) -> Result<()> {
-        let mut text = self.ahead.map(Ahead::take).unwrap_or_default();
-        if !text.is_empty() {
-            text.push_str("; ");
-        }
-        text.push_str(sql);
-        let result = self.rt.block_on(self.client.batch_execute(&text));
-        if result.is_err() && text.len() > sql.len() {
-            if let Some(a) = self.ahead {
-                a.failed.set(true);
-            }
-        }
-        result.map_err(db)
+        self.run(self.client.batch_execute(sql)).map_err(db)
     }
 }
 
@@ -186,12 +153,11 @@ impl Conn<'_> {
     /// them. Each one's rows come back in order; when one failed, its error (those after it
     /// fail too, or a `COMMIT` turns into a rollback, the transaction being aborted).
     pub(super) fn pipeline(&self, stmts: &[Stmt<'_, '_>]) -> Result<Vec<Vec<tokio_postgres::Row>>> {
-        let ahead = self.ahead.map(Ahead::take).unwrap_or_default();
         let client = self.client;
         let statements = async {
             // Prepared before any of them runs, so they go out back to back; a connection
-            // prepares each once. What is queued ahead went out before (it may end a failed
-            // job, and nothing is prepared in a failed transaction).
+            // prepares each once (after what went ahead: nothing is prepared in a failed
+            // transaction, and what went ahead may end one).
             let mut prepared = Vec::with_capacity(stmts.len());
             for stmt in stmts {
                 prepared.push(match stmt {
@@ -213,19 +179,8 @@ impl Conn<'_> {
                 .collect();
             Ok::<_, tokio_postgres::Error>(in_order(futures).await)
         };
-        let (sent, answers) = self.rt.block_on(async {
-            match ahead.is_empty() {
-                true => (Ok(()), statements.await),
-                false => tokio::join!(biased; client.batch_execute(&ahead), statements),
-            }
-        });
-        if let Err(e) = sent {
-            if let Some(a) = self.ahead {
-                a.failed.set(true);
-            }
-            return Err(db(e));
-        }
-        answers
+        self.ahead_of(statements)
+            .and_then(|r| r)
             .map_err(db)?
             .into_iter()
             .map(|a| a.map_err(db))
@@ -265,35 +220,5 @@ pub(super) trait Query {
 impl Query for Conn<'_> {
     fn query(&self, sql: &str, params: &Params<'_>) -> Result<Vec<tokio_postgres::Row>> {
         Conn::query(self, sql, params)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Ahead;
-
-    #[test]
-    fn a_job_that_sent_nothing_leaves_no_savepoint_behind() {
-        let ahead = Ahead::default();
-        ahead.push("BEGIN");
-        ahead.push("SAVEPOINT job");
-        let mark = ahead.mark();
-        assert!(!ahead.sent_since(mark));
-        ahead.unpush("SAVEPOINT job");
-        assert_eq!(ahead.take(), "BEGIN");
-    }
-
-    #[test]
-    fn what_went_out_counts_as_sent_even_when_more_is_queued_after() {
-        let ahead = Ahead::default();
-        ahead.push("SAVEPOINT job");
-        let mark = ahead.mark();
-        assert_eq!(ahead.take(), "SAVEPOINT job");
-        // A longer text queued since must not read as "nothing went out".
-        ahead.push("ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w");
-        assert!(ahead.sent_since(mark));
-        ahead.unpush("SAVEPOINT job");
-        assert_eq!(ahead.take(), "ROLLBACK TO SAVEPOINT w; RELEASE SAVEPOINT w");
-        assert!(!ahead.failed());
     }
 }

@@ -12,13 +12,13 @@ use crate::store::error::StoreError;
 /// NUL byte, a string too long for its column), 54 (program limit exceeded: an index entry
 /// too large), or 23 (integrity constraint violation: uniqueness, a check). None for any other.
 fn refusal(d: &tokio_postgres::error::DbError) -> Option<ScimError> {
-    let code = d.code().code();
-    let detail = || {
-        format!(
-            "The database refused a value of this request ({code}: {}).",
-            d.message()
-        )
-    };
+    refusal_of(d.code().code(), d.message())
+}
+
+/// [`refusal`] for an error known by its SQLSTATE `code` and `message` (as a create sent
+/// ahead reports it).
+pub(super) fn refusal_of(code: &str, message: &str) -> Option<ScimError> {
+    let detail = || format!("The database refused a value of this request ({code}: {message}).");
     if code == SqlState::UNIQUE_VIOLATION.code() {
         return Some(ScimError::Conflict(format!(
             "{} A value that must be unique is already taken.",

@@ -3,10 +3,15 @@
 //! membership is one row per (org, team, user), and the activity log is numbered by the
 //! database so every daemon follows one log.
 //!
-//! tokio-postgres is async; the store interface is blocking (it runs on the blocking pool).
-//! The backend owns a small runtime that drives its connections, and each call blocks on it.
+//! tokio-postgres is async; most of the store interface is blocking (it runs on the blocking
+//! pool) and waits on the daemon's runtime, which drives the pool's connections (a small
+//! runtime of the backend's own when it is opened outside one). A user's GET and `userName eq`
+//! are awaited on that runtime directly (`point.rs`); the group-commit writer drives a
+//! connection of its own on its own thread (`rows.rs`).
 
 mod activity;
+mod ahead;
+mod batch;
 mod conn;
 mod error;
 mod events;
@@ -36,9 +41,9 @@ use crate::store::engine::{AsyncReads, Capabilities, Engine, Health};
 use crate::store::error::{Result, StoreError};
 use crate::store::events::Feed;
 use crate::store::rows::View;
+use batch::Batches;
 use conn::{Conn, Driver};
 use error::{chain, pool};
-use rows::Batches;
 use view::Reader;
 
 pub(crate) use migrate::migrate_to;
@@ -56,6 +61,7 @@ const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
 /// The PostgreSQL backend.
 pub(crate) struct Postgres {
+    /// The runtime the backend made for itself, when opened outside one.
     rt: Option<Runtime>,
     handle: Handle,
     pool: Pool,
@@ -64,8 +70,10 @@ pub(crate) struct Postgres {
     /// The database's size in bytes as last measured (0 before the first), for
     /// `scimd_store_size_bytes`: a scrape reads it, never the database.
     size: Arc<AtomicU64>,
-    /// The task that wakes `feed` for other daemons' commits (`notify.rs`), stopped at close.
-    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The health check, and the task that wakes `feed` for other daemons' commits
+    /// (`notify.rs`): stopped at close (they may run on the daemon's runtime, which outlives
+    /// the store).
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Point reads on the async runtime.
     point: point::Point,
 }
@@ -159,13 +167,27 @@ impl Postgres {
     /// the listener that wakes `feed` when any daemon commits. Refuses a database whose
     /// schema is newer than this binary. Must not be called from an async thread (it blocks).
     pub(crate) fn open(target: &PgTarget, pool_size: usize, feed: Arc<Feed>) -> Result<Postgres> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("scimd-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Db(format!("cannot start the PostgreSQL runtime: {e}")))?;
-        let handle = rt.handle().clone();
+        // The daemon's own runtime drives the pool's connections when there is one, so an
+        // awaited read never crosses into another runtime's threads; an admin command opening
+        // the store outside any runtime gets a small one of its own.
+        let ambient = Handle::try_current()
+            .ok()
+            .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let (rt, handle) = match ambient {
+            Some(handle) => (None, handle),
+            None => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("scimd-pg")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        StoreError::Db(format!("cannot start the PostgreSQL runtime: {e}"))
+                    })?;
+                let handle = rt.handle().clone();
+                (Some(rt), handle)
+            }
+        };
         let (config, tls) = settings(target)?;
         let pool = pool_with(config.clone(), tls.clone(), pool_size, &handle)?;
         {
@@ -191,17 +213,17 @@ impl Postgres {
         });
         let health = Arc::new(Mutex::new(Health::Ok));
         let size = Arc::new(AtomicU64::new(0));
-        handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
+        let watcher = handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
         let listener = handle.spawn(notify::listen(config, tls, feed));
         let point = point::Point { pool: pool.clone() };
         Ok(Postgres {
-            rt: Some(rt),
+            rt,
             handle,
             pool,
             committer: Mutex::new(Some(committer)),
             health,
             size,
-            listener: Mutex::new(Some(listener)),
+            tasks: Mutex::new(vec![watcher, listener]),
             point,
         })
     }
@@ -292,8 +314,10 @@ impl Engine for Postgres {
     fn close(&self) {
         let committer = self.committer.lock().ok().and_then(|mut c| c.take());
         drop(committer);
-        if let Some(listener) = self.listener.lock().ok().and_then(|mut l| l.take()) {
-            listener.abort();
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for task in tasks.drain(..) {
+                task.abort();
+            }
         }
         self.pool.close();
     }

@@ -12,15 +12,14 @@
 //! an org's numbers become visible in the order they were given.
 
 use scimd_core::wire::ActivityRecord;
-use scimd_core::ResourceType;
+use scimd_core::{ResourceType, ScimError};
 use time::OffsetDateTime;
-use tokio::runtime::Runtime;
 
-use super::conn::{Ahead, Conn, Driver, Params};
-use super::error::{db, is_unique_violation, pool};
-use super::flush::{Count, Counts, Ending, Pending};
+use super::ahead::{Answer, Owned};
+use super::conn::{Conn, Params};
+use super::error::{db, is_unique_violation};
+use super::flush::{Count, Counts, Pending};
 use super::tables::{record_of, Tables};
-use crate::store::commit::{self, Job, Step};
 use crate::store::error::Result;
 use crate::store::events::{NewEvent, StoredEvent};
 use crate::store::hooks::{HookState, Lease};
@@ -29,7 +28,7 @@ use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
 
-fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
+pub(super) fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     let slot = counts
         .entry((org.to_string(), name.to_string()))
         .or_insert(Count::Add(0));
@@ -39,18 +38,72 @@ fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     };
 }
 
-/// The rows of one job, inside its savepoint.
-struct PgRows<'a> {
-    conn: Conn<'a>,
-    counts: Counts,
-    events: Pending,
-    activity: Vec<ActivityRecord>,
+/// What a job leaves for its batch's commit.
+#[derive(Default)]
+pub(super) struct Left {
+    pub(super) counts: Counts,
+    pub(super) events: Pending,
+    pub(super) activity: Vec<ActivityRecord>,
     /// The activity retention to apply as the batch commits.
-    prune: Option<(u64, OffsetDateTime)>,
+    pub(super) prune: Option<(u64, OffsetDateTime)>,
+}
+
+/// The rows of one job, inside its savepoint.
+pub(super) struct PgRows<'a> {
+    conn: Conn<'a>,
+    left: Left,
+    /// Whether the job is one user's create with nothing written after the record
+    /// ([`Rows::lone_create`]): its create may go out ahead of later work.
+    lone: bool,
+    /// The create sent ahead, and the 409 it would make.
+    deferred: Option<(Answer, ScimError)>,
     /// A user's teams, read with the user's record (org, user id, team ids): what the
     /// `teams_of` of a delete or a rename asks next, without a round trip of its own.
     /// Dropped at any membership write.
     teams: Option<(String, String, Vec<String>)>,
+}
+
+impl<'a> PgRows<'a> {
+    pub(super) fn new(conn: Conn<'a>) -> PgRows<'a> {
+        PgRows {
+            conn,
+            left: Left::default(),
+            lone: false,
+            deferred: None,
+            teams: None,
+        }
+    }
+
+    /// What the job left for the commit, and its create sent ahead, if any.
+    pub(super) fn into_left(self) -> (Left, Option<(Answer, ScimError)>) {
+        (self.left, self.deferred)
+    }
+
+    /// Queues a lone user's create to go out ahead of later work; false when it must be
+    /// sent now.
+    fn defer_create(&mut self, org: &str, id: &str, rec: &Record, keys: &IndexKeys) -> bool {
+        let Some(ahead) = self.conn.ahead else {
+            return false;
+        };
+        let params: Vec<Owned> = vec![
+            Box::new(org.to_string()),
+            Box::new(id.to_string()),
+            Box::new(keys.name.clone()),
+            Box::new(keys.ext.clone()),
+            Box::new(attrs_text(rec)),
+            Box::new(rec.created.clone()),
+            Box::new(rec.modified.clone()),
+            Box::new(rec.version as i64),
+            Box::new(keys.emails.clone()),
+        ];
+        match ahead.defer(params) {
+            Some(answer) => {
+                self.deferred = Some((answer, conflict(ResourceType::User, &rec.attrs)));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl PgRows<'_> {
@@ -144,6 +197,10 @@ impl Rows for PgRows<'_> {
             .map(|r| r.get(0)))
     }
 
+    fn lone_create(&mut self) {
+        self.lone = true;
+    }
+
     fn unique_at_write(&self) -> bool {
         // The unique indexes refuse it (`unique_write`), and the job's savepoint undoes it.
         true
@@ -157,6 +214,9 @@ impl Rows for PgRows<'_> {
         rec: &Record,
         keys: &IndexKeys,
     ) -> Result<()> {
+        if self.lone && rt == ResourceType::User && self.defer_create(org, id, rec, keys) {
+            return Ok(());
+        }
         // A user's emails go in with the user, in the same statement: one round trip.
         let t = Tables::of(rt).records;
         let sql = match keys.emails.is_empty() {
@@ -243,12 +303,13 @@ impl Rows for PgRows<'_> {
     }
 
     fn bump(&mut self, org: &str, counter: &str, delta: i64) -> Result<()> {
-        bump_into(&mut self.counts, org, counter, delta);
+        bump_into(&mut self.left.counts, org, counter, delta);
         Ok(())
     }
 
     fn drop_counter(&mut self, org: &str, counter: &str) -> Result<()> {
-        self.counts
+        self.left
+            .counts
             .insert((org.to_string(), counter.to_string()), Count::Reset(0));
         Ok(())
     }
@@ -324,13 +385,17 @@ impl Rows for PgRows<'_> {
     }
 
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
-        self.events.entry(org.to_string()).or_default().push(event);
+        self.left
+            .events
+            .entry(org.to_string())
+            .or_default()
+            .push(event);
         Ok(())
     }
 
     fn append_activity(&mut self, rec: &mut ActivityRecord) -> Result<()> {
         // Numbered and inserted with the batch's other records as it commits.
-        self.activity.push(rec.clone());
+        self.left.activity.push(rec.clone());
         Ok(())
     }
 
@@ -338,7 +403,7 @@ impl Rows for PgRows<'_> {
         // Done as the batch commits, after its records are in, and like them under the
         // shared counter row only then: taken mid-batch, that row would be held while a later
         // job waits on another daemon, which may wait on it (a deadlock).
-        self.prune = Some((max_records, cutoff));
+        self.left.prune = Some((max_records, cutoff));
         Ok(())
     }
 
@@ -385,149 +450,5 @@ impl Rows for PgRows<'_> {
     fn purge(&mut self, org: &str, activity_after: u64, limit: usize) -> Result<PurgeStep> {
         self.teams = None;
         super::purge::chunk(&self.conn, org, activity_after, limit)
-    }
-}
-
-/// Batches for the group-commit writer: one transaction each on the writer's own connection,
-/// which the writer thread drives itself on a current-thread runtime, so a statement's round
-/// trip wakes no other thread.
-pub(super) struct Batches {
-    /// The writer's pool of one connection, made on `rt`.
-    pub(super) pool: deadpool_postgres::Pool,
-    pub(super) rt: Runtime,
-}
-
-struct Batch<'a> {
-    client: deadpool_postgres::Client,
-    rt: &'a Runtime,
-    counts: Counts,
-    events: Pending,
-    activity: Vec<ActivityRecord>,
-    prune: Option<(u64, OffsetDateTime)>,
-    /// The savepoint bookkeeping on its way out with the next statement.
-    ahead: Ahead,
-    /// Whether a statement failed outside a savepoint: the connection is not reused.
-    broken: bool,
-}
-
-/// Where each job starts; a job that sent nothing leaves none behind.
-const SAVEPOINT: &str = "SAVEPOINT job";
-/// What ends a job that wrote.
-const RELEASE: &str = "RELEASE SAVEPOINT job";
-/// What undoes a refused or panicked job alone.
-const UNDO: &str = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
-
-impl commit::Batches for Batches {
-    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
-        let client = self.rt.block_on(self.pool.get()).map_err(pool)?;
-        let batch = Batch {
-            client,
-            rt: &self.rt,
-            counts: Counts::new(),
-            events: Pending::new(),
-            activity: Vec::new(),
-            prune: None,
-            ahead: Ahead::default(),
-            broken: false,
-        };
-        // Sent with the first statement.
-        batch.ahead.push("BEGIN");
-        Ok(Box::new(batch))
-    }
-}
-
-impl Batch<'_> {
-    fn conn(&self) -> Conn<'_> {
-        Conn {
-            client: &self.client,
-            rt: Driver::Own(self.rt),
-            ahead: Some(&self.ahead),
-        }
-    }
-}
-
-impl commit::Batch for Batch<'_> {
-    fn run(&mut self, job: &Job) -> Step {
-        // The savepoint, and the end of the job before, go out with this job's first
-        // statement: a job costs only its own statements' round trips.
-        self.ahead.push(SAVEPOINT);
-        let mark = self.ahead.mark();
-        let mut rows = PgRows {
-            conn: self.conn(),
-            counts: Counts::new(),
-            events: Pending::new(),
-            activity: Vec::new(),
-            prune: None,
-            teams: None,
-        };
-        let step = job(&mut rows);
-        let (counts, events, mut activity) = (rows.counts, rows.events, rows.activity);
-        let prune = rows.prune;
-        if self.ahead.failed() {
-            // A savepoint this batch relies on may be missing: no job's outcome in it holds.
-            self.broken = true;
-            let msg = "the write batch's savepoint bookkeeping failed".to_string();
-            if let Step::Wrote(done) = step {
-                done(commit::Committed::Failed(msg.clone()));
-            }
-            return Step::Fatal(msg);
-        }
-        let sent = self.ahead.sent_since(mark);
-        let end = |undo: bool| match (sent, undo) {
-            (false, _) => self.ahead.unpush(SAVEPOINT),
-            (true, false) => self.ahead.push(RELEASE),
-            (true, true) => self.ahead.push(UNDO),
-        };
-        match step {
-            Step::Wrote(done) => {
-                end(false);
-                for ((org, name), count) in counts {
-                    match count {
-                        Count::Add(n) => bump_into(&mut self.counts, &org, &name, n),
-                        Count::Reset(n) => {
-                            self.counts.insert((org, name), Count::Reset(n));
-                        }
-                    }
-                }
-                for (org, mut list) in events {
-                    self.events.entry(org).or_default().append(&mut list);
-                }
-                self.activity.append(&mut activity);
-                self.prune = prune.or(self.prune);
-                Step::Wrote(done)
-            }
-            // The job answered already; its writes (half done, for a panic) are undone alone.
-            Step::Refused | Step::Panicked => {
-                end(true);
-                Step::Refused
-            }
-            Step::Fatal(msg) => Step::Fatal(msg),
-        }
-    }
-
-    fn commit(mut self: Box<Self>) -> Result<()> {
-        let mut activity = std::mem::take(&mut self.activity);
-        let result = super::flush::commit(
-            &self.conn(),
-            Ending {
-                counts: &self.counts,
-                events: &self.events,
-                activity: &mut activity,
-                prune: self.prune,
-            },
-        );
-        if result.is_err() {
-            self.ahead.clear();
-            let _ = self.conn().batch("ROLLBACK");
-        }
-        result
-    }
-
-    fn abort(self: Box<Self>) {
-        self.ahead.clear();
-        if self.conn().batch("ROLLBACK").is_err() || self.broken {
-            // A connection in an unknown state must not go back to the pool.
-            let _ = deadpool_postgres::Object::take(self.client);
-        }
     }
 }

@@ -103,6 +103,26 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org, endpoint)
     );
     "#,
+    // 5: a user's create as one call that answers instead of failing. The group-commit
+    // writer sends it ahead of later work and reads the answer as the batch ends, so a name
+    // taken meanwhile (or any value the database refuses) must not break the batch's
+    // transaction: the handler's block is a subtransaction of its own.
+    r#"
+    CREATE FUNCTION scimd_create_user(
+        p_org text, p_id text, p_name text, p_ext text, p_attrs text,
+        p_created text, p_modified text, p_version bigint, p_emails text[]
+    ) RETURNS text LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO scimd_users (org, id, name_key, external_id, attrs, created, modified, version)
+            VALUES (p_org, p_id, p_name, p_ext, p_attrs::json, p_created, p_modified, p_version);
+        INSERT INTO scimd_user_emails (org, email, id)
+            SELECT p_org, e, p_id FROM unnest(p_emails) AS e ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    EXCEPTION WHEN OTHERS THEN
+        RETURN SQLSTATE || ' ' || SQLERRM;
+    END
+    $$;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,234 @@
+//! Group commit on PostgreSQL: one transaction per batch on the writer's own connection, each
+//! job inside its own savepoint so a refused, failed or panicked job is undone alone. What a
+//! job leaves for the end (counter changes, events, activity records) is kept per job, in
+//! job order, and written as the batch commits (`flush.rs`).
+//!
+//! A lone user create sends nothing of its own: its call goes out ahead of the next
+//! statement, its answer is read as the batch ends, and a create the database refused (a name
+//! taken meanwhile) turns that job's reply into the refusal and leaves its writes out.
+
+use std::sync::{Arc, Mutex};
+
+use scimd_core::ScimError;
+use tokio::runtime::Runtime;
+
+use super::ahead::{Ahead, Answer, CREATE_USER};
+use super::conn::{Conn, Driver};
+use super::error::{pool, refusal_of};
+use super::flush::{Count, Ending};
+use super::rows::{bump_into, Left, PgRows};
+use crate::store::commit::{self, Committed, Job, Step};
+use crate::store::error::{Result, StoreError};
+
+/// Batches for the group-commit writer: one transaction each on the writer's own connection,
+/// which the writer thread drives itself on a current-thread runtime, so a statement's round
+/// trip wakes no other thread.
+pub(super) struct Batches {
+    /// The writer's pool of one connection, made on `rt`.
+    pub(super) pool: deadpool_postgres::Pool,
+    pub(super) rt: Runtime,
+}
+
+/// A create sent ahead, and what its job's reply becomes when the database refused it.
+struct Deferred {
+    answer: Answer,
+    /// The 409 for the name the create would take.
+    conflict: ScimError,
+    /// Read by the job's reply once the batch ends: the refusal, when there is one.
+    verdict: Arc<Mutex<Option<Committed>>>,
+}
+
+/// What one job that wrote left for the commit.
+struct Entry {
+    left: Left,
+    deferred: Option<Deferred>,
+}
+
+struct Batch<'a> {
+    client: deadpool_postgres::Client,
+    rt: &'a Runtime,
+    entries: Vec<Entry>,
+    /// What goes out with the next statement.
+    ahead: Ahead,
+    /// Whether a statement failed outside a savepoint: the connection is not reused.
+    broken: bool,
+}
+
+/// Where each job starts; a job that sent nothing leaves none behind.
+const SAVEPOINT: &str = "SAVEPOINT job";
+/// What ends a job that wrote.
+const RELEASE: &str = "RELEASE SAVEPOINT job";
+/// What undoes a refused or panicked job alone.
+const UNDO: &str = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
+
+impl commit::Batches for Batches {
+    fn begin(&mut self) -> Result<Box<dyn commit::Batch + '_>> {
+        let client = self.rt.block_on(self.pool.get()).map_err(pool)?;
+        // Prepared once per connection (a cache hit after the first batch). Without it,
+        // creates are sent and awaited like any other write.
+        let create = self.rt.block_on(client.prepare_cached(CREATE_USER)).ok();
+        let batch = Batch {
+            client,
+            rt: &self.rt,
+            entries: Vec::new(),
+            ahead: Ahead::new(create),
+            broken: false,
+        };
+        // Sent with the first statement.
+        batch.ahead.push("BEGIN");
+        Ok(Box::new(batch))
+    }
+}
+
+impl Batch<'_> {
+    fn conn(&self) -> Conn<'_> {
+        Conn {
+            client: &self.client,
+            rt: Driver::Own(self.rt),
+            ahead: Some(&self.ahead),
+        }
+    }
+
+    /// The batch's writes for the commit, folded in job order, leaving out the creates the
+    /// database refused (whose replies then say why).
+    fn fold(&mut self) -> Result<Left> {
+        let mut all = Left::default();
+        for entry in self.entries.drain(..) {
+            if let Some(d) = &entry.deferred {
+                let answer = d.answer.borrow().clone();
+                match answer {
+                    Some(None) => {}
+                    Some(Some(why)) => {
+                        if let Ok(mut v) = d.verdict.lock() {
+                            *v = Some(verdict(&why, &d.conflict));
+                        }
+                        continue;
+                    }
+                    None => return Err(StoreError::Db("a user's create was not answered".into())),
+                }
+            }
+            let left = entry.left;
+            for ((org, name), count) in left.counts {
+                match count {
+                    Count::Add(n) => bump_into(&mut all.counts, &org, &name, n),
+                    Count::Reset(n) => {
+                        all.counts.insert((org, name), Count::Reset(n));
+                    }
+                }
+            }
+            for (org, mut list) in left.events {
+                all.events.entry(org).or_default().append(&mut list);
+            }
+            all.activity.extend(left.activity);
+            all.prune = left.prune.or(all.prune);
+        }
+        Ok(all)
+    }
+}
+
+/// What the reply of a create the database refused becomes: `why` is its SQLSTATE and
+/// message.
+fn verdict(why: &str, conflict: &ScimError) -> Committed {
+    let (code, message) = why.split_once(' ').unwrap_or((why, ""));
+    if code == "23505" {
+        return Committed::Refused(conflict.clone());
+    }
+    if let Some(refused) = refusal_of(code, message) {
+        return Committed::Refused(refused);
+    }
+    Committed::Failed(format!("postgres: {code}: {message}"))
+}
+
+impl commit::Batch for Batch<'_> {
+    fn run(&mut self, job: &Job) -> Step {
+        // The savepoint, and the end of the job before, go out with this job's first
+        // statement: a job costs only its own statements' round trips.
+        self.ahead.push(SAVEPOINT);
+        let mark = self.ahead.mark();
+        let calls = self.ahead.calls();
+        let mut rows = PgRows::new(self.conn());
+        let step = job(&mut rows);
+        let (left, deferred) = rows.into_left();
+        if self.ahead.failed() {
+            // A savepoint this batch relies on may be missing: no job's outcome in it holds.
+            self.broken = true;
+            let msg = "the write batch's savepoint bookkeeping failed".to_string();
+            if let Step::Wrote(done) = step {
+                done(Committed::Failed(msg.clone()));
+            }
+            return Step::Fatal(msg);
+        }
+        let sent = self.ahead.sent_since(mark);
+        let end = |undo: bool| match (sent, undo) {
+            (false, _) => self.ahead.unpush(SAVEPOINT),
+            (true, false) => self.ahead.push(RELEASE),
+            (true, true) => self.ahead.push(UNDO),
+        };
+        match step {
+            Step::Wrote(done) => {
+                end(false);
+                let (deferred, done) = match deferred {
+                    None => (None, done),
+                    Some((answer, conflict)) => {
+                        let verdict = Arc::new(Mutex::new(None::<Committed>));
+                        let read = verdict.clone();
+                        let done: Box<dyn FnOnce(Committed) + Send> = Box::new(move |c| {
+                            let refused = read.lock().ok().and_then(|mut v| v.take());
+                            done(refused.unwrap_or(c));
+                        });
+                        let d = Deferred {
+                            answer,
+                            conflict,
+                            verdict,
+                        };
+                        (Some(d), done)
+                    }
+                };
+                self.entries.push(Entry { left, deferred });
+                Step::Wrote(done)
+            }
+            // The job answered already; its writes (half done, for a panic) are undone alone.
+            Step::Refused | Step::Panicked => {
+                if !sent {
+                    self.ahead.unqueue_calls(calls);
+                }
+                end(true);
+                Step::Refused
+            }
+            Step::Fatal(msg) => Step::Fatal(msg),
+        }
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        // The creates still on their way are answered first: what the batch writes at its
+        // end depends on which were refused.
+        let settled = match self.ahead.has_calls() {
+            true => self.conn().pipeline(&[]).map(|_| ()),
+            false => Ok(()),
+        };
+        let result = settled.and_then(|()| self.fold()).and_then(|mut all| {
+            super::flush::commit(
+                &self.conn(),
+                Ending {
+                    counts: &all.counts,
+                    events: &all.events,
+                    activity: &mut all.activity,
+                    prune: all.prune,
+                },
+            )
+        });
+        if result.is_err() {
+            self.ahead.clear();
+            let _ = self.conn().batch("ROLLBACK");
+        }
+        result
+    }
+
+    fn abort(self: Box<Self>) {
+        self.ahead.clear();
+        if self.conn().batch("ROLLBACK").is_err() || self.broken {
+            // A connection in an unknown state must not go back to the pool.
+            let _ = deadpool_postgres::Object::take(self.client);
+        }
+    }
+}
