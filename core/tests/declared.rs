@@ -5,7 +5,7 @@
 use scimd_core::filter::{matches, matches_with, parse_filter};
 use scimd_core::list::{Projection, SortSpec};
 use scimd_core::schema::declared::{check_attr_name, check_urn, nests, parse_type};
-use scimd_core::schema::{Declared, DeclaredAttr, DeclaredExtension};
+use scimd_core::schema::{Declared, DeclaredExtension};
 use scimd_core::ResourceType;
 use serde_json::{json, Value};
 
@@ -13,27 +13,16 @@ const OKTA: &str = "urn:okta:custom:user:1.0";
 const ENTRA: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
 
 fn declared() -> Declared {
-    let attr = |name: &str, ty: &str, multi: bool| DeclaredAttr {
-        name: name.into(),
-        ty: parse_type(ty).expect("a type"),
-        multi,
-    };
+    let okta = [
+        ("tshirtSize", "string", false),
+        ("level", "integer", false),
+        ("startDate", "dateTime", false),
+        ("teams", "string", true),
+    ];
+    let team = [("budget", "decimal", false)];
     Declared::new(vec![
-        DeclaredExtension {
-            urn: OKTA.into(),
-            resource: ResourceType::User,
-            attributes: vec![
-                attr("tshirtSize", "string", false),
-                attr("level", "integer", false),
-                attr("startDate", "dateTime", false),
-                attr("teams", "string", true),
-            ],
-        },
-        DeclaredExtension {
-            urn: "urn:acme:team:1.0".into(),
-            resource: ResourceType::Group,
-            attributes: vec![attr("budget", "decimal", false)],
-        },
+        DeclaredExtension::of(OKTA, ResourceType::User, &okta).expect("types"),
+        DeclaredExtension::of("urn:acme:team:1.0", ResourceType::Group, &team).expect("types"),
     ])
 }
 
@@ -217,4 +206,12 @@ fn discovery_lists_declared_extensions_per_resource_type() {
     assert_eq!(attrs[3]["multiValued"], true);
     assert_eq!(attrs[0]["caseExact"], false);
     assert_eq!(attrs[2]["type"], "dateTime");
+}
+
+#[test]
+fn an_extension_with_an_unknown_type_is_not_made() {
+    let attrs = [("level", "integer", false), ("shoe", "size", false)];
+    assert!(DeclaredExtension::of(OKTA, ResourceType::User, &attrs).is_none());
+    let made = DeclaredExtension::of(OKTA, ResourceType::User, &attrs[..1]).expect("types");
+    assert_eq!(made.attr("LEVEL").map(|a| a.name.as_str()), Some("level"));
 }

@@ -82,6 +82,30 @@ pub struct DeclaredExtension {
 }
 
 impl DeclaredExtension {
+    /// The extension `urn` of `resource` with `attributes` as (name, type as the config spells
+    /// it, multi-valued); None when a type is not one of [`parse_type`]'s.
+    pub fn of(
+        urn: &str,
+        resource: ResourceType,
+        attributes: &[(&str, &str, bool)],
+    ) -> Option<DeclaredExtension> {
+        let attributes = attributes
+            .iter()
+            .map(|&(name, ty, multi)| {
+                Some(DeclaredAttr {
+                    name: name.to_string(),
+                    ty: parse_type(ty)?,
+                    multi,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(DeclaredExtension {
+            urn: urn.to_string(),
+            resource,
+            attributes,
+        })
+    }
+
     /// The attribute with this name, matched case-insensitively.
     pub fn attr(&self, name: &str) -> Option<&DeclaredAttr> {
         self.attributes

@@ -4,30 +4,17 @@
 
 use super::*;
 use crate::resource::{normalize_with, Limits};
-use crate::schema::declared::parse_type;
-use crate::schema::{Declared, DeclaredAttr, DeclaredExtension};
+use crate::schema::{Declared, DeclaredExtension};
 
 const OKTA: &str = "urn:okta:custom:user:1.0";
 const ENTRA: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
 /// A URN whose last segment reads like an attribute name: only the declaration tells.
 const ACME: &str = "urn:acme:ext";
 
-fn ext(urn: &str, attrs: &[(&str, &str, bool)]) -> DeclaredExtension {
-    DeclaredExtension {
-        urn: urn.into(),
-        resource: ResourceType::User,
-        attributes: attrs
-            .iter()
-            .map(|(name, ty, multi)| DeclaredAttr {
-                name: (*name).into(),
-                ty: parse_type(ty).expect("a type"),
-                multi: *multi,
-            })
-            .collect(),
-    }
-}
-
 fn declared() -> Declared {
+    let ext = |urn: &str, attrs: &[(&str, &str, bool)]| {
+        DeclaredExtension::of(urn, ResourceType::User, attrs).expect("types")
+    };
     Declared::new(vec![
         ext(
             OKTA,

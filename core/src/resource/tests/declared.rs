@@ -2,41 +2,26 @@
 //! spelling, checked only where a write changes them.
 
 use super::*;
-use crate::schema::declared::parse_type;
-use crate::schema::{DeclaredAttr, DeclaredExtension};
+use crate::schema::DeclaredExtension;
 
 const OKTA: &str = "urn:okta:custom:user:1.0";
 const ENTRA: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
 
-fn attr(name: &str, ty: &str, multi: bool) -> DeclaredAttr {
-    DeclaredAttr {
-        name: name.into(),
-        ty: parse_type(ty).expect("a type"),
-        multi,
-    }
-}
-
 /// Okta's extension with one attribute of each type, and Entra's with a cost code.
 fn declared() -> Declared {
+    let okta = [
+        ("tshirtSize", "string", false),
+        ("startDate", "dateTime", false),
+        ("level", "integer", false),
+        ("score", "decimal", false),
+        ("vip", "boolean", false),
+        ("homepage", "reference", false),
+        ("teams", "string", true),
+    ];
+    let entra = [("costCode", "string", false)];
     Declared::new(vec![
-        DeclaredExtension {
-            urn: OKTA.into(),
-            resource: ResourceType::User,
-            attributes: vec![
-                attr("tshirtSize", "string", false),
-                attr("startDate", "dateTime", false),
-                attr("level", "integer", false),
-                attr("score", "decimal", false),
-                attr("vip", "boolean", false),
-                attr("homepage", "reference", false),
-                attr("teams", "string", true),
-            ],
-        },
-        DeclaredExtension {
-            urn: ENTRA.into(),
-            resource: ResourceType::User,
-            attributes: vec![attr("costCode", "string", false)],
-        },
+        DeclaredExtension::of(OKTA, ResourceType::User, &okta).expect("types"),
+        DeclaredExtension::of(ENTRA, ResourceType::User, &entra).expect("types"),
     ])
 }
 
