@@ -1,15 +1,12 @@
-//! The writes of one PostgreSQL transaction, as [`Rows`] for the SCIM rules in
-//! `store/tx.rs`, and the batches of group commit: one transaction per batch on one pooled
-//! connection, each job inside its own savepoint so a refused, failed or panicked job is
-//! undone alone.
+//! The writes of one job in a PostgreSQL write batch, as [`Rows`] for the SCIM rules in
+//! `store/tx.rs`; the batch itself (savepoints, commit) is `batch.rs`.
 //!
 //! Records read for a write are locked (`FOR UPDATE`), so a version check and the write it
 //! guards are atomic against every other daemon; a name another daemon took meanwhile is
-//! caught by the unique index and answered as the SCIM conflict. Counter changes are summed
-//! per batch and written at its end in key order, which keeps the hot counter rows locked
-//! briefly and in one order across daemons. Events are numbered the same way: kept per batch
-//! and written at its end, each org's counter row locked in org order until the commit, so
-//! an org's numbers become visible in the order they were given.
+//! caught by the unique index and answered as the SCIM conflict, inside a savepoint of the
+//! write's own. Counter changes, events and activity records are kept per job ([`Left`]) and
+//! written as the batch commits (`flush.rs`). A lone user's create is queued to go out ahead of
+//! the next statement (`ahead.rs`).
 
 use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};

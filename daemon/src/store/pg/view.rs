@@ -59,7 +59,9 @@ impl<'a> Reader<'a> {
             if self.begun.replace(true) {
                 return self.client.query(&stmt, params).await.map_err(db);
             }
+            // `biased`: the BEGIN is polled, so sent, first.
             let (begin, rows) = tokio::join!(
+                biased;
                 self.client.batch_execute(BEGIN),
                 self.client.query(&stmt, params)
             );
