@@ -1,7 +1,8 @@
 //! What a page of users with their teams costs on PostgreSQL, counted by PostgreSQL itself
 //! (issue 21): a page takes a fixed number of queries whatever its size, not one per user and
 //! one per team. And the teams a listing shows are a single GET's, when the memberships of a
-//! page take several windows. Only the `e2e-postgres` binary runs these.
+//! page take several windows. A team's whole member list is written and read in a fixed
+//! number of statements too. Only the `e2e-postgres` binary runs these.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,15 +70,17 @@ fn count_reads(
 
 /// How many of the async user reads (`store/pg/point.rs`) ran between the markers of `tag`.
 fn user_statements(cluster: &scimd_tests::pg::PgCluster, tag: &str) -> usize {
+    statements(cluster, tag, "FROM scimd_users u WHERE")
+}
+
+/// How many logged statements between the markers of `tag` contain `needle`.
+fn statements(cluster: &scimd_tests::pg::PgCluster, tag: &str, needle: &str) -> usize {
     let log = std::fs::read_to_string(cluster.log_file()).expect("server log");
     let (from, to) = (
         log.find(&format!("marker-{tag}-start")).expect("start marker"),
         log.find(&format!("marker-{tag}-end")).expect("end marker"),
     );
-    log[from..to]
-        .lines()
-        .filter(|l| l.contains("FROM scimd_users u WHERE"))
-        .count()
+    log[from..to].lines().filter(|l| l.contains(needle)).count()
 }
 
 #[test]
@@ -233,4 +236,54 @@ fn a_listings_teams_match_single_gets_when_a_page_takes_several_windows() {
             assert_eq!(teams_of(user), want[id], "user {id}, pages of {count}");
         }
     }
+}
+
+#[test]
+fn a_teams_whole_member_list_costs_the_same_statements_whatever_its_size() {
+    if !on_postgres() {
+        println!("skipped: counting PostgreSQL's statements (PostgreSQL only)");
+        return;
+    }
+    let cluster = scimd_tests::pg::PgCluster::start().expect("a cluster");
+    let url = cluster.create_database().expect("database");
+    let db = url.rsplit('/').next().expect("db name").to_string();
+    cluster
+        .psql(&db, &format!("ALTER DATABASE {db} SET log_statement = 'all'"))
+        .expect("log statements");
+    let d = daemon_on(&url);
+    let c = d.client("acme");
+    let users: Vec<String> = (0..240)
+        .map(|i| c.create_user(&format!("m{i:03}@acme.com")))
+        .collect();
+    let mut costs = Vec::new();
+    for size in [20, 200] {
+        let team = c.create_group(&format!("team-{size}"), &[]);
+        let members: Vec<Value> = users[..size]
+            .iter()
+            .map(|u| serde_json::json!({"value": u}))
+            .collect();
+        let body = serde_json::json!({"displayName": format!("team-{size}"), "members": members});
+        // Joining all at once, then the same list again (nothing to change), then the team's
+        // delete, which ends every membership.
+        let mut cost = Vec::new();
+        for (step, tag) in [("join", "put"), ("again", "same"), ("delete", "del")] {
+            let tag = format!("{tag}{size}");
+            let (start, end) = (format!("marker-{tag}-start"), format!("marker-{tag}-end"));
+            cluster.psql(&db, &format!("SELECT '{start}'")).expect("marker");
+            match step {
+                "delete" => assert_eq!(c.delete(&format!("/Groups/{team}")).status, 204),
+                _ => {
+                    c.put(&format!("/Groups/{team}"), &body).expect(200);
+                }
+            }
+            cluster.psql(&db, &format!("SELECT '{end}'")).expect("marker");
+            cost.push(statements(&cluster, &tag, "scimd_members"));
+        }
+        println!("a team of {size}: statements on scimd_members (join, again, delete) {cost:?}");
+        costs.push(cost);
+    }
+    assert_eq!(costs[0], costs[1], "the cost grew with the team: {costs:?}");
+    assert!(costs[1].iter().all(|&n| n <= 4), "{costs:?}");
+    let left = c.get("/Users?count=0");
+    assert_eq!(left.total(), 240, "the users stay when their team goes");
 }

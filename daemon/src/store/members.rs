@@ -11,7 +11,6 @@ use scimd_core::ScimError;
 use super::error::Result;
 use super::model::{member_counter, Unknown};
 use super::rows::Rows;
-use scimd_core::ResourceType;
 
 /// A user a plan adds: id, member display name, and userName (for its event).
 #[derive(Debug, Clone)]
@@ -58,11 +57,23 @@ pub(crate) fn plan(
             }),
         }
     }
-    for (uid, wanted) in &want {
-        if !*wanted || rows.is_member(org, gid, uid)? {
-            continue;
-        }
-        match rows.record(org, ResourceType::User, uid)? {
+    // Each question asked once for all the ids: a whole member list is one read, not one
+    // per member.
+    let wanted: Vec<&str> = want.iter().filter(|(_, w)| **w).map(|(u, _)| *u).collect();
+    let members = match wanted.is_empty() {
+        true => BTreeSet::new(),
+        false => rows.members_among(org, gid, &wanted)?,
+    };
+    let joining: Vec<&str> = wanted
+        .into_iter()
+        .filter(|u| !members.contains(*u))
+        .collect();
+    let users = match joining.is_empty() {
+        true => Vec::new(),
+        false => rows.users(org, &joining)?,
+    };
+    for (uid, user) in joining.into_iter().zip(users) {
+        match user {
             Some(rec) => plan.to_add.push(Joining {
                 uid: uid.to_string(),
                 display: res::member_display(&rec.attrs),
@@ -117,14 +128,18 @@ pub(crate) fn write(
     gid: &str,
     plan: MemberPlan,
 ) -> Result<Written> {
-    let mut removed = Vec::new();
-    for uid in plan.to_remove {
-        if rows.remove_member(org, gid, &uid)? {
-            removed.push(uid);
-        }
-    }
-    for j in &plan.to_add {
-        rows.put_member(org, gid, &j.uid, &j.display)?;
+    let leaving: Vec<&str> = plan.to_remove.iter().map(String::as_str).collect();
+    let removed = match leaving.is_empty() {
+        true => Vec::new(),
+        false => rows.remove_members(org, gid, &leaving)?,
+    };
+    let joining: Vec<(&str, &str)> = plan
+        .to_add
+        .iter()
+        .map(|j| (j.uid.as_str(), j.display.as_str()))
+        .collect();
+    if !joining.is_empty() {
+        rows.put_members(org, gid, &joining)?;
     }
     let added = plan.to_add;
     if !added.is_empty() || !removed.is_empty() {

@@ -3,6 +3,8 @@
 //! versions, member plans, counters) are written once over these traits, in `tx.rs`,
 //! `members.rs`, `read.rs` and `dash.rs`; a backend only stores and finds rows.
 
+use std::collections::BTreeSet;
+
 use scimd_core::resource as res;
 use scimd_core::wire::ActivityRecord;
 use scimd_core::ResourceType;
@@ -234,6 +236,58 @@ pub(crate) trait Rows {
     /// [`Rows::record`] it takes no lock: a shared store must not lock a second resource
     /// for a label, or two writers locking in opposite orders would deadlock.
     fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>>;
+
+    // The many-at-once forms below answer what a team's whole member list asks (a PUT of
+    // 10,000 members, a team's delete). Their defaults ask one at a time; a backend whose
+    // every statement is a round trip answers each in one.
+
+    /// Which of `uids` are members of team `gid`.
+    fn members_among(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<BTreeSet<String>> {
+        let mut out = BTreeSet::new();
+        for uid in uids {
+            if self.is_member(org, gid, uid)? {
+                out.insert((*uid).to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The users `ids`, in their order (None: no such user), each read as [`Rows::record`]
+    /// reads one.
+    fn users(&mut self, org: &str, ids: &[&str]) -> Result<Vec<Option<Record>>> {
+        ids.iter()
+            .map(|id| self.record(org, ResourceType::User, id))
+            .collect()
+    }
+
+    /// Adds (or rewrites the display name of) each `(uid, display)` membership of team `gid`.
+    fn put_members(&mut self, org: &str, gid: &str, joining: &[(&str, &str)]) -> Result<()> {
+        for (uid, display) in joining {
+            self.put_member(org, gid, uid, display)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `uids` from team `gid`; the ones that were members, in the order given.
+    fn remove_members(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for uid in uids {
+            if self.remove_member(org, gid, uid)? {
+                out.push((*uid).to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Rows::name_of`] of each of `ids`, in their order.
+    fn names_of(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>> {
+        ids.iter().map(|id| self.name_of(org, rt, id)).collect()
+    }
 
     /// Queues an event of `org` in this transaction. The backend numbers the org's events
     /// when the transaction commits, in commit order, from a counter that never goes back:

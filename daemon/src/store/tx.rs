@@ -354,8 +354,13 @@ fn member_events(
         .get("displayName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    for uid in &written.removed {
-        let user_name = w.name_of(org, ResourceType::User, uid)?.unwrap_or_default();
+    let leaving: Vec<&str> = written.removed.iter().map(String::as_str).collect();
+    let names = match leaving.is_empty() {
+        true => Vec::new(),
+        false => w.names_of(org, ResourceType::User, &leaving)?,
+    };
+    for (uid, user_name) in written.removed.iter().zip(names) {
+        let user_name = user_name.unwrap_or_default();
         let m = Membership {
             team_id: gid,
             team_name,

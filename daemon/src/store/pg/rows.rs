@@ -8,6 +8,8 @@
 //! written as the batch commits (`flush.rs`). A lone user's create is queued to go out ahead of
 //! the next statement (`ahead.rs`).
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};
 use time::OffsetDateTime;
@@ -379,6 +381,85 @@ impl Rows for PgRows<'_> {
             .query(&sql, &[&org, &id, &key])?
             .first()
             .map(|r| r.get(0)))
+    }
+
+    fn members_among(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<BTreeSet<String>> {
+        Ok(self
+            .conn
+            .query(
+                "SELECT uid FROM scimd_members WHERE org = $1 AND gid = $2 AND uid = ANY($3)",
+                &[&org, &gid, &uids],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn users(&mut self, org: &str, ids: &[&str]) -> Result<Vec<Option<Record>>> {
+        // Locked in id order, the one order every daemon locks in.
+        let rows = self.conn.query(
+            "SELECT id, attrs::text, created, modified, version FROM scimd_users \
+             WHERE org = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+            &[&org, &ids],
+        )?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get(0).map_err(db)?;
+            let rec = record_of("scimd_users", &id, row, 1)?;
+            found.insert(id, rec);
+        }
+        Ok(ids.iter().map(|id| found.remove(*id)).collect())
+    }
+
+    fn put_members(&mut self, org: &str, gid: &str, joining: &[(&str, &str)]) -> Result<()> {
+        self.teams = None;
+        let (uids, displays): (Vec<&str>, Vec<&str>) = joining.iter().copied().unzip();
+        self.conn.execute(
+            "INSERT INTO scimd_members (org, gid, uid, display) \
+             SELECT $1, $2, u, d FROM unnest($3::text[], $4::text[]) AS t(u, d) \
+             ON CONFLICT (org, gid, uid) DO UPDATE SET display = EXCLUDED.display",
+            &[&org, &gid, &uids, &displays],
+        )?;
+        Ok(())
+    }
+
+    fn remove_members(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<Vec<String>> {
+        self.teams = None;
+        let gone: HashSet<String> = self
+            .conn
+            .query(
+                "DELETE FROM scimd_members WHERE org = $1 AND gid = $2 AND uid = ANY($3) \
+                 RETURNING uid",
+                &[&org, &gid, &uids],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        Ok(uids
+            .iter()
+            .filter(|u| gone.contains(**u))
+            .map(|u| (*u).to_string())
+            .collect())
+    }
+
+    fn names_of(
+        &mut self,
+        org: &str,
+        rt: ResourceType,
+        ids: &[&str],
+    ) -> Result<Vec<Option<String>>> {
+        let sql = format!(
+            "SELECT id, coalesce(attrs->>$3, '') FROM {} WHERE org = $1 AND id = ANY($2)",
+            Tables::of(rt).records
+        );
+        let key = rt.name_attr();
+        let mut names: HashMap<String, String> = self
+            .conn
+            .query(&sql, &[&org, &ids, &key])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(ids.iter().map(|id| names.remove(*id)).collect())
     }
 
     fn append_event(&mut self, org: &str, event: NewEvent) -> Result<()> {
