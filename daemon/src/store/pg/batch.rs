@@ -136,6 +136,13 @@ fn verdict(why: &str, conflict: &ScimError) -> Committed {
     if let Some(refused) = refusal_of(code, message) {
         return Committed::Refused(refused);
     }
+    // A deadlock or a lock wait given up: another daemon's write was in the way, and the
+    // request may be retried, as `error::db` says of any job that meets one.
+    if matches!(code, "40P01" | "40001" | "55P03") {
+        return Committed::Failed(format!(
+            "postgres: {code}: another daemon's write was in the way; retry"
+        ));
+    }
     Committed::Failed(format!("postgres: {code}: {message}"))
 }
 
@@ -229,6 +236,40 @@ impl commit::Batch for Batch<'_> {
         if self.conn().batch("ROLLBACK").is_err() || self.broken {
             // A connection in an unknown state must not go back to the pool.
             let _ = deadpool_postgres::Object::take(self.client);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ScimError {
+        ScimError::Conflict("User with userName ann already exists.".into())
+    }
+
+    #[test]
+    fn a_refused_create_answers_as_the_database_said() {
+        match verdict("23505 duplicate key value", &conflict()) {
+            Committed::Refused(ScimError::Conflict(msg)) => assert!(msg.contains("ann"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        match verdict("22001 value too long for type", &conflict()) {
+            Committed::Refused(e) => {
+                assert_eq!(e.scim_type(), Some(scimd_core::ScimType::InvalidValue))
+            }
+            other => panic!("{other:?}"),
+        }
+        match verdict("40P01 deadlock detected", &conflict()) {
+            Committed::Failed(msg) => assert!(msg.contains("retry"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        match verdict("XX000 internal error", &conflict()) {
+            Committed::Failed(msg) => assert!(
+                msg.contains("XX000 internal error") || msg.contains("XX000: internal error"),
+                "{msg}"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 }
