@@ -83,13 +83,9 @@ fn statements(cluster: &scimd_tests::pg::PgCluster, tag: &str, needle: &str) -> 
     log[from..to].lines().filter(|l| l.contains(needle)).count()
 }
 
-#[test]
-fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_size() {
-    if !on_postgres() {
-        println!("skipped: counting PostgreSQL's queries (PostgreSQL only)");
-        return;
-    }
-    // A cluster of this test's own: its log holds this test's statements only.
+/// A cluster of the test's own, so its log holds that test's statements only; a database in
+/// it that logs every statement; and a daemon serving org `acme` on it.
+fn logging_daemon() -> (scimd_tests::pg::PgCluster, String, Daemon) {
     let cluster = scimd_tests::pg::PgCluster::start().expect("a cluster");
     let url = cluster.create_database().expect("database");
     let db = url.rsplit('/').next().expect("db name").to_string();
@@ -97,6 +93,16 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         .psql(&db, &format!("ALTER DATABASE {db} SET log_statement = 'all'"))
         .expect("log statements");
     let d = daemon_on(&url);
+    (cluster, db, d)
+}
+
+#[test]
+fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_size() {
+    if !on_postgres() {
+        println!("skipped: counting PostgreSQL's queries (PostgreSQL only)");
+        return;
+    }
+    let (cluster, db, d) = logging_daemon();
     let c = d.client("acme");
     let users: Vec<String> = (0..120)
         .map(|i| c.create_user(&format!("u{i:03}@acme.com")))
@@ -244,13 +250,7 @@ fn a_teams_whole_member_list_costs_the_same_statements_whatever_its_size() {
         println!("skipped: counting PostgreSQL's statements (PostgreSQL only)");
         return;
     }
-    let cluster = scimd_tests::pg::PgCluster::start().expect("a cluster");
-    let url = cluster.create_database().expect("database");
-    let db = url.rsplit('/').next().expect("db name").to_string();
-    cluster
-        .psql(&db, &format!("ALTER DATABASE {db} SET log_statement = 'all'"))
-        .expect("log statements");
-    let d = daemon_on(&url);
+    let (cluster, db, d) = logging_daemon();
     let c = d.client("acme");
     let users: Vec<String> = (0..240)
         .map(|i| c.create_user(&format!("m{i:03}@acme.com")))
