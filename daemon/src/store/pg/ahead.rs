@@ -71,15 +71,18 @@ impl Ahead {
         text.push_str(sql);
     }
 
-    /// Queues a user's create; None when this connection has no prepared call for it.
-    pub(super) fn defer(&self, params: Vec<Owned>) -> Option<Answer> {
-        self.create.as_ref()?;
+    /// Queues a user's create; its parameters back when this connection has no prepared call
+    /// for it.
+    pub(super) fn defer(&self, params: Vec<Owned>) -> Result<Answer, Vec<Owned>> {
+        if self.create.is_none() {
+            return Err(params);
+        }
         let answer = Answer::default();
         self.calls.borrow_mut().push(Call {
             params,
             answer: answer.clone(),
         });
-        Some(answer)
+        Ok(answer)
     }
 
     /// The prepared create, for sending the queued calls.
@@ -182,7 +185,7 @@ mod tests {
     #[test]
     fn nothing_is_deferred_without_a_prepared_call() {
         let ahead = Ahead::default();
-        assert!(ahead.defer(vec![Box::new(1_i64)]).is_none());
+        assert!(ahead.defer(vec![Box::new(1_i64)]).is_err());
         assert!(!ahead.has_calls());
     }
 }

@@ -14,7 +14,7 @@ use tokio::runtime::Runtime;
 
 use super::ahead::{Ahead, Answer, CREATE_USER};
 use super::conn::{Conn, Driver};
-use super::error::{pool, refusal_of};
+use super::error::{answered, pool};
 use super::flush::{Count, Ending};
 use super::rows::{bump_into, Left, PgRows};
 use crate::store::commit::{self, Committed, Job, Step};
@@ -129,21 +129,10 @@ impl Batch<'_> {
 /// What the reply of a create the database refused becomes: `why` is its SQLSTATE and
 /// message.
 fn verdict(why: &str, conflict: &ScimError) -> Committed {
-    let (code, message) = why.split_once(' ').unwrap_or((why, ""));
-    if code == "23505" {
-        return Committed::Refused(conflict.clone());
+    match answered(why, || conflict.clone()) {
+        StoreError::Scim(refused) => Committed::Refused(refused),
+        other => Committed::Failed(other.to_string()),
     }
-    if let Some(refused) = refusal_of(code, message) {
-        return Committed::Refused(refused);
-    }
-    // A deadlock or a lock wait given up: another daemon's write was in the way, and the
-    // request may be retried, as `error::db` says of any job that meets one.
-    if matches!(code, "40P01" | "40001" | "55P03") {
-        return Committed::Failed(format!(
-            "postgres: {code}: another daemon's write was in the way; retry"
-        ));
-    }
-    Committed::Failed(format!("postgres: {code}: {message}"))
 }
 
 impl commit::Batch for Batch<'_> {

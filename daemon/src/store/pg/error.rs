@@ -15,9 +15,8 @@ fn refusal(d: &tokio_postgres::error::DbError) -> Option<ScimError> {
     refusal_of(d.code().code(), d.message())
 }
 
-/// [`refusal`] for an error known by its SQLSTATE `code` and `message` (as a create sent
-/// ahead reports it).
-pub(super) fn refusal_of(code: &str, message: &str) -> Option<ScimError> {
+/// [`refusal`] for an error known by its SQLSTATE `code` and `message`.
+fn refusal_of(code: &str, message: &str) -> Option<ScimError> {
     let detail = || format!("The database refused a value of this request ({code}: {message}).");
     if code == SqlState::UNIQUE_VIOLATION.code() {
         return Some(ScimError::Conflict(format!(
@@ -36,16 +35,8 @@ pub(super) fn refusal_of(code: &str, message: &str) -> Option<ScimError> {
 /// serialization failure (two daemons' transactions in each other's way) fails only the
 /// request that met it, as "unavailable, retry": the rest of its batch carries on.
 pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
-    if let Some(code) = e.code() {
-        if *code == SqlState::T_R_DEADLOCK_DETECTED
-            || *code == SqlState::T_R_SERIALIZATION_FAILURE
-            || *code == SqlState::LOCK_NOT_AVAILABLE
-        {
-            return StoreError::Unavailable(format!(
-                "postgres: {}: another daemon's write was in the way; retry",
-                code.code()
-            ));
-        }
+    if let Some(busy) = e.code().and_then(|code| in_the_way(code.code())) {
+        return busy;
     }
     if let Some(refused) = e.as_db_error().and_then(refusal) {
         return StoreError::Scim(refused);
@@ -56,6 +47,38 @@ pub(super) fn db(e: tokio_postgres::Error) -> StoreError {
             Some(cause) => StoreError::Db(format!("postgres: {e}: {cause}")),
             None => StoreError::Db(format!("postgres: {e}")),
         },
+    }
+}
+
+/// "Unavailable, retry" for a deadlock, a serialization failure or a lock not had: two
+/// daemons' transactions in each other's way. None for any other SQLSTATE.
+fn in_the_way(code: &str) -> Option<StoreError> {
+    let busy = [
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::T_R_SERIALIZATION_FAILURE,
+        SqlState::LOCK_NOT_AVAILABLE,
+    ];
+    busy.iter().any(|s| s.code() == code).then(|| {
+        StoreError::Unavailable(format!(
+            "postgres: {code}: another daemon's write was in the way; retry"
+        ))
+    })
+}
+
+/// What [`db`] makes of an error a write reported as its answer instead of failing (a user's
+/// create, `scimd_create_user`): `why` is its SQLSTATE and message, and a taken name is
+/// `conflict`, the SCIM 409 for the record written.
+pub(super) fn answered(why: &str, conflict: impl FnOnce() -> ScimError) -> StoreError {
+    let (code, message) = why.split_once(' ').unwrap_or((why, ""));
+    if code == SqlState::UNIQUE_VIOLATION.code() {
+        return StoreError::Scim(conflict());
+    }
+    if let Some(busy) = in_the_way(code) {
+        return busy;
+    }
+    match refusal_of(code, message) {
+        Some(refused) => StoreError::Scim(refused),
+        None => StoreError::Db(format!("postgres: {code}: {message}")),
     }
 }
 

@@ -13,10 +13,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use scimd_core::wire::ActivityRecord;
 use scimd_core::{ResourceType, ScimError};
 use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
 
-use super::ahead::{Answer, Owned};
+use super::ahead::{Answer, Owned, CREATE_USER};
 use super::conn::{Conn, Params};
-use super::error::{db, is_unique_violation};
+use super::error::{answered, db, is_unique_violation};
 use super::flush::{Count, Counts, Pending};
 use super::tables::{record_of, Tables};
 use crate::store::error::Result;
@@ -78,12 +79,10 @@ impl<'a> PgRows<'a> {
         (self.left, self.deferred)
     }
 
-    /// Queues a lone user's create to go out ahead of later work; false when it must be
-    /// sent now.
-    fn defer_create(&mut self, org: &str, id: &str, rec: &Record, keys: &IndexKeys) -> bool {
-        let Some(ahead) = self.conn.ahead else {
-            return false;
-        };
+    /// Creates a user through `scimd_create_user` (migration 5), the one way a user is
+    /// written: a lone create is queued to go out ahead of later work, its answer read as the
+    /// batch ends; any other is sent now and its answer read at once.
+    fn create_user(&mut self, org: &str, id: &str, rec: &Record, keys: &IndexKeys) -> Result<()> {
         let params: Vec<Owned> = vec![
             Box::new(org.to_string()),
             Box::new(id.to_string()),
@@ -95,12 +94,26 @@ impl<'a> PgRows<'a> {
             Box::new(rec.version as i64),
             Box::new(keys.emails.clone()),
         ];
-        match ahead.defer(params) {
-            Some(answer) => {
-                self.deferred = Some((answer, conflict(ResourceType::User, &rec.attrs)));
-                true
-            }
-            None => false,
+        let conflict = || conflict(ResourceType::User, &rec.attrs);
+        let params = match self.conn.ahead.filter(|_| self.lone) {
+            Some(ahead) => match ahead.defer(params) {
+                Ok(answer) => {
+                    self.deferred = Some((answer, conflict()));
+                    return Ok(());
+                }
+                Err(params) => params,
+            },
+            None => params,
+        };
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+        let row = self.conn.query(CREATE_USER, &refs)?;
+        let why: Option<String> = match row.first() {
+            Some(row) => row.try_get(0).map_err(db)?,
+            None => None,
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(answered(&why, conflict)),
         }
     }
 }
@@ -201,7 +214,8 @@ impl Rows for PgRows<'_> {
     }
 
     fn unique_at_write(&self) -> bool {
-        // The unique indexes refuse it (`unique_write`), and the job's savepoint undoes it.
+        // The unique indexes refuse it (`unique_write`, `scimd_create_user`), and the job's
+        // savepoint undoes it.
         true
     }
 
@@ -213,39 +227,31 @@ impl Rows for PgRows<'_> {
         rec: &Record,
         keys: &IndexKeys,
     ) -> Result<()> {
-        if self.lone && rt == ResourceType::User && self.defer_create(org, id, rec, keys) {
-            return Ok(());
+        if rt == ResourceType::User {
+            return self.create_user(org, id, rec, keys);
         }
-        // A user's emails go in with the user, in the same statement: one round trip.
-        let t = Tables::of(rt).records;
-        let sql = match keys.emails.is_empty() {
-            true => format!(
-                "INSERT INTO {t} (org, id, name_key, external_id, attrs, created, modified, \
-                 version) VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8)"
-            ),
-            false => format!(
-                "WITH r AS (INSERT INTO {t} (org, id, name_key, external_id, attrs, created, \
-                 modified, version) VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8) \
-                 RETURNING 1) \
-                 INSERT INTO scimd_user_emails (org, email, id) \
-                 SELECT $1, e, $2 FROM r, unnest($9::text[]) AS e ON CONFLICT DO NOTHING"
-            ),
-        };
+        let sql = format!(
+            "INSERT INTO {} (org, id, name_key, external_id, attrs, created, modified, version) \
+             VALUES ($1, $2, $3, $4, $5::text::json, $6, $7, $8)",
+            Tables::of(rt).records
+        );
         let attrs = attrs_text(rec);
         let version = rec.version as i64;
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
-            &org,
-            &id,
-            &keys.name,
-            &keys.ext,
-            &attrs,
-            &rec.created,
-            &rec.modified,
-            &version,
-            &keys.emails,
-        ];
-        let n = if keys.emails.is_empty() { 8 } else { 9 };
-        self.unique_write(rt, rec, &sql, &params[..n])
+        self.unique_write(
+            rt,
+            rec,
+            &sql,
+            &[
+                &org,
+                &id,
+                &keys.name,
+                &keys.ext,
+                &attrs,
+                &rec.created,
+                &rec.modified,
+                &version,
+            ],
+        )
     }
 
     fn update(

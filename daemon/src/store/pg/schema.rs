@@ -103,10 +103,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org, endpoint)
     );
     "#,
-    // 5: a user's create as one call that answers instead of failing. The group-commit
-    // writer sends it ahead of later work and reads the answer as the batch ends, so a name
-    // taken meanwhile (or any value the database refuses) must not break the batch's
-    // transaction: the handler's block is a subtransaction of its own.
+    // 5: a user's create as one call that answers instead of failing, the one way a user is
+    // written. The group-commit writer sends a lone create ahead of later work and reads the
+    // answer as the batch ends, so a name taken meanwhile (or any value the database refuses)
+    // must not break the batch's transaction: the handler's block is a subtransaction of its
+    // own.
     r#"
     CREATE FUNCTION scimd_create_user(
         p_org text, p_id text, p_name text, p_ext text, p_attrs text,
