@@ -60,18 +60,12 @@ pub(crate) fn plan(
     // Each question asked once for all the ids: a whole member list is one read, not one
     // per member.
     let wanted: Vec<&str> = want.iter().filter(|(_, w)| **w).map(|(u, _)| *u).collect();
-    let members = match wanted.is_empty() {
-        true => BTreeSet::new(),
-        false => rows.members_among(org, gid, &wanted)?,
-    };
+    let members = rows.members_among(org, gid, &wanted)?;
     let joining: Vec<&str> = wanted
         .into_iter()
         .filter(|u| !members.contains(*u))
         .collect();
-    let users = match joining.is_empty() {
-        true => Vec::new(),
-        false => rows.users(org, &joining)?,
-    };
+    let users = rows.users(org, &joining)?;
     for (uid, user) in joining.into_iter().zip(users) {
         match user {
             Some(rec) => plan.to_add.push(Joining {
@@ -129,18 +123,13 @@ pub(crate) fn write(
     plan: MemberPlan,
 ) -> Result<Written> {
     let leaving: Vec<&str> = plan.to_remove.iter().map(String::as_str).collect();
-    let removed = match leaving.is_empty() {
-        true => Vec::new(),
-        false => rows.remove_members(org, gid, &leaving)?,
-    };
+    let removed = rows.remove_members(org, gid, &leaving)?;
     let joining: Vec<(&str, &str)> = plan
         .to_add
         .iter()
         .map(|j| (j.uid.as_str(), j.display.as_str()))
         .collect();
-    if !joining.is_empty() {
-        rows.put_members(org, gid, &joining)?;
-    }
+    rows.put_members(org, gid, &joining)?;
     let added = plan.to_add;
     if !added.is_empty() || !removed.is_empty() {
         rows.bump(

@@ -238,8 +238,9 @@ pub(crate) trait Rows {
     fn name_of(&mut self, org: &str, rt: ResourceType, id: &str) -> Result<Option<String>>;
 
     // The many-at-once forms below answer what a team's whole member list asks (a PUT of
-    // 10,000 members, a team's delete). Their defaults ask one at a time; a backend whose
-    // every statement is a round trip answers each in one.
+    // 10,000 members, a team's delete). Callers pass empty lists freely. Their defaults ask
+    // one at a time; a backend whose every statement is a round trip answers each in one, and
+    // sends nothing for an empty list.
 
     /// Which of `uids` are members of team `gid`.
     fn members_among(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<BTreeSet<String>> {

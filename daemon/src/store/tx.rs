@@ -355,10 +355,7 @@ fn member_events(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let leaving: Vec<&str> = written.removed.iter().map(String::as_str).collect();
-    let names = match leaving.is_empty() {
-        true => Vec::new(),
-        false => w.names_of(org, ResourceType::User, &leaving)?,
-    };
+    let names = w.names_of(org, ResourceType::User, &leaving)?;
     for (uid, user_name) in written.removed.iter().zip(names) {
         let user_name = user_name.unwrap_or_default();
         let m = Membership {

@@ -15,8 +15,8 @@ use tokio::runtime::Runtime;
 use super::ahead::{Ahead, Answer, CREATE_USER};
 use super::conn::{Conn, Driver};
 use super::error::{answered, pool};
-use super::flush::{Count, Ending};
-use super::rows::{bump_into, Left, PgRows};
+use super::flush::Ending;
+use super::rows::{Left, PgRows};
 use crate::store::commit::{self, Committed, Job, Step};
 use crate::store::error::{Result, StoreError};
 
@@ -107,20 +107,7 @@ impl Batch<'_> {
                     None => return Err(StoreError::Db("a user's create was not answered".into())),
                 }
             }
-            let left = entry.left;
-            for ((org, name), count) in left.counts {
-                match count {
-                    Count::Add(n) => bump_into(&mut all.counts, &org, &name, n),
-                    Count::Reset(n) => {
-                        all.counts.insert((org, name), Count::Reset(n));
-                    }
-                }
-            }
-            for (org, mut list) in left.events {
-                all.events.entry(org).or_default().append(&mut list);
-            }
-            all.activity.extend(left.activity);
-            all.prune = left.prune.or(all.prune);
+            all.absorb(entry.left);
         }
         Ok(all)
     }

@@ -52,15 +52,6 @@ pub(super) struct Ending<'a> {
 
 /// Writes what the batch left for its end and commits. An error means nothing committed.
 pub(super) fn commit(conn: &Conn<'_>, end: Ending<'_>) -> Result<()> {
-    let counts: Vec<(&String, &String, bool, i64)> = end
-        .counts
-        .iter()
-        .filter_map(|((org, name), count)| match *count {
-            Count::Add(0) => None,
-            Count::Add(n) => Some((org, name, false, n)),
-            Count::Reset(n) => Some((org, name, true, n)),
-        })
-        .collect();
     let columns = events::columns(end.events);
     let payload = match columns.is_empty() {
         true => None,
@@ -72,13 +63,18 @@ pub(super) fn commit(conn: &Conn<'_>, end: Ending<'_>) -> Result<()> {
         .map(|(max, cutoff)| activity::prune_params(max, cutoff));
 
     let mut first: Vec<(&'static str, Params<'_>)> = Vec::new();
-    for (org, name, reset, n) in &counts {
-        if *reset {
-            first.push((COUNT_RESET, vec![org, name]));
-            if *n == 0 {
-                continue;
+    for ((org, name), count) in end.counts {
+        let n = match count {
+            Count::Add(0) => continue,
+            Count::Add(n) => n,
+            Count::Reset(n) => {
+                first.push((COUNT_RESET, vec![org, name]));
+                if *n == 0 {
+                    continue;
+                }
+                n
             }
-        }
+        };
         first.push((COUNT_ADD, vec![org, name, n]));
     }
     for c in &columns {

@@ -28,7 +28,7 @@ use crate::store::purge::PurgeStep;
 use crate::store::rows::{IndexKeys, Rows};
 use crate::store::tx::conflict;
 
-pub(super) fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
+fn bump_into(counts: &mut Counts, org: &str, name: &str, delta: i64) {
     let slot = counts
         .entry((org.to_string(), name.to_string()))
         .or_insert(Count::Add(0));
@@ -46,6 +46,26 @@ pub(super) struct Left {
     pub(super) activity: Vec<ActivityRecord>,
     /// The activity retention to apply as the batch commits.
     pub(super) prune: Option<(u64, OffsetDateTime)>,
+}
+
+impl Left {
+    /// Adds what a later job left: its counter changes on top of these, its events and
+    /// records after these.
+    pub(super) fn absorb(&mut self, later: Left) {
+        for ((org, name), count) in later.counts {
+            match count {
+                Count::Add(n) => bump_into(&mut self.counts, &org, &name, n),
+                Count::Reset(n) => {
+                    self.counts.insert((org, name), Count::Reset(n));
+                }
+            }
+        }
+        for (org, mut list) in later.events {
+            self.events.entry(org).or_default().append(&mut list);
+        }
+        self.activity.extend(later.activity);
+        self.prune = later.prune.or(self.prune);
+    }
 }
 
 /// The rows of one job, inside its savepoint.
@@ -390,6 +410,9 @@ impl Rows for PgRows<'_> {
     }
 
     fn members_among(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<BTreeSet<String>> {
+        if uids.is_empty() {
+            return Ok(BTreeSet::new());
+        }
         Ok(self
             .conn
             .query(
@@ -402,6 +425,9 @@ impl Rows for PgRows<'_> {
     }
 
     fn users(&mut self, org: &str, ids: &[&str]) -> Result<Vec<Option<Record>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         // Locked in id order, the one order every daemon locks in.
         let rows = self.conn.query(
             "SELECT id, attrs::text, created, modified, version FROM scimd_users \
@@ -418,6 +444,9 @@ impl Rows for PgRows<'_> {
     }
 
     fn put_members(&mut self, org: &str, gid: &str, joining: &[(&str, &str)]) -> Result<()> {
+        if joining.is_empty() {
+            return Ok(());
+        }
         self.teams = None;
         let (uids, displays): (Vec<&str>, Vec<&str>) = joining.iter().copied().unzip();
         self.conn.execute(
@@ -430,6 +459,9 @@ impl Rows for PgRows<'_> {
     }
 
     fn remove_members(&mut self, org: &str, gid: &str, uids: &[&str]) -> Result<Vec<String>> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
         self.teams = None;
         let gone: HashSet<String> = self
             .conn
@@ -454,6 +486,9 @@ impl Rows for PgRows<'_> {
         rt: ResourceType,
         ids: &[&str],
     ) -> Result<Vec<Option<String>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT id, coalesce(attrs->>$3, '') FROM {} WHERE org = $1 AND id = ANY($2)",
             Tables::of(rt).records
