@@ -70,7 +70,7 @@ fn count_reads(
 
 /// How many of the async user reads (`store/pg/point.rs`) ran between the markers of `tag`.
 fn user_statements(cluster: &scimd_tests::pg::PgCluster, tag: &str) -> usize {
-    statements(cluster, tag, "FROM scimd_users u WHERE")
+    statements(cluster, tag, "SELECT u.id, u.attrs::text")
 }
 
 /// How many logged statements between the markers of `tag` contain `needle`.

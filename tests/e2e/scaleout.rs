@@ -240,6 +240,108 @@ fn a_database_upgraded_from_the_first_migration_serves() {
 }
 
 #[test]
+fn team_names_beside_memberships_stay_true_from_an_upgrade_and_from_older_daemons() {
+    let Some(cluster) = postgres_only("team names beside memberships") else {
+        return;
+    };
+    let url = cluster.create_database().expect("database");
+    let db = db_name(&url);
+    scimd::pg_url::migrate(&url, Some(5)).expect("migration 5");
+    let user = |id: &str| {
+        format!(
+            "INSERT INTO scimd_users (org, id, name_key, attrs, created, modified, version) \
+             VALUES ('acme', '{id}', '{id}@acme.com', \
+             '{{\"schemas\":[\"{USER}\"],\"userName\":\"{id}@acme.com\"}}', \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1);"
+        )
+    };
+    let team = |id: &str, name: &str| {
+        format!(
+            "INSERT INTO scimd_groups (org, id, name_key, attrs, created, modified, version) \
+             VALUES ('acme', '{id}', lower('{name}'), '{{\"displayName\":\"{name}\"}}', \
+             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1);"
+        )
+    };
+    // A membership written before migration 6, which the upgrade must name.
+    cluster
+        .psql(
+            &db,
+            &format!(
+                "{}{}{}{}INSERT INTO scimd_members (org, gid, uid, display) \
+                 VALUES ('acme', 'g-eng', 'u-ann', 'ann'); \
+                 INSERT INTO scimd_counts VALUES ('acme', 'users', 2), ('acme', 'active', 2);",
+                user("u-ann"),
+                user("u-bo"),
+                team("g-eng", "Eng"),
+                team("g-ops", "Ops")
+            ),
+        )
+        .expect("seed at migration 5");
+    let d = daemon_on(&url);
+    let c = d.client("acme");
+    let groups = |uid: &str| -> Vec<(String, String)> {
+        let r = c.get(&format!("/Users/{uid}"));
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        teams(&r.body)
+    };
+    let named = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(g, n)| (g.to_string(), n.to_string()))
+            .collect()
+    };
+    assert_eq!(groups("u-ann"), named(&[("g-eng", "Eng")]), "named by the upgrade");
+    // A daemon from before migration 6 writes a membership without the team's name, and
+    // renames a team in the row alone: the database keeps the names true.
+    cluster
+        .psql(
+            &db,
+            "INSERT INTO scimd_members (org, gid, uid, display) \
+             VALUES ('acme', 'g-ops', 'u-bo', 'bo'); \
+             UPDATE scimd_groups SET attrs = '{\"displayName\":\"Operations\"}' \
+             WHERE org = 'acme' AND id = 'g-ops'",
+        )
+        .expect("an older daemon's writes");
+    assert_eq!(groups("u-bo"), named(&[("g-ops", "Operations")]));
+    // This daemon's own rename, with a member added in the same PATCH.
+    let r = c.patch(
+        "/Groups/g-eng",
+        &patch_body(json!([
+            {"op": "replace", "value": {"displayName": "Platform"}},
+            {"op": "add", "path": "members", "value": [{"value": "u-bo"}]}
+        ])),
+    );
+    assert!(r.status == 200 || r.status == 204, "{:?}", r.body);
+    assert_eq!(groups("u-ann"), named(&[("g-eng", "Platform")]));
+    let both = named(&[("g-eng", "Platform"), ("g-ops", "Operations")]);
+    assert_eq!(groups("u-bo"), both);
+    // A page of users reads the same names.
+    let page = c.get("/Users?startIndex=1&count=10");
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let bo = page
+        .resources()
+        .into_iter()
+        .find(|u| u["id"] == "u-bo")
+        .expect("bo on the page");
+    assert_eq!(teams(&bo), both);
+}
+
+/// A user's `groups` as (team id, display) pairs.
+fn teams(user: &Value) -> Vec<(String, String)> {
+    user["groups"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|g| {
+                    let s = |k: &str| g[k].as_str().unwrap_or_default().to_string();
+                    (s("value"), s("display"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
 fn a_database_with_a_newer_schema_or_out_of_reach_is_refused_at_start() {
     let Some(cluster) = postgres_only("schema versions") else {
         return;

@@ -1,5 +1,6 @@
-//! Users and teams: create, read, uniqueness, lookups, versions, memberships on both sides, and
-//! a refusal inside a shared transaction that leaves nothing behind.
+//! Users and teams: create, read, uniqueness, lookups, versions, memberships on both sides
+//! with the teams' current names, and a refusal inside a shared transaction that leaves
+//! nothing behind.
 
 use scimd::store::{
     Change, Lookup, Outcome, Source, Stamp, Store, StoreError, Target, Unknown, Walk,
@@ -195,6 +196,50 @@ conformance!(memberships_show_on_both_sides_and_end_with_a_delete, |f| {
     );
     assert_eq!(refused(r), 400);
     assert!(f.store.get("acme", Group, "g2", false).unwrap().is_none());
+});
+
+conformance!(a_users_teams_carry_the_teams_current_names, |f| {
+    user(&f.store, "u1", "ann@acme.com").unwrap();
+    team(&f.store, "g1", "Eng", &["u1"]);
+    team(&f.store, "g2", "Ops", &[]);
+    let names = |store: &Store| -> Vec<(String, String)> {
+        let got = store.get("acme", User, "u1", true).unwrap().expect("found");
+        let links = got.links.unwrap_or_default().into_iter();
+        links.map(|l| (l.id, l.display)).collect()
+    };
+    let pair = |g: &str, n: &str| (g.to_string(), n.to_string());
+    assert_eq!(names(&f.store), [pair("g1", "Eng")]);
+    // A rename and a join in one change; the name shows on every member, old and new.
+    let t = Target::new("acme", Group, "g2");
+    f.store
+        .modify(t, None, stamp(), |_| {
+            Ok(Change {
+                attrs: attrs(json!({"displayName": "Operations"})),
+                members: vec![MemberOp::Add(vec!["u1".into()])],
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        names(&f.store),
+        [pair("g1", "Eng"), pair("g2", "Operations")]
+    );
+    let t = Target::new("acme", Group, "g1");
+    f.store
+        .modify(t, None, stamp(), |_| {
+            Ok(Change {
+                attrs: attrs(json!({"displayName": "Platform"})),
+                members: vec![],
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        names(&f.store),
+        [pair("g1", "Platform"), pair("g2", "Operations")]
+    );
+    f.store
+        .delete(Target::new("acme", Group, "g1"), None, NOW)
+        .unwrap();
+    assert_eq!(names(&f.store), [pair("g2", "Operations")]);
 });
 
 conformance!(a_refusal_inside_a_shared_transaction_leaves_the_rest, |f| {

@@ -10,19 +10,18 @@ use crate::store::engine::{AsyncReads, ReadFuture};
 use crate::store::error::StoreError;
 use crate::store::model::{meta_of, Link, Resource};
 
-/// A user's id and record found by `$where`, and with it (`$3`) their teams that exist, as
-/// `[[id, displayName], ...]` by team id: what `read::links` makes of `teams_of` and
-/// `team_name`. Made at compile time, so a read formats no SQL.
+/// A user's id and record found by `$where`, and with it (`$3`) their teams' ids and names
+/// by team id, read from the membership index alone (migration 6 keeps each team's name
+/// there): what `read::links` makes of `teams_of` and `team_name`. Made at compile time, so
+/// a read formats no SQL.
 macro_rules! user_where {
     ($where:literal) => {
         concat!(
-            "SELECT u.id, u.attrs::text, u.created, u.modified, u.version, \
-             CASE WHEN $3 THEN coalesce((SELECT json_agg(json_build_array(m.gid, \
-                 CASE WHEN json_typeof(g.attrs->'displayName') = 'string' \
-                 THEN g.attrs->>'displayName' ELSE '' END) ORDER BY m.gid) \
-               FROM scimd_members m JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
-               WHERE m.org = u.org AND m.uid = u.id), '[]') END::text \
-             FROM scimd_users u WHERE u.org = $1 AND ",
+            "SELECT u.id, u.attrs::text, u.created, u.modified, u.version, t.ids, t.names \
+             FROM scimd_users u LEFT JOIN LATERAL (SELECT array_agg(m.gid ORDER BY m.gid) ids, \
+               array_agg(m.team ORDER BY m.gid) names FROM scimd_members m \
+               WHERE $3 AND m.org = u.org AND m.uid = u.id AND m.team IS NOT NULL) t ON true \
+             WHERE u.org = $1 AND ",
             $where
         )
     };
@@ -82,16 +81,13 @@ fn read_user(
         let id: String = row.try_get(0).map_err(db)?;
         let rec = record_of("scimd_users", &id, row, 1)?;
         let links = if with_links {
-            let text: String = row.try_get(5).map_err(db)?;
-            let pairs: Vec<(String, String)> =
-                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                    table: "scimd_members",
-                    key: id.clone(),
-                    cause: e.to_string(),
-                })?;
+            // No membership: NULL arrays.
+            let ids: Option<Vec<String>> = row.try_get(5).map_err(db)?;
+            let names: Option<Vec<String>> = row.try_get(6).map_err(db)?;
+            let (ids, names) = (ids.unwrap_or_default(), names.unwrap_or_default());
             Some(
-                pairs
-                    .into_iter()
+                ids.into_iter()
+                    .zip(names)
                     .map(|(id, display)| Link { id, display })
                     .collect(),
             )

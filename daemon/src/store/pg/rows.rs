@@ -381,7 +381,9 @@ impl Rows for PgRows<'_> {
     fn put_member(&mut self, org: &str, gid: &str, uid: &str, display: &str) -> Result<()> {
         self.teams = None;
         self.conn.execute(
-            "INSERT INTO scimd_members (org, gid, uid, display) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO scimd_members (org, gid, uid, display, team) \
+             VALUES ($1, $2, $3, $4, (SELECT scimd_team_name(attrs) FROM scimd_groups \
+             WHERE org = $1 AND id = $2)) \
              ON CONFLICT (org, gid, uid) DO UPDATE SET display = EXCLUDED.display",
             &[&org, &gid, &uid, &display],
         )?;
@@ -450,8 +452,9 @@ impl Rows for PgRows<'_> {
         self.teams = None;
         let (uids, displays): (Vec<&str>, Vec<&str>) = joining.iter().copied().unzip();
         self.conn.execute(
-            "INSERT INTO scimd_members (org, gid, uid, display) \
-             SELECT $1, $2, u, d FROM unnest($3::text[], $4::text[]) AS t(u, d) \
+            "INSERT INTO scimd_members (org, gid, uid, display, team) \
+             SELECT $1, $2, u, d, (SELECT scimd_team_name(attrs) FROM scimd_groups \
+             WHERE org = $1 AND id = $2) FROM unnest($3::text[], $4::text[]) AS t(u, d) \
              ON CONFLICT (org, gid, uid) DO UPDATE SET display = EXCLUDED.display",
             &[&org, &gid, &uids, &displays],
         )?;

@@ -124,6 +124,43 @@ pub(super) const MIGRATIONS: &[&str] = &[
     END
     $$;
     "#,
+    // 6: each membership carries its team's displayName (`team`), in the index by user, so a
+    // user's teams (a GET's `groups`, a page's) are read from that index alone: no join to
+    // the teams, no second read of the heap. Triggers keep it true whoever writes, a daemon
+    // from before this migration included: a membership written without it takes the
+    // team's name, and a team's rename renames its memberships. `team` is NULL only for a
+    // membership of a team that does not exist.
+    r#"
+    CREATE FUNCTION scimd_team_name(attrs json) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE WHEN json_typeof(attrs->'displayName') = 'string'
+            THEN attrs->>'displayName' ELSE '' END
+    $$;
+    ALTER TABLE scimd_members ADD COLUMN team text;
+    UPDATE scimd_members m SET team = scimd_team_name(g.attrs)
+        FROM scimd_groups g WHERE g.org = m.org AND g.id = m.gid;
+    DROP INDEX scimd_members_by_user;
+    CREATE INDEX scimd_members_by_user ON scimd_members (org, uid, gid) INCLUDE (team);
+    CREATE FUNCTION scimd_member_team() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        SELECT scimd_team_name(g.attrs) INTO NEW.team
+            FROM scimd_groups g WHERE g.org = NEW.org AND g.id = NEW.gid;
+        RETURN NEW;
+    END
+    $$;
+    CREATE TRIGGER scimd_member_team BEFORE INSERT ON scimd_members
+        FOR EACH ROW WHEN (NEW.team IS NULL) EXECUTE FUNCTION scimd_member_team();
+    CREATE FUNCTION scimd_team_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE scimd_members SET team = scimd_team_name(NEW.attrs)
+            WHERE org = NEW.org AND gid = NEW.id;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER scimd_team_renamed AFTER UPDATE ON scimd_groups
+        FOR EACH ROW WHEN (scimd_team_name(OLD.attrs) IS DISTINCT FROM scimd_team_name(NEW.attrs))
+        EXECUTE FUNCTION scimd_team_renamed();
+    "#,
 ];
 
 /// The schema version this binary writes.

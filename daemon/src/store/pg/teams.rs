@@ -1,5 +1,5 @@
 //! A read snapshot's cache of users' teams on PostgreSQL: the memberships of a page of users
-//! read in a few queries, with each team's displayName joined in, so a listing's `groups`
+//! read in a few queries, with each team's displayName kept beside them, so a listing's `groups`
 //! costs no query per user and none per team (issue 21). The same idea as the redb Reader's
 //! membership window, in rows a query brings rather than in a range walked.
 
@@ -22,22 +22,16 @@ pub(super) fn memberships(rows: &[Row]) -> Vec<Membership> {
 /// in up to ten teams each fits in one window; more only costs another query per window.
 pub(super) const WINDOW_ROWS: usize = 1024;
 
-/// One user's memberships with their teams' names, by team id. The LEFT JOIN keeps a
-/// membership whose team is gone (`teams_of` reports it, `team_name` says None), and the
-/// name is the displayName string or "" as the default `View::team_name` decodes it.
-pub(super) const ONE: &str = "SELECT m.uid, m.gid, g.id IS NOT NULL, \
-     CASE WHEN json_typeof(g.attrs->'displayName') = 'string' \
-     THEN g.attrs->>'displayName' ELSE '' END \
-     FROM scimd_members m LEFT JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
-     WHERE m.org = $1 AND m.uid = $2 ORDER BY m.gid";
+/// One user's memberships with their teams' names, by team id, from the membership index
+/// alone (migration 6 keeps each team's name there, NULL for a team that is gone: `teams_of`
+/// reports it, `team_name` says None).
+pub(super) const ONE: &str = "SELECT m.uid, m.gid, m.team IS NOT NULL, coalesce(m.team, '') \
+     FROM scimd_members m WHERE m.org = $1 AND m.uid = $2 ORDER BY m.gid";
 
 /// The memberships of the users from `$2` on, in (user, team) order, at most `$3` rows: the
 /// `scimd_members_by_user` index read in order, so the LIMIT stops the scan early.
-pub(super) const WINDOW: &str = "SELECT m.uid, m.gid, g.id IS NOT NULL, \
-     CASE WHEN json_typeof(g.attrs->'displayName') = 'string' \
-     THEN g.attrs->>'displayName' ELSE '' END \
-     FROM scimd_members m LEFT JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
-     WHERE m.org = $1 AND m.uid >= $2 ORDER BY m.uid, m.gid LIMIT $3";
+pub(super) const WINDOW: &str = "SELECT m.uid, m.gid, m.team IS NOT NULL, coalesce(m.team, '') \
+     FROM scimd_members m WHERE m.org = $1 AND m.uid >= $2 ORDER BY m.uid, m.gid LIMIT $3";
 
 /// What a Reader knows of users' teams so far.
 #[derive(Default)]

@@ -98,11 +98,11 @@ impl View for Reader<'_> {
     ) -> Result<Vec<Membership>> {
         let (gid, uid) = after.unwrap_or(("", ""));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // One query per batch, names joined in: never one query per membership.
+        // One query per batch, the user's name joined in and the team's beside the row:
+        // never one query per membership.
         let rows = self.query(
-            "SELECT m.gid, coalesce(g.attrs->>'displayName', ''), m.uid, \
+            "SELECT m.gid, coalesce(m.team, ''), m.uid, \
              coalesce(u.attrs->>'userName', '') FROM scimd_members m \
-             LEFT JOIN scimd_groups g ON g.org = m.org AND g.id = m.gid \
              LEFT JOIN scimd_users u ON u.org = m.org AND u.id = m.uid \
              WHERE m.org = $1 AND (m.gid, m.uid) > ($2, $3) ORDER BY m.gid, m.uid LIMIT $4",
             &[&org, &gid, &uid, &limit],
