@@ -59,6 +59,10 @@ const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 /// How often the health check runs.
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
+/// Connections of `pool_size` that point reads share (one when the pool is smaller than
+/// twice this): on a 2-core machine two carried more reads than one or four.
+const POINT_CONNECTIONS: usize = 2;
+
 /// The PostgreSQL backend.
 pub(crate) struct Postgres {
     /// The runtime the backend made for itself, when opened outside one.
@@ -189,7 +193,23 @@ impl Postgres {
             }
         };
         let (config, tls) = settings(target)?;
-        let pool = pool_with(config.clone(), tls.clone(), pool_size, &handle)?;
+        // Of `pool_size`, point reads share a few connections; the rest are lent whole, one
+        // read snapshot each.
+        let shared = if pool_size >= 2 * POINT_CONNECTIONS {
+            POINT_CONNECTIONS
+        } else {
+            1
+        };
+        let pool = pool_with(
+            config.clone(),
+            tls.clone(),
+            pool_size.saturating_sub(shared),
+            &handle,
+        )?;
+        let point = point::Point::new(
+            pool_with(config.clone(), tls.clone(), shared, &handle)?,
+            shared,
+        );
         {
             let client = handle.block_on(pool.get()).map_err(|e| {
                 StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", chain(&e)))
@@ -215,7 +235,6 @@ impl Postgres {
         let size = Arc::new(AtomicU64::new(0));
         let watcher = handle.spawn(watch_health(pool.clone(), health.clone(), size.clone()));
         let listener = handle.spawn(notify::listen(config, tls, feed));
-        let point = point::Point { pool: pool.clone() };
         Ok(Postgres {
             rt,
             handle,
