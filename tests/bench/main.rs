@@ -12,7 +12,8 @@
 //! `GET /events/v1/{org}/snapshot` per org size, with the daemon's peak RSS added. `--only`
 //! picks some of `ceilings`, `sizes`, `isolation`, `import`, `webhooks`, `wakeup` and
 //! `snapshot`. With
-//! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb.
+//! `--postgres ADMIN_URL` every daemon runs on a fresh PostgreSQL database instead of redb;
+//! `--side-by-side` adds each size on redb just before it, and issue 21's targets as ratios.
 //!
 //! ```sh
 //! cargo run --release -p scimd-tests --bin scimd-bench -- \
@@ -95,6 +96,10 @@ struct Args {
     /// copied in, and dropped when the instance is done.
     #[arg(long, value_name = "ADMIN_URL")]
     postgres: Option<String>,
+    /// With `--postgres`: run each size on redb too, just before PostgreSQL, and report
+    /// issue 21's targets as ratios of the two.
+    #[arg(long, requires = "postgres")]
+    side_by_side: bool,
     /// `pool_size` of the daemons' `[store]` with `--postgres`.
     #[arg(long, default_value_t = scimd_config::DEFAULT_POOL_SIZE)]
     pg_pool_size: usize,
@@ -206,9 +211,14 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let mut sizes = Vec::new();
+    let (mut sizes, mut redb_sizes) = (Vec::new(), Vec::new());
     if part(Part::Sizes) {
         for &n in &args.users {
+            if args.side_by_side {
+                eprintln!("on redb first:");
+                redb_sizes.push(run_size(&rt, &bin, &args, None, n, secs)?);
+                eprintln!("then on PostgreSQL:");
+            }
             sizes.push(run_size(&rt, &bin, &args, pg.as_ref(), n, secs)?);
         }
     }
@@ -278,6 +288,11 @@ fn main() -> anyhow::Result<()> {
         iso.as_ref(),
         imports.as_ref(),
     );
+    let text = if redb_sizes.is_empty() {
+        text
+    } else {
+        text + &report::render_side(&redb_sizes, &sizes, ceilings.as_ref())
+    };
     let text = match &hooks {
         Some(h) => text + &webhooks::render(h, args.clients),
         None => text,

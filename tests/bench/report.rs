@@ -13,6 +13,7 @@ use crate::pg::Loaded;
 mod import;
 mod isolation;
 mod machine;
+mod side;
 mod snapshot;
 
 use import::{import_targets, render_import};
@@ -20,6 +21,7 @@ pub use import::{ImportResult, ImportRun, Walk};
 use isolation::{isolation_targets, render_isolation};
 pub use isolation::{IsoRow, IsolationResult};
 pub use machine::machine;
+pub use side::render_side;
 pub use snapshot::render_snapshot;
 
 pub struct Ceilings {
