@@ -1,7 +1,8 @@
 //! What a page of users with their teams costs on PostgreSQL, counted by PostgreSQL itself
 //! (issue 21): a page takes a fixed number of queries whatever its size, not one per user and
-//! one per team. And the teams a listing shows are a single GET's, when the memberships of a
-//! page take several windows. A team's whole member list is written and read in a fixed
+//! one per team (an unfiltered one a single statement). And the teams a listing shows are a
+//! single GET's, read ahead in one statement or when the memberships of a page take several
+//! windows. A team's whole member list is written and read in a fixed
 //! number of statements too. Only the `e2e-postgres` binary runs these.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,6 +11,9 @@ use serde_json::Value;
 
 use crate::harness::{on_postgres, Client, Daemon};
 use crate::scaleout::daemon_on;
+
+/// What every page statement of `store/pg/page.rs` holds.
+const PAGE_STATEMENT: &str = "FROM (SELECT coalesce((SELECT n FROM scimd_counts";
 
 /// What opens a read snapshot (`store/pg/view.rs`): how a read is told from a write.
 const SNAPSHOT_BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -118,31 +122,46 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         c.create_group(&format!("team-{t}"), &members);
     }
     // Every size is measured before any is judged, so a failure shows how the cost grows.
+    // An unfiltered page is one statement on the async runtime, count included, in no read
+    // snapshot; a filtered one (`active eq true`: every user, by a scan) reads in a snapshot.
     let mut costs = Vec::new();
     for count in [10, 50, 100] {
-        let mut page = Vec::new();
-        let reads = count_reads(&cluster, &db, &format!("page{count}"), || {
-            let r = c.get(&format!("/Users?count={count}&startIndex=1"));
-            r.expect(200);
-            page = r.resources();
-        });
-        assert_eq!(page.len(), count);
-        assert!(
-            page.iter()
-                .all(|u| u["groups"].as_array().is_some_and(|g| g.len() >= 5)),
-            "every user of the page with their teams"
-        );
-        let per_read: Vec<usize> = reads.iter().map(|(_, q)| q.len()).collect();
-        println!("a page of {count} users with teams: queries per read snapshot {per_read:?}");
-        costs.push((count, per_read, reads));
+        for (how, filter) in [("plain", ""), ("filtered", "&filter=active%20eq%20true")] {
+            let mut page = Vec::new();
+            let tag = format!("page{count}{how}");
+            let reads = count_reads(&cluster, &db, &tag, || {
+                let r = c.get(&format!("/Users?count={count}&startIndex=1{filter}"));
+                r.expect(200);
+                assert_eq!(r.total(), 120, "{how}");
+                page = r.resources();
+            });
+            assert_eq!(page.len(), count);
+            assert!(
+                page.iter()
+                    .all(|u| u["groups"].as_array().is_some_and(|g| g.len() >= 5)),
+                "every user of the page with their teams"
+            );
+            let per_read: Vec<usize> = reads.iter().map(|(_, q)| q.len()).collect();
+            let pages = statements(&cluster, &tag, PAGE_STATEMENT);
+            println!(
+                "a {how} page of {count} users with teams: {pages} page statement(s), queries \
+                 per read snapshot {per_read:?}"
+            );
+            costs.push((count, how, pages, per_read, reads));
+        }
     }
-    for (count, per_read, reads) in &costs {
-        // The page's total comes from a counter, in a read of its own (one query); the page
-        // itself is one scan, the first user's teams, and one window of the rest.
+    for (count, how, pages, per_read, reads) in &costs {
+        if *how == "plain" {
+            assert!(reads.is_empty(), "a page of {count} opened a snapshot: {reads:#?}");
+            assert_eq!(*pages, 1, "a page of {count}");
+            continue;
+        }
+        // The filtered page's snapshot: one scan, the first user's teams, and one window of
+        // the rest.
         let total: usize = per_read.iter().sum();
         assert!(
-            per_read.iter().all(|&n| n <= 3) && total <= 4,
-            "a page of {count}: {total} queries, per snapshot {per_read:?}: {reads:#?}"
+            *pages == 0 && per_read.iter().all(|&n| n <= 3) && total <= 3,
+            "a filtered page of {count}: {total} queries, per snapshot {per_read:?}: {reads:#?}"
         );
     }
     // A single GET of a user: one statement, on the async runtime, in no read snapshot.
@@ -187,11 +206,12 @@ fn teams_of(user: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Every user of `c` by startIndex pages of `count`.
-fn listed(c: &Client, count: usize) -> Vec<Value> {
+/// Every user of `c` by startIndex pages of `count`, with `filter` (a query part) added.
+fn listed(c: &Client, count: usize, filter: &str) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
-        let r = c.get(&format!("/Users?count={count}&startIndex={}", out.len() + 1));
+        let start = out.len() + 1;
+        let r = c.get(&format!("/Users?count={count}&startIndex={start}{filter}"));
         r.expect(200);
         let page = r.resources();
         if page.is_empty() {
@@ -231,15 +251,21 @@ fn a_listings_teams_match_single_gets_when_a_page_takes_several_windows() {
             want.get_mut(m).expect("a user").insert(gid.clone(), name.clone());
         }
     }
-    for count in [100, 7] {
-        let listed = listed(&c, count);
+    // Unfiltered pages are read ahead in one statement; filtered ones (every user matches)
+    // in a snapshot, their memberships a window at a time.
+    let walks = [100, 7]
+        .into_iter()
+        .flat_map(|n| [(n, ""), (n, "&filter=active%20eq%20true")]);
+    for (count, filter) in walks {
+        let listed = listed(&c, count, filter);
         assert_eq!(listed.len(), users.len(), "pages of {count}");
         for user in &listed {
             let id = user["id"].as_str().expect("id");
             let single = c.get(&format!("/Users/{id}"));
             single.expect(200);
-            assert_eq!(user["groups"], single.body["groups"], "user {id}, pages of {count}");
-            assert_eq!(teams_of(user), want[id], "user {id}, pages of {count}");
+            let what = format!("user {id}, pages of {count} {filter}");
+            assert_eq!(user["groups"], single.body["groups"], "{what}");
+            assert_eq!(teams_of(user), want[id], "{what}");
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{internal, json_body, links_attr, plan, render_owned, Context, Reply, Request, Result};
 use super::{DEFAULT_COUNT, MAX_RESULTS};
-use crate::store::{Resource, Source, StoreError, Walk};
+use crate::store::{PageAsk, Resource, Source, StoreError, Walk};
 
 /// List parameters, from the query string or a SearchRequest body.
 #[derive(Debug)]
@@ -192,6 +192,42 @@ impl ListParams {
     }
 }
 
+/// The page of a `GET /Users` or `GET /Groups` without filter or sort (by startIndex or by
+/// cursor) a networked store can read on the async runtime before the listing runs, as
+/// [`collect`] would walk it. None for any other request, and for one the usual path answers
+/// with an error.
+pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
+    if req.method != http::Method::GET {
+        return None;
+    }
+    let (rt, []) = req.path.resource()? else {
+        return None;
+    };
+    let p = ListParams::from_query(rt, &ctx.declared, &req.query).ok()?;
+    if p.filter.is_some() || p.sort.is_some() || p.count == 0 {
+        return None;
+    }
+    let with_links = p.projection.includes(rt, links_attr(rt));
+    let (after, skip, limit) = match &p.cursor {
+        // One more than the page: whether there is a next.
+        Some(c) => ((!c.is_empty()).then(|| c.clone()), 0, p.count + 1),
+        None => {
+            let skip = p.start_index - 1;
+            match ctx.pages.after(ctx.org, rt, skip) {
+                Some(id) => (Some(id), 0, p.count),
+                None => (None, skip, p.count),
+            }
+        }
+    };
+    Some(PageAsk {
+        rt,
+        after,
+        skip,
+        limit,
+        with_links,
+    })
+}
+
 pub(super) fn list(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Reply> {
     let page = collect(ctx, rt, p)?;
     if p.cursor.is_none() {
@@ -235,6 +271,20 @@ fn candidates(
     walk: Walk<'_>,
     visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
 ) -> std::result::Result<(), StoreError> {
+    if let (Source::All, Some(page)) = (walk.source, ctx.page_read) {
+        // Read for this very walk (`page_ahead`), up to where the listing stops.
+        debug_assert!(page.ask.after.as_deref() == walk.after && page.ask.skip == walk.skip);
+        for r in &page.resources {
+            let mut r = r.clone();
+            if !walk.with_links {
+                r.links = None;
+            }
+            if !visit(r)? {
+                break;
+            }
+        }
+        return Ok(());
+    }
     let (Source::Lookup(_), Some(read)) = (walk.source, ctx.read_before) else {
         return ctx.store.visit(ctx.org, rt, walk, visit);
     };
@@ -301,9 +351,10 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         with_links,
     };
     let unfiltered_total = || -> Result<Option<usize>> {
-        match p.filter {
-            None => Ok(Some(store.count(org, rt).map_err(internal)? as usize)),
-            Some(_) => Ok(None),
+        match (&p.filter, ctx.page_read) {
+            (None, Some(page)) => Ok(Some(page.total as usize)),
+            (None, None) => Ok(Some(store.count(org, rt).map_err(internal)? as usize)),
+            (Some(_), _) => Ok(None),
         }
     };
 
@@ -353,9 +404,11 @@ fn collect(ctx: &Context<'_>, rt: ResourceType, p: &ListParams) -> Result<Page> 
         let mut resources = Vec::new();
         if p.count > 0 && skip < total {
             // The page right after a recent one continues after its last id: O(page).
-            let (after, skip_now) = match ctx.pages.after(org, rt, skip) {
-                Some(id) => (Some(id), 0),
-                None => (None, skip),
+            let (after, skip_now) = match (ctx.page_read, ctx.pages.after(org, rt, skip)) {
+                // Where the page read ahead started, whatever later pages noted since.
+                (Some(page), _) => (page.ask.after.clone(), page.ask.skip),
+                (None, Some(id)) => (Some(id), 0),
+                (None, None) => (None, skip),
             };
             let mut last = None;
             candidates(

@@ -28,7 +28,9 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
 use crate::activity::Bus;
-use crate::store::{Link, Lookup, Resource, Source, Store, StoreError, Unknown};
+use crate::store::{Link, Lookup, PageRead, Resource, Source, Store, StoreError, Unknown};
+
+pub use list::page_ahead;
 use route::{Endpoint, ScimPath};
 use scimd_core::resource::precondition;
 use write::{create, delete, patch, replace, write};
@@ -78,6 +80,9 @@ pub struct Context<'a> {
     /// The candidates of a unique lookup the store already read on the async runtime
     /// ([`user_lookup`]): a listing visits these instead of asking the store again.
     pub read_before: Option<&'a [Resource]>,
+    /// The page of an unfiltered listing the store already read on the async runtime
+    /// ([`page_ahead`]): the listing answers from it, count included.
+    pub page_read: Option<&'a PageRead>,
 }
 
 impl Context<'_> {

@@ -408,6 +408,16 @@ async fn serve_scim(
                 api::handle(&ctx, &request)
             });
         }
+        // And an unfiltered page, with its count, in one statement.
+        let ahead = api::page_ahead(&parts.context(), &request);
+        if let Some(read) = ahead.and_then(|ask| store.page_now(&parts.org_key, ask)) {
+            let page = read.await.map_err(api::internal)?;
+            return inline(|| {
+                let mut ctx = parts.context();
+                ctx.page_read = Some(&page);
+                api::handle(&ctx, &request)
+            });
+        }
     }
     let run = move || api::handle(&parts.context(), &request);
     if point_read {
@@ -462,6 +472,7 @@ impl Parts {
             now: std::cell::OnceCell::new(),
             started: self.started,
             read_before: None,
+            page_read: None,
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::commit::Job;
 use super::error::{Result, StoreError};
-use super::model::Resource;
+use super::model::{PageAsk, PageRead, Resource};
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -53,6 +53,8 @@ pub(crate) trait AsyncReads: Send + Sync {
     /// `with_links`.
     fn user_by_name(&self, org: &str, name: &str, with_links: bool)
         -> ReadFuture<Option<Resource>>;
+    /// A page of the org's resources of one type in id order, with the type's count.
+    fn page(&self, org: &str, ask: PageAsk) -> ReadFuture<PageRead>;
 }
 
 /// A storage backend.

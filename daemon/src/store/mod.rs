@@ -51,7 +51,8 @@ use hooks::{HookState, Lease};
 use model::*;
 pub(crate) use model::{not_found, stale};
 pub use model::{
-    Change, Link, Lookup, Note, Outcome, Resource, Source, Stamp, Target, Unknown, Walk,
+    Change, Link, Lookup, Note, Outcome, PageAsk, PageRead, Resource, Source, Stamp, Target,
+    Unknown, Walk,
 };
 pub use pg::{PgTarget, PgTls, SslMode};
 pub use purge::Purged;
@@ -202,6 +203,17 @@ impl Store {
             .engine
             .async_reads()?
             .user_by_name(org, name, with_links);
+        Some(self.observed(read))
+    }
+
+    /// The page `ask` names with the type's count, read on the async runtime in one
+    /// statement when the backend can (None: read it through [`Store::visit`]).
+    pub fn page_now(
+        &self,
+        org: &str,
+        ask: PageAsk,
+    ) -> Option<impl std::future::Future<Output = Result<PageRead>> + Send + 'static> {
+        let read = self.engine.async_reads()?.page(org, ask);
         Some(self.observed(read))
     }
 

@@ -108,6 +108,26 @@ pub struct Walk<'a> {
     pub with_links: bool,
 }
 
+/// A page of all of an org's resources of one type in id order, as a networked store reads it
+/// ahead on the async runtime: after id `after`, past `skip` more, at most `limit`, with links
+/// when `with_links`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageAsk {
+    pub rt: scimd_core::ResourceType,
+    pub after: Option<String>,
+    pub skip: usize,
+    pub limit: usize,
+    pub with_links: bool,
+}
+
+/// What a [`PageAsk`] read, in one consistent statement: the type's count and the page.
+#[derive(Debug)]
+pub struct PageRead {
+    pub ask: PageAsk,
+    pub total: u64,
+    pub resources: Vec<Resource>,
+}
+
 /// Which resources a listing visits.
 #[derive(Debug, Clone)]
 pub enum Source {

@@ -1,0 +1,83 @@
+//! A page of an org's users or teams in id order, with the type's count and each resource's
+//! links, in one statement on a shared connection (`shared.rs`): one round trip, consistent
+//! by itself, on the async runtime. A user's teams come from the membership index alone
+//! (migration 6), a team's members from the membership table's primary key.
+
+use std::sync::Arc;
+
+use scimd_core::ResourceType;
+
+use super::error::db;
+use super::shared::{resource_at, Shared};
+use crate::store::engine::ReadFuture;
+use crate::store::model::{PageAsk, PageRead};
+
+/// The statement of one type: `$1` org, `$2` the id the page starts after ("" for the first),
+/// `$3` how many more to pass over, `$4` the most rows, `$5` whether to read links. The count
+/// comes on every row, and on a lone row of NULLs when the page is empty.
+macro_rules! page_of {
+    ($table:literal, $counter:literal, $links:literal) => {
+        concat!(
+            "SELECT c.n, p.id, p.attrs::text, p.created, p.modified, p.version, l.ids, l.names \
+             FROM (SELECT coalesce((SELECT n FROM scimd_counts WHERE org = $1 AND name = '",
+            $counter,
+            "'), 0) AS n) c \
+             LEFT JOIN LATERAL (SELECT r.org, r.id, r.attrs, r.created, r.modified, r.version \
+               FROM ",
+            $table,
+            " r WHERE r.org = $1 AND r.id > $2 ORDER BY r.id OFFSET $3 LIMIT $4) p ON true \
+             LEFT JOIN LATERAL (",
+            $links,
+            ") l ON true ORDER BY p.id"
+        )
+    };
+}
+
+/// A page of users, each with their teams (ids and names, by team id).
+const USERS: &str = page_of!(
+    "scimd_users",
+    "users",
+    "SELECT array_agg(m.gid ORDER BY m.gid) ids, array_agg(m.team ORDER BY m.gid) names \
+     FROM scimd_members m WHERE $5 AND m.org = p.org AND m.uid = p.id AND m.team IS NOT NULL"
+);
+
+/// A page of teams, each with its members (ids and display names, by user id).
+const TEAMS: &str = page_of!(
+    "scimd_groups",
+    "groups",
+    "SELECT array_agg(m.uid ORDER BY m.uid) ids, array_agg(m.display ORDER BY m.uid) names \
+     FROM scimd_members m WHERE $5 AND m.org = p.org AND m.gid = p.id"
+);
+
+/// Reads the page `ask` names.
+pub(super) fn read(shared: Arc<Shared>, org: &str, ask: PageAsk) -> ReadFuture<PageRead> {
+    let org = org.to_string();
+    Box::pin(async move {
+        let (sql, table) = match ask.rt {
+            ResourceType::User => (USERS, "scimd_users"),
+            ResourceType::Group => (TEAMS, "scimd_groups"),
+        };
+        let after = ask.after.as_deref().unwrap_or("");
+        let skip = i64::try_from(ask.skip).unwrap_or(i64::MAX);
+        let limit = i64::try_from(ask.limit).unwrap_or(i64::MAX);
+        let rows = shared
+            .ask(sql, &[&org, &after, &skip, &limit, &ask.with_links])
+            .await?;
+        let total = match rows.first() {
+            Some(row) => row.try_get::<_, i64>(0).map_err(db)?,
+            None => 0,
+        };
+        let mut resources = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // The lone row of an empty page has no resource.
+            if row.try_get::<_, Option<String>>(1).map_err(db)?.is_some() {
+                resources.push(resource_at(table, row, 1, ask.with_links)?);
+            }
+        }
+        Ok(PageRead {
+            ask,
+            total: u64::try_from(total).unwrap_or(0),
+            resources,
+        })
+    })
+}
