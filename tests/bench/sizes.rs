@@ -220,6 +220,24 @@ pub fn run_size(
         None,
     )?;
     let lc = args.list_clients.max(1);
+    // No index serves it: every user is read, by the database on PostgreSQL (only rows that
+    // hold the value come back), by the daemon on redb.
+    let by_family = |i: usize| {
+        let f = format!("name.familyName eq \"Family{i}\"");
+        format!("{BASE}/Users?filter={}", encode(&f))
+    };
+    r.probe(Req::get(by_family(n / 5)), "\"totalResults\":1")?;
+    r.run(
+        "scan",
+        "`filter=name.familyName eq` (no index: a scan)".into(),
+        lc,
+        200,
+        Arc::new(move |cl, seq| {
+            let i = (mix(6, cl as u64, seq) % n as u64) as usize;
+            Some(Req::get(by_family(i)))
+        }),
+        None,
+    )?;
     let first = format!("{BASE}/Users?startIndex=1&count=100");
     r.probe(Req::get(first.clone()), "\"itemsPerPage\":100")?;
     r.run(

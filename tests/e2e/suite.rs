@@ -41,6 +41,7 @@ mod receiver;
 mod reload;
 mod reload_hardening;
 mod scaleout;
+mod scans;
 mod secrets;
 mod shutdown;
 mod smoke;

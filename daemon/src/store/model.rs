@@ -133,6 +133,10 @@ pub struct PageRead {
 pub enum Source {
     /// All of the org's resources of the type, in id order.
     All,
+    /// Those of them whose stored attributes hold each of these texts (ASCII, lowercased):
+    /// a filter's values that every match must carry (`api::plan::needles`), so a backend
+    /// can leave the others out where it scans.
+    Matching(Vec<String>),
     /// Candidates from an index.
     Lookup(Lookup),
 }

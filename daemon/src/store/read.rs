@@ -80,6 +80,14 @@ pub(crate) fn visit(
             let r = resource(view, org, rt, id, rec, with_links)?;
             visit(r).map_err(StoreError::from)
         }),
+        Source::Matching(needles) => {
+            // A filtered walk never passes over candidates: `skip` is for unfiltered pages.
+            debug_assert_eq!(skip, 0, "a filtered walk passes over nothing");
+            view.scan_matching(org, rt, after, needles, &mut |id, rec| {
+                let r = resource(view, org, rt, id, rec, with_links)?;
+                visit(r).map_err(StoreError::from)
+            })
+        }
         Source::Lookup(lookup) => {
             let mut ids = view.lookup(org, rt, lookup)?;
             ids.sort_unstable();

@@ -78,6 +78,22 @@ pub(crate) trait View {
         visit: &mut ScanVisit<'_>,
     ) -> Result<()>;
 
+    /// What [`View::scan`] visits, less records whose stored attributes (as JSON text,
+    /// ASCII-lowercased) lack one of `needles`: none of those can match the filter the
+    /// needles came from (`api::plan::needles`). A backend may pass more; the caller still
+    /// checks every record. By default, everything is passed.
+    fn scan_matching(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        needles: &[String],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        let _ = needles;
+        self.scan(org, rt, after, 0, visit)
+    }
+
     /// The ids of `rt` that an index lookup finds (names compared lowercased).
     fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>>;
 

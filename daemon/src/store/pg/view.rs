@@ -70,6 +70,43 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Visits the rows `sql` reads a chunk at a time, from after `after` on: `$1` the org,
+    /// `$2` the id to start after, `$3` the chunk's size, and then `first` for the first
+    /// chunk's further parameters and `rest` for the others'.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_chunks(
+        &self,
+        table: &'static str,
+        sql: &str,
+        org: &str,
+        after: Option<&str>,
+        first: &Params<'_>,
+        rest: &Params<'_>,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        let mut last = after.unwrap_or("").to_string();
+        let mut more = first;
+        loop {
+            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                vec![&org, &last, &SCAN_CHUNK];
+            params.extend_from_slice(more);
+            let rows = Reader::query(self, sql, &params)?;
+            more = rest;
+            let full = rows.len() as i64 == SCAN_CHUNK;
+            for row in &rows {
+                let id: String = row.get(0);
+                let rec = record_of(table, &id, row, 1)?;
+                if !visit(&id, rec)? {
+                    return Ok(());
+                }
+                last = id;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
     fn ids(
         &self,
         sql: &str,
@@ -171,26 +208,32 @@ impl View for Reader<'_> {
              WHERE org = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4",
             t.records
         );
-        let mut last = after.unwrap_or("").to_string();
-        let mut offset = i64::try_from(skip).unwrap_or(i64::MAX);
-        loop {
-            let rows = self.query(&sql, &[&org, &last, &SCAN_CHUNK, &offset])?;
-            offset = 0;
-            let full = rows.len() as i64 == SCAN_CHUNK;
-            for row in &rows {
-                let id: String = row.get(0);
-                let rec = record_of(t.records, &id, row, 1)?;
-                if !visit(&id, rec)? {
-                    return Ok(());
-                }
-                last = id;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+        let offset = i64::try_from(skip).unwrap_or(i64::MAX);
+        self.scan_chunks(t.records, &sql, org, after, &[&offset], &[&0i64], visit)
     }
 
+    fn scan_matching(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        needles: &[String],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        let t = Tables::of(rt);
+        // The database reads every row of the org and sends only those holding each needle
+        // (ASCII case folded, as `C` does whatever the database's locale), and every row with
+        // non-ASCII text, whose Unicode folding only the daemon does.
+        let sql = format!(
+            "SELECT id, attrs::text, created, modified, version FROM {} \
+             WHERE org = $1 AND id > $2 AND (attrs::text ~ '[^\\x01-\\x7f]' \
+               OR NOT EXISTS (SELECT 1 FROM unnest($4::text[]) n \
+                 WHERE strpos(lower(attrs::text COLLATE \"C\"), n) = 0)) \
+             ORDER BY id LIMIT $3",
+            t.records
+        );
+        self.scan_chunks(t.records, &sql, org, after, &[&needles], &[&needles], visit)
+    }
     fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>> {
         let t = Tables::of(rt);
         match (lookup, rt) {
