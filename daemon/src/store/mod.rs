@@ -21,6 +21,7 @@ mod feed_tests;
 pub mod hooks;
 mod members;
 mod model;
+mod needles;
 pub mod observe;
 mod pg;
 mod purge;

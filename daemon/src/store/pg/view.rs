@@ -223,7 +223,8 @@ impl View for Reader<'_> {
         let t = Tables::of(rt);
         // The database reads every row of the org and sends only those holding each needle
         // (ASCII case folded, as `C` does whatever the database's locale), and every row with
-        // non-ASCII text, whose Unicode folding only the daemon does.
+        // non-ASCII text, whose Unicode folding only the daemon does: `needles::may_match`,
+        // in SQL.
         let sql = format!(
             "SELECT id, attrs::text, created, modified, version FROM {} \
              WHERE org = $1 AND id > $2 AND (attrs::text ~ '[^\\x01-\\x7f]' \

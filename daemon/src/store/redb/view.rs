@@ -11,6 +11,7 @@ use super::schema::*;
 use crate::store::error::Result;
 use crate::store::hooks::HookState;
 use crate::store::model::{decode, table_name, Link, Lookup, Record};
+use crate::store::needles::may_match;
 use crate::store::rows::{ActivityFrom, Membership, ScanVisit, StoredEvent, View};
 
 /// The records table of `rt`.
@@ -152,20 +153,16 @@ fn opened<T>(
     Ok(cell.get_or_init(|| t))
 }
 
-impl View for Reader<'_> {
-    fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
-        match self.records(rt)?.get((org, id))? {
-            Some(v) => Ok(Some(decode(table_name(rt), id, v.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    fn scan(
+impl Reader<'_> {
+    /// The records of `rt` in `org` from after `after`, past `skip` of them, less those whose
+    /// stored text lacks one of `needles`: those are never decoded.
+    fn walk(
         &self,
         org: &str,
         rt: ResourceType,
         after: Option<&str>,
         skip: usize,
+        needles: &[String],
         visit: &mut ScanVisit<'_>,
     ) -> Result<()> {
         let table = self.txn.open_table(rt_table(rt))?;
@@ -182,12 +179,47 @@ impl View for Reader<'_> {
             if o != org {
                 break;
             }
-            let rec = decode(table_name(rt), id, v.value())?;
+            let bytes = v.value();
+            if !may_match(bytes, needles) {
+                continue;
+            }
+            let rec = decode(table_name(rt), id, bytes)?;
             if !visit(id, rec)? {
                 break;
             }
         }
         Ok(())
+    }
+}
+
+impl View for Reader<'_> {
+    fn record(&self, org: &str, rt: ResourceType, id: &str) -> Result<Option<Record>> {
+        match self.records(rt)?.get((org, id))? {
+            Some(v) => Ok(Some(decode(table_name(rt), id, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        skip: usize,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        self.walk(org, rt, after, skip, &[], visit)
+    }
+
+    fn scan_matching(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        after: Option<&str>,
+        needles: &[String],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<()> {
+        self.walk(org, rt, after, 0, needles, visit)
     }
 
     fn lookup(&self, org: &str, rt: ResourceType, lookup: &Lookup) -> Result<Vec<String>> {
