@@ -172,9 +172,9 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         assert!(teams_of(&got.body).len() >= 5, "{:#}", got.body);
     });
     assert!(reads.is_empty(), "a single GET opened a snapshot: {reads:#?}");
-    let statements = user_statements(&cluster, "one");
-    println!("a single GET of a user in teams: {statements} statement(s)");
-    assert_eq!(statements, 1);
+    let one = user_statements(&cluster, "one");
+    println!("a single GET of a user in teams: {one} statement(s)");
+    assert_eq!(one, 1);
 
     // A lookup by userName, likewise: one statement, in no snapshot, the same user.
     let reads = count_reads(&cluster, &db, "byname", || {
@@ -189,6 +189,27 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
     });
     assert!(reads.is_empty(), "a lookup opened a snapshot: {reads:#?}");
     assert_eq!(user_statements(&cluster, "byname"), 2);
+
+    // A team without its members, by id and by displayName, likewise; with its members, a
+    // read snapshot on the blocking pool (a member list can be long).
+    let team = c.get("/Groups?filter=displayName%20eq%20%22team-3%22&excludedAttributes=members");
+    let gid = team.resources()[0]["id"].as_str().expect("an id").to_string();
+    let reads = count_reads(&cluster, &db, "team", || {
+        let one = c.get(&format!("/Groups/{gid}?excludedAttributes=members"));
+        one.expect(200);
+        assert_eq!(one.body["displayName"], "team-3");
+        assert!(one.body.get("members").is_none(), "{:#}", one.body);
+        let r = c.get("/Groups?filter=displayName%20eq%20%22TEAM-3%22&excludedAttributes=members");
+        assert_eq!(r.ids(), [gid.as_str()], "{:#}", r.body);
+    });
+    assert!(reads.is_empty(), "a team's read opened a snapshot: {reads:#?}");
+    assert_eq!(statements(&cluster, "team", "SELECT g.id, g.attrs::text"), 2);
+    let reads = count_reads(&cluster, &db, "members", || {
+        let whole = c.get(&format!("/Groups/{gid}"));
+        whole.expect(200);
+        assert!(whole.body["members"].as_array().is_some_and(|m| m.len() > 50));
+    });
+    assert_eq!(reads.len(), 1, "{reads:#?}");
 }
 
 /// Each user's teams as `value` → `display`, from a user resource's `groups`.

@@ -20,7 +20,7 @@ pub(super) struct ListParams {
     start_index: usize,
     count: usize,
     sort: Option<SortSpec>,
-    projection: Projection,
+    pub(super) projection: Projection,
     /// RFC 9865 cursor paging: `Some("")` asks for the first page, `Some(id)` for the page
     /// after resource `id`.
     cursor: Option<String>,

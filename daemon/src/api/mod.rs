@@ -389,58 +389,80 @@ fn get_one(ctx: &Context<'_>, req: &Request, rt: ResourceType, id: &str) -> Resu
     answer_one(ctx, req, rt, id, &proj, got)
 }
 
-/// A `GET /Users/{id}` the store can read on the async runtime ([`user_point`]).
-pub struct UserPoint {
+/// A `GET /Users/{id}` or `GET /Groups/{id}` the store can read on the async runtime
+/// ([`point`]).
+pub struct Point {
+    pub rt: ResourceType,
     pub id: String,
-    /// Whether the answer shows the user's teams, so the read must bring them.
+    /// Whether the answer shows the links, so the read must bring them.
     pub with_links: bool,
     proj: Projection,
 }
 
-/// The answer to a [`UserPoint`] from what the store read for it.
+/// The answer to a [`Point`] from what the store read for it.
 pub fn answer_point(
     ctx: &Context<'_>,
     req: &Request,
-    point: &UserPoint,
+    point: &Point,
     got: std::result::Result<Option<Resource>, StoreError>,
 ) -> Result<Reply> {
-    answer_one(ctx, req, ResourceType::User, &point.id, &point.proj, got)
+    answer_one(ctx, req, point.rt, &point.id, &point.proj, got)
 }
 
-/// A `GET /Users/{id}` the store can read on the async runtime. None for any other request.
-pub fn user_point(ctx: &Context<'_>, req: &Request) -> Option<UserPoint> {
+/// A `GET /Users/{id}`, or a `GET /Groups/{id}` without its members, the store can read on
+/// the async runtime. None for any other request: a team's whole member list can be long
+/// enough that rendering it belongs on the blocking pool.
+pub fn point(ctx: &Context<'_>, req: &Request) -> Option<Point> {
     if req.method != http::Method::GET {
         return None;
     }
-    let (ResourceType::User, [id]) = req.path.resource()? else {
+    let (rt, [id]) = req.path.resource()? else {
         return None;
     };
     // An id no resource can have, or bad `attributes`: the usual path answers the error.
     if id == ".search" || res::check_id("id", id, &ctx.limits).is_err() {
         return None;
     }
-    let proj = projection(ctx, ResourceType::User, &req.query).ok()?;
-    Some(UserPoint {
+    let proj = projection(ctx, rt, &req.query).ok()?;
+    let with_links = proj.includes(rt, links_attr(rt));
+    if rt == ResourceType::Group && with_links {
+        return None;
+    }
+    Some(Point {
+        rt,
         id: id.to_string(),
-        with_links: proj.includes(ResourceType::User, links_attr(ResourceType::User)),
+        with_links,
         proj,
     })
 }
 
-/// A `GET /Users?filter=userName eq "..."` (no sort, no cursor) the store can answer on the
-/// async runtime: the userName looked up. None for any other request.
-pub fn user_lookup(ctx: &Context<'_>, req: &Request) -> Option<String> {
+/// A `GET /Users?filter=userName eq "..."`, or a `GET /Groups?filter=displayName eq "..."`
+/// that shows no members (no sort, no cursor), the store can answer on the async runtime:
+/// the type and the name looked up, and whether to read the links. None for any other
+/// request.
+pub fn unique_lookup(ctx: &Context<'_>, req: &Request) -> Option<(ResourceType, String, bool)> {
     if req.method != http::Method::GET
         || req.query.contains_key("sortby")
         || req.query.contains_key("cursor")
-        || !matches!(req.path.resource(), Some((ResourceType::User, [])))
     {
         return None;
     }
-    let p = list::ListParams::from_query(ResourceType::User, &ctx.declared, &req.query).ok()?;
-    let source = plan::source(p.filter.as_ref()?, ResourceType::User);
-    match source {
-        Source::Lookup(Lookup::UserName(name)) if plan::fits(&source, &ctx.limits) => Some(name),
+    let (rt, []) = req.path.resource()? else {
+        return None;
+    };
+    let p = list::ListParams::from_query(rt, &ctx.declared, &req.query).ok()?;
+    let filter = p.filter.as_ref()?;
+    let source = plan::source(filter, rt);
+    let links = links_attr(rt);
+    let with_links = p.projection.includes(rt, links) || plan::mentions(filter, rt, links);
+    if !plan::fits(&source, &ctx.limits) || (rt == ResourceType::Group && with_links) {
+        return None;
+    }
+    match (rt, source) {
+        (ResourceType::User, Source::Lookup(Lookup::UserName(name)))
+        | (ResourceType::Group, Source::Lookup(Lookup::DisplayName(name))) => {
+            Some((rt, name, with_links))
+        }
         _ => None,
     }
 }

@@ -385,22 +385,21 @@ async fn serve_scim(
     let cheap = store.capabilities().cheap_point_reads;
     let point_read = cheap && api::is_point_read(&request);
     if !cheap {
-        // A networked store reads a user on the async runtime in one statement: no blocking
-        // pool hand-off, no read transaction.
-        let point = api::user_point(&parts.context(), &request);
+        // A networked store reads a user or a team on the async runtime in one statement: no
+        // blocking pool hand-off, no read transaction.
+        let point = api::point(&parts.context(), &request);
         if let Some((point, read)) = point.and_then(|p| {
-            let read = store.user_now(&parts.org_key, &p.id, p.with_links)?;
+            let read = store.get_now(&parts.org_key, p.rt, &p.id, p.with_links)?;
             Some((p, read))
         }) {
             let got = read.await;
             return inline(|| api::answer_point(&parts.context(), &request, &point, got));
         }
-        // So does a lookup by userName; the listing then runs on what it found.
-        let name = api::user_lookup(&parts.context(), &request);
-        if let Some(read) = name
-            .as_ref()
-            .and_then(|name| store.user_by_name_now(&parts.org_key, name, true))
-        {
+        // So does a lookup by a unique name; the listing then runs on what it found.
+        let lookup = api::unique_lookup(&parts.context(), &request);
+        if let Some(read) = lookup.as_ref().and_then(|(rt, name, with_links)| {
+            store.by_name_now(&parts.org_key, *rt, name, *with_links)
+        }) {
             let found: Vec<_> = read.await.map_err(api::internal)?.into_iter().collect();
             return inline(|| {
                 let mut ctx = parts.context();

@@ -7,6 +7,8 @@
 //!
 //! [`Rows`]: super::rows::Rows
 
+use scimd_core::ResourceType;
+
 use super::commit::Job;
 use super::error::{Result, StoreError};
 use super::model::{PageAsk, PageRead, Resource};
@@ -47,12 +49,24 @@ pub(crate) type ReadFuture<T> =
 /// Reads a networked backend answers on the async runtime, in one statement (consistent by
 /// itself), without the blocking pool or a read transaction: the hottest point reads.
 pub(crate) trait AsyncReads: Send + Sync {
-    /// One user by id, with their teams (id and displayName, by team id) when `with_links`.
-    fn user(&self, org: &str, id: &str, with_links: bool) -> ReadFuture<Option<Resource>>;
-    /// The user whose userName is `name` (compared lowercased), with their teams when
-    /// `with_links`.
-    fn user_by_name(&self, org: &str, name: &str, with_links: bool)
-        -> ReadFuture<Option<Resource>>;
+    /// One user or team by id, with its links (a user's teams, a team's members: id and
+    /// display name, by id) when `with_links`.
+    fn one(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        id: &str,
+        with_links: bool,
+    ) -> ReadFuture<Option<Resource>>;
+    /// The user whose userName (or the team whose displayName) is `name`, compared
+    /// lowercased, with its links when `with_links`.
+    fn one_by_name(
+        &self,
+        org: &str,
+        rt: ResourceType,
+        name: &str,
+        with_links: bool,
+    ) -> ReadFuture<Option<Resource>>;
     /// A page of the org's resources of one type in id order, with the type's count.
     fn page(&self, org: &str, ask: PageAsk) -> ReadFuture<PageRead>;
 }

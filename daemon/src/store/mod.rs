@@ -181,29 +181,33 @@ impl Store {
         r.map_err(answered)
     }
 
-    /// One user by id, read on the async runtime when the backend reads that way (PostgreSQL:
-    /// one statement, no blocking pool); None when it does not, and [`Store::get`] serves.
-    pub fn user_now(
+    /// One user or team by id, read on the async runtime when the backend reads that way
+    /// (PostgreSQL: one statement, no blocking pool); None when it does not, and
+    /// [`Store::get`] serves.
+    pub fn get_now(
         &self,
         org: &str,
+        rt: ResourceType,
         id: &str,
         with_links: bool,
     ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
-        let read = self.engine.async_reads()?.user(org, id, with_links);
+        let read = self.engine.async_reads()?.one(org, rt, id, with_links);
         Some(self.observed(read))
     }
 
-    /// The user whose userName is `name`, read as [`Store::user_now`] reads one by id.
-    pub fn user_by_name_now(
+    /// The user whose userName (or the team whose displayName) is `name`, read as
+    /// [`Store::get_now`] reads one by id.
+    pub fn by_name_now(
         &self,
         org: &str,
+        rt: ResourceType,
         name: &str,
         with_links: bool,
     ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
         let read = self
             .engine
             .async_reads()?
-            .user_by_name(org, name, with_links);
+            .one_by_name(org, rt, name, with_links);
         Some(self.observed(read))
     }
 
