@@ -190,6 +190,32 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
     assert!(reads.is_empty(), "a lookup opened a snapshot: {reads:#?}");
     assert_eq!(user_statements(&cluster, "byname"), 2);
 
+    // An email (not unique: found in one statement while a few share it), likewise.
+    let reads = count_reads(&cluster, &db, "byemail", || {
+        let r = c.get("/Users?filter=emails.value%20eq%20%22U007@acme.COM%22");
+        assert_eq!(r.ids(), [users[7].as_str()], "{:#}", r.body);
+    });
+    assert!(reads.is_empty(), "an email lookup opened a snapshot: {reads:#?}");
+    assert_eq!(user_statements(&cluster, "byemail"), 1);
+    // More than a read ahead holds (101 users sharing an externalId) stream from a
+    // snapshot: one statement finds too many, then the snapshot reads them all.
+    for i in 0..101 {
+        let r = c.post(
+            "/Users",
+            &serde_json::json!({"schemas": [crate::harness::USER],
+                "userName": format!("crowd{i:03}@acme.com"), "externalId": "crowd"}),
+        );
+        r.expect(201);
+    }
+    let reads = count_reads(&cluster, &db, "crowd", || {
+        let r = c.get("/Users?filter=externalId%20eq%20%22crowd%22&count=5");
+        r.expect(200);
+        assert_eq!(r.total(), 101, "{:#}", r.body);
+        assert_eq!(r.resources().len(), 5);
+    });
+    assert_eq!(user_statements(&cluster, "crowd"), 1);
+    assert_eq!(reads.len(), 1, "{reads:#?}");
+
     // A team without its members, by id and by displayName, likewise; with its members, a
     // read snapshot on the blocking pool (a member list can be long).
     let team = c.get("/Groups?filter=displayName%20eq%20%22team-3%22&excludedAttributes=members");

@@ -436,11 +436,12 @@ pub fn point(ctx: &Context<'_>, req: &Request) -> Option<Point> {
     })
 }
 
-/// A `GET /Users?filter=userName eq "..."`, or a `GET /Groups?filter=displayName eq "..."`
-/// that shows no members (no sort, no cursor), the store can answer on the async runtime:
-/// the type and the name looked up, and whether to read the links. None for any other
+/// A `GET /Users` or `GET /Groups` (no sort, no cursor) whose filter an index narrows
+/// (`userName`, `externalId`, `emails`, a team's `displayName`), when it shows no team's
+/// members: what a networked store can look up on the async runtime before the listing runs
+/// on what it found. The type, the lookup, and whether to read the links; None for any other
 /// request.
-pub fn unique_lookup(ctx: &Context<'_>, req: &Request) -> Option<(ResourceType, String, bool)> {
+pub fn lookup_ahead(ctx: &Context<'_>, req: &Request) -> Option<(ResourceType, Lookup, bool)> {
     if req.method != http::Method::GET
         || req.query.contains_key("sortby")
         || req.query.contains_key("cursor")
@@ -458,11 +459,8 @@ pub fn unique_lookup(ctx: &Context<'_>, req: &Request) -> Option<(ResourceType, 
     if !plan::fits(&source, &ctx.limits) || (rt == ResourceType::Group && with_links) {
         return None;
     }
-    match (rt, source) {
-        (ResourceType::User, Source::Lookup(Lookup::UserName(name)))
-        | (ResourceType::Group, Source::Lookup(Lookup::DisplayName(name))) => {
-            Some((rt, name, with_links))
-        }
+    match source {
+        Source::Lookup(lookup) => Some((rt, lookup, with_links)),
         _ => None,
     }
 }

@@ -43,6 +43,10 @@ use rate::RateLimiter;
 
 pub use accept::serve;
 
+/// The most resources an index lookup reads ahead on the async runtime (a filter by
+/// `externalId` or email may find thousands; past this many they are streamed instead).
+const LOOKUP_AHEAD_MOST: usize = 100;
+
 /// The largest request body accepted: the API advertises it (Bulk `maxPayloadSize`).
 pub use crate::api::MAX_BODY;
 /// The largest request head (request line and headers) hyper buffers.
@@ -395,17 +399,19 @@ async fn serve_scim(
             let got = read.await;
             return inline(|| api::answer_point(&parts.context(), &request, &point, got));
         }
-        // So does a lookup by a unique name; the listing then runs on what it found.
-        let lookup = api::unique_lookup(&parts.context(), &request);
-        if let Some(read) = lookup.as_ref().and_then(|(rt, name, with_links)| {
-            store.by_name_now(&parts.org_key, *rt, name, *with_links)
+        // So does what an index finds for a filter, when it is a few; the listing then runs
+        // on what it found. More are streamed from a read snapshot on the blocking pool.
+        let lookup = api::lookup_ahead(&parts.context(), &request);
+        if let Some(read) = lookup.as_ref().and_then(|(rt, lookup, with_links)| {
+            store.found_now(&parts.org_key, *rt, lookup, *with_links, LOOKUP_AHEAD_MOST)
         }) {
-            let found: Vec<_> = read.await.map_err(api::internal)?.into_iter().collect();
-            return inline(|| {
-                let mut ctx = parts.context();
-                ctx.read_before = Some(&found);
-                api::handle(&ctx, &request)
-            });
+            if let Some(found) = read.await.map_err(api::internal)? {
+                return inline(|| {
+                    let mut ctx = parts.context();
+                    ctx.read_before = Some(&found);
+                    api::handle(&ctx, &request)
+                });
+            }
         }
         // And an unfiltered page, with its count, in one statement.
         let ahead = api::page_ahead(&parts.context(), &request);

@@ -11,7 +11,7 @@ use scimd_core::ResourceType;
 
 use super::commit::Job;
 use super::error::{Result, StoreError};
-use super::model::{PageAsk, PageRead, Resource};
+use super::model::{Lookup, PageAsk, PageRead, Resource};
 use super::rows::View;
 
 /// Whether the store can serve.
@@ -58,15 +58,17 @@ pub(crate) trait AsyncReads: Send + Sync {
         id: &str,
         with_links: bool,
     ) -> ReadFuture<Option<Resource>>;
-    /// The user whose userName (or the team whose displayName) is `name`, compared
-    /// lowercased, with its links when `with_links`.
-    fn one_by_name(
+    /// The users or teams an index `lookup` finds, in id order with their links when
+    /// `with_links`; None when more than `most` do (the caller then streams them through a
+    /// read snapshot instead of holding them all).
+    fn found(
         &self,
         org: &str,
         rt: ResourceType,
-        name: &str,
+        lookup: &Lookup,
         with_links: bool,
-    ) -> ReadFuture<Option<Resource>>;
+        most: usize,
+    ) -> ReadFuture<Option<Vec<Resource>>>;
     /// A page of the org's resources of one type in id order, with the type's count.
     fn page(&self, org: &str, ask: PageAsk) -> ReadFuture<PageRead>;
 }

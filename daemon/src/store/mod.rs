@@ -195,19 +195,21 @@ impl Store {
         Some(self.observed(read))
     }
 
-    /// The user whose userName (or the team whose displayName) is `name`, read as
-    /// [`Store::get_now`] reads one by id.
-    pub fn by_name_now(
+    /// The users or teams index `lookup` finds, read as [`Store::get_now`] reads one by id;
+    /// the future answers None when more than `most` match.
+    pub fn found_now(
         &self,
         org: &str,
         rt: ResourceType,
-        name: &str,
+        lookup: &Lookup,
         with_links: bool,
-    ) -> Option<impl std::future::Future<Output = Result<Option<Resource>>> + Send + 'static> {
+        most: usize,
+    ) -> Option<impl std::future::Future<Output = Result<Option<Vec<Resource>>>> + Send + 'static>
+    {
         let read = self
             .engine
             .async_reads()?
-            .one_by_name(org, rt, name, with_links);
+            .found(org, rt, lookup, with_links, most);
         Some(self.observed(read))
     }
 

@@ -1,7 +1,7 @@
 //! Reads on the async runtime: one statement each, consistent by itself, awaited by the
 //! request's own task on a connection the reads share (`shared.rs`), so a GET of a user or a
-//! team, a lookup by userName or a team's displayName, or an unfiltered page crosses no
-//! blocking pool, opens no read transaction and costs one round trip.
+//! team, what an index finds for a filter (when it is a few), or an unfiltered page crosses
+//! no blocking pool, opens no read transaction and costs one round trip.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use scimd_core::ResourceType;
 use super::shared::{resource_at, Shared};
 use super::tables::Tables;
 use crate::store::engine::{AsyncReads, ReadFuture};
-use crate::store::model::{PageAsk, PageRead, Resource};
+use crate::store::model::{Lookup, PageAsk, PageRead, Resource};
 
 /// A user's id and record found by `$where`, and with it (`$3`) their teams' ids and names
 /// by team id, read from the membership index alone (migration 6 keeps each team's name
@@ -48,12 +48,17 @@ macro_rules! team_where {
 
 /// A user by id.
 const USER_BY_ID: &str = user_where!("u.id = $2");
-/// A user by the lowercased userName.
-const USER_BY_NAME: &str = user_where!("u.name_key = $2");
 /// A team by id.
 const TEAM_BY_ID: &str = team_where!("g.id = $2");
-/// A team by the lowercased displayName.
-const TEAM_BY_NAME: &str = team_where!("g.name_key = $2");
+/// The users and teams an index finds (`$4`: at most this many).
+const USERS_BY_NAME: &str = user_where!("u.name_key = $2 ORDER BY u.id LIMIT $4");
+const USERS_BY_EXTERNAL_ID: &str = user_where!("u.external_id = $2 ORDER BY u.id LIMIT $4");
+const USERS_BY_EMAIL: &str = user_where!(
+    "u.id IN (SELECT e.id FROM scimd_user_emails e WHERE e.org = $1 AND e.email = $2) \
+     ORDER BY u.id LIMIT $4"
+);
+const TEAMS_BY_NAME: &str = team_where!("g.name_key = $2 ORDER BY g.id LIMIT $4");
+const TEAMS_BY_EXTERNAL_ID: &str = team_where!("g.external_id = $2 ORDER BY g.id LIMIT $4");
 
 /// The backend's async reads, over connections they share.
 pub(super) struct Point {
@@ -91,19 +96,37 @@ impl AsyncReads for Point {
         )
     }
 
-    fn one_by_name(
+    fn found(
         &self,
         org: &str,
         rt: ResourceType,
-        name: &str,
+        lookup: &Lookup,
         with_links: bool,
-    ) -> ReadFuture<Option<Resource>> {
-        let sql = match rt {
-            ResourceType::User => USER_BY_NAME,
-            ResourceType::Group => TEAM_BY_NAME,
+        most: usize,
+    ) -> ReadFuture<Option<Vec<Resource>>> {
+        // Names compare lowercased, as the indexes keep them; an externalId exactly.
+        let (sql, key) = match (rt, lookup) {
+            (ResourceType::User, Lookup::UserName(n)) => (USERS_BY_NAME, n.to_lowercase()),
+            (ResourceType::User, Lookup::Email(e)) => (USERS_BY_EMAIL, e.to_lowercase()),
+            (ResourceType::User, Lookup::ExternalId(x)) => (USERS_BY_EXTERNAL_ID, x.clone()),
+            (ResourceType::Group, Lookup::DisplayName(n)) => (TEAMS_BY_NAME, n.to_lowercase()),
+            (ResourceType::Group, Lookup::ExternalId(x)) => (TEAMS_BY_EXTERNAL_ID, x.clone()),
+            // An index of the other resource type finds nothing of this one.
+            _ => return Box::pin(async { Ok(Some(Vec::new())) }),
         };
-        let key = name.to_lowercase();
-        read_one(self.shared.clone(), org, rt, key, sql, with_links)
+        let (shared, org) = (self.shared.clone(), org.to_string());
+        let table = Tables::of(rt).records;
+        Box::pin(async move {
+            let limit = i64::try_from(most.saturating_add(1)).unwrap_or(i64::MAX);
+            let rows = shared.ask(sql, &[&org, &key, &with_links, &limit]).await?;
+            if rows.len() > most {
+                return Ok(None);
+            }
+            let found = rows
+                .iter()
+                .map(|row| resource_at(table, row, 0, with_links));
+            Ok(Some(found.collect::<Result<Vec<_>, _>>()?))
+        })
     }
 
     fn page(&self, org: &str, ask: PageAsk) -> ReadFuture<PageRead> {
