@@ -14,51 +14,63 @@ use super::tables::Tables;
 use crate::store::engine::{AsyncReads, ReadFuture};
 use crate::store::model::{Lookup, PageAsk, PageRead, Resource};
 
-/// A user's id and record found by `$where`, and with it (`$3`) their teams' ids and names
-/// by team id, read from the membership index alone (migration 6 keeps each team's name
-/// there): what `read::links` makes of `teams_of` and `team_name`. Made at compile time, so
-/// a read formats no SQL.
-macro_rules! user_where {
-    ($where:literal) => {
+/// The id and record of a user or team (`r`, in `$table`) found by `$where`, and with it
+/// (`$3`) its links as two arrays by id, which `$links` reads. Made at compile time, so a
+/// read formats no SQL.
+macro_rules! found_where {
+    ($table:literal, $links:literal, $where:literal) => {
         concat!(
-            "SELECT u.id, u.attrs::text, u.created, u.modified, u.version, t.ids, t.names \
-             FROM scimd_users u LEFT JOIN LATERAL (SELECT array_agg(m.gid ORDER BY m.gid) ids, \
-               array_agg(m.team ORDER BY m.gid) names FROM scimd_members m \
-               WHERE $3 AND m.org = u.org AND m.uid = u.id AND m.team IS NOT NULL) t ON true \
-             WHERE u.org = $1 AND ",
+            "SELECT r.id, r.attrs::text, r.created, r.modified, r.version, t.ids, t.names FROM ",
+            $table,
+            " r LEFT JOIN LATERAL (",
+            $links,
+            ") t ON true WHERE r.org = $1 AND ",
             $where
         )
     };
 }
 
-/// A team's id and record found by `$where`, and with it (`$3`) its members' ids and
-/// display names by user id, from the membership table's primary key.
+/// A user and their teams' ids and names by team id, read from the membership index alone
+/// (migration 6 keeps each team's name there): what `read::links` makes of `teams_of` and
+/// `team_name`.
+macro_rules! user_where {
+    ($where:literal) => {
+        found_where!(
+            "scimd_users",
+            "SELECT array_agg(m.gid ORDER BY m.gid) ids, array_agg(m.team ORDER BY m.gid) names \
+             FROM scimd_members m \
+             WHERE $3 AND m.org = r.org AND m.uid = r.id AND m.team IS NOT NULL",
+            $where
+        )
+    };
+}
+
+/// A team and its members' ids and display names by user id, from the membership table's
+/// primary key.
 macro_rules! team_where {
     ($where:literal) => {
-        concat!(
-            "SELECT g.id, g.attrs::text, g.created, g.modified, g.version, t.ids, t.names \
-             FROM scimd_groups g LEFT JOIN LATERAL (SELECT array_agg(m.uid ORDER BY m.uid) ids, \
-               array_agg(m.display ORDER BY m.uid) names FROM scimd_members m \
-               WHERE $3 AND m.org = g.org AND m.gid = g.id) t ON true \
-             WHERE g.org = $1 AND ",
+        found_where!(
+            "scimd_groups",
+            "SELECT array_agg(m.uid ORDER BY m.uid) ids, array_agg(m.display ORDER BY m.uid) \
+             names FROM scimd_members m WHERE $3 AND m.org = r.org AND m.gid = r.id",
             $where
         )
     };
 }
 
 /// A user by id.
-const USER_BY_ID: &str = user_where!("u.id = $2");
+const USER_BY_ID: &str = user_where!("r.id = $2");
 /// A team by id.
-const TEAM_BY_ID: &str = team_where!("g.id = $2");
+const TEAM_BY_ID: &str = team_where!("r.id = $2");
 /// The users and teams an index finds (`$4`: at most this many).
-const USERS_BY_NAME: &str = user_where!("u.name_key = $2 ORDER BY u.id LIMIT $4");
-const USERS_BY_EXTERNAL_ID: &str = user_where!("u.external_id = $2 ORDER BY u.id LIMIT $4");
+const USERS_BY_NAME: &str = user_where!("r.name_key = $2 ORDER BY r.id LIMIT $4");
+const USERS_BY_EXTERNAL_ID: &str = user_where!("r.external_id = $2 ORDER BY r.id LIMIT $4");
 const USERS_BY_EMAIL: &str = user_where!(
-    "u.id IN (SELECT e.id FROM scimd_user_emails e WHERE e.org = $1 AND e.email = $2) \
-     ORDER BY u.id LIMIT $4"
+    "r.id IN (SELECT e.id FROM scimd_user_emails e WHERE e.org = $1 AND e.email = $2) \
+     ORDER BY r.id LIMIT $4"
 );
-const TEAMS_BY_NAME: &str = team_where!("g.name_key = $2 ORDER BY g.id LIMIT $4");
-const TEAMS_BY_EXTERNAL_ID: &str = team_where!("g.external_id = $2 ORDER BY g.id LIMIT $4");
+const TEAMS_BY_NAME: &str = team_where!("r.name_key = $2 ORDER BY r.id LIMIT $4");
+const TEAMS_BY_EXTERNAL_ID: &str = team_where!("r.external_id = $2 ORDER BY r.id LIMIT $4");
 
 /// The backend's async reads, over connections they share.
 pub(super) struct Point {
