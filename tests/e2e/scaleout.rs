@@ -411,6 +411,15 @@ fn store_copy_moves_a_redb_install_to_postgres_with_ids_versions_and_history() {
     assert!(said.contains("2 org(s): 3 users, 1 teams, 2 memberships"), "{said}");
     // acme: 3 created, 2 members added, 1 deactivated; beta: 1 created.
     assert!(said.contains("7 events"), "{said}");
+    // The copy ends with the planner's statistics of what it wrote.
+    let analyzed = cluster
+        .psql(
+            &db_name(&url),
+            "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL \
+             AND relname IN ('scimd_users', 'scimd_groups', 'scimd_members')",
+        )
+        .expect("statistics");
+    assert_eq!(analyzed.trim(), "3", "{said}");
     // A second copy into the same database is refused: it holds data now.
     let again = store_copy(&config, &url);
     assert!(!copied_ok(&again), "a second copy into a database that holds data: {again}");

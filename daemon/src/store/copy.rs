@@ -93,6 +93,7 @@ impl Store {
             report.activity += records.len() as u64;
             dest.append_activity(&mut records, &keep, OffsetDateTime::now_utc())?;
         }
+        dest.engine.settle()?;
         Ok(report)
     }
 

@@ -93,6 +93,13 @@ pub(crate) trait Engine: Send + Sync {
         None
     }
 
+    /// Brings what the backend knows of its data's shape up to date after a bulk load
+    /// (`store copy`), so its first queries are planned for the data it now holds. Nothing
+    /// to do for a backend without a planner.
+    fn settle(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs `f` over one consistent read snapshot.
     fn read(&self, f: &mut dyn FnMut(&dyn View) -> Result<()>) -> Result<()>;
 
