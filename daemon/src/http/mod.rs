@@ -1,6 +1,7 @@
 //! The HTTP edge: accepts connections under a cap and per-connection deadlines, authenticates,
 //! rate-limits, reads bounded bodies within a deadline, hands requests to the API handlers (on
-//! the blocking pool; an embedded store's point reads inline), and renders their replies and
+//! the blocking pool; an embedded store's point reads inline, and what a networked store reads
+//! in one statement, awaited first, inline), and renders their replies and
 //! errors: [`error_response`] is the one place a `ScimError` becomes an HTTP response (a Bulk
 //! reply carries its operations' statuses in its body; `/healthz` maps the store's health).
 //! The events API (`events.rs`) shares the edge: its errors are rendered here too. Nothing a

@@ -1,5 +1,6 @@
 //! Reads inside one PostgreSQL read-only REPEATABLE READ transaction, as [`View`] for the
-//! backend-neutral reads. Lookups that redb answers from an index use an index here too.
+//! backend-neutral reads. Lookups that redb answers from an index use an index here too, and a
+//! scan with a filter's needles leaves out in SQL the rows that cannot match.
 
 use std::cell::{Cell, RefCell};
 
