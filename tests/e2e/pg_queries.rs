@@ -236,6 +236,20 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
         assert!(whole.body["members"].as_array().is_some_and(|m| m.len() > 50));
     });
     assert_eq!(reads.len(), 1, "{reads:#?}");
+    // A page of teams: without members one statement on the shared connections; with them
+    // (member lists can be long) in read snapshots, on connections of their own.
+    let reads = count_reads(&cluster, &db, "teams", || {
+        let r = c.get("/Groups?count=5&excludedAttributes=members");
+        assert_eq!(r.resources().len(), 5, "{:#}", r.body);
+    });
+    assert!(reads.is_empty(), "{reads:#?}");
+    assert_eq!(statements(&cluster, "teams", PAGE_STATEMENT), 1);
+    let reads = count_reads(&cluster, &db, "teams-whole", || {
+        let r = c.get("/Groups?count=5");
+        assert!(r.resources().iter().all(|t| t["members"].is_array()), "{:#}", r.body);
+    });
+    assert!(!reads.is_empty(), "read in snapshots of its own");
+    assert_eq!(statements(&cluster, "teams-whole", PAGE_STATEMENT), 0);
 }
 
 /// Each user's teams as `value` → `display`, from a user resource's `groups`.

@@ -192,10 +192,15 @@ impl ListParams {
     }
 }
 
+/// The most ids a page read ahead passes over (in the primary key alone, about a
+/// millisecond's work); a deeper jump reads on the blocking pool's own connection.
+const PAGE_AHEAD_MOST_SKIPPED: usize = 10_000;
+
 /// The page of a `GET /Users` or `GET /Groups` without filter or sort (by startIndex or by
 /// cursor) a networked store can read on the async runtime before the listing runs, as
-/// [`collect`] would walk it. None for any other request, and for one the usual path answers
-/// with an error.
+/// [`collect`] would walk it. None for any other request, for one the usual path answers with
+/// an error, and for one too big to share a connection: teams with their members, or a jump
+/// past more than [`PAGE_AHEAD_MOST_SKIPPED`] ids.
 pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
     if req.method != http::Method::GET {
         return None;
@@ -208,6 +213,11 @@ pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
         return None;
     }
     let with_links = p.projection.includes(rt, links_attr(rt));
+    // The read ahead shares its connection with every tenant's point reads, so it must stay
+    // small: not teams with their member lists, not a deep jump past many ids.
+    if rt == ResourceType::Group && with_links {
+        return None;
+    }
     let (after, skip, limit) = match &p.cursor {
         // One more than the page: whether there is a next.
         Some(c) => ((!c.is_empty()).then(|| c.clone()), 0, p.count + 1),
@@ -215,7 +225,8 @@ pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
             let skip = p.start_index - 1;
             match ctx.pages.after(ctx.org, rt, skip) {
                 Some(id) => (Some(id), 0, p.count),
-                None => (None, skip, p.count),
+                None if skip <= PAGE_AHEAD_MOST_SKIPPED => (None, skip, p.count),
+                None => return None,
             }
         }
     };

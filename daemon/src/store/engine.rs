@@ -58,9 +58,9 @@ pub(crate) trait AsyncReads: Send + Sync {
         id: &str,
         with_links: bool,
     ) -> ReadFuture<Option<Resource>>;
-    /// The users or teams an index `lookup` finds, in id order with their links when
-    /// `with_links`; None when more than `most` do (the caller then streams them through a
-    /// read snapshot instead of holding them all).
+    /// The users or teams an index `lookup` finds, in no particular order, with their links
+    /// when `with_links`; None when more than `most` do (the caller then streams them through
+    /// a read snapshot instead of holding them all).
     fn found(
         &self,
         org: &str,

@@ -62,15 +62,16 @@ macro_rules! team_where {
 const USER_BY_ID: &str = user_where!("r.id = $2");
 /// A team by id.
 const TEAM_BY_ID: &str = team_where!("r.id = $2");
-/// The users and teams an index finds (`$4`: at most this many).
-const USERS_BY_NAME: &str = user_where!("r.name_key = $2 ORDER BY r.id LIMIT $4");
-const USERS_BY_EXTERNAL_ID: &str = user_where!("r.external_id = $2 ORDER BY r.id LIMIT $4");
+/// The users and teams an index finds (`$4`: at most this many), in no order: the index stops
+/// after `$4` however many share the value, where an order would sort them all first. The
+/// listing orders what it is given.
+const USERS_BY_NAME: &str = user_where!("r.name_key = $2 LIMIT $4");
+const USERS_BY_EXTERNAL_ID: &str = user_where!("r.external_id = $2 LIMIT $4");
 const USERS_BY_EMAIL: &str = user_where!(
-    "r.id IN (SELECT e.id FROM scimd_user_emails e WHERE e.org = $1 AND e.email = $2) \
-     ORDER BY r.id LIMIT $4"
+    "r.id IN (SELECT e.id FROM scimd_user_emails e WHERE e.org = $1 AND e.email = $2) LIMIT $4"
 );
-const TEAMS_BY_NAME: &str = team_where!("r.name_key = $2 ORDER BY r.id LIMIT $4");
-const TEAMS_BY_EXTERNAL_ID: &str = team_where!("r.external_id = $2 ORDER BY r.id LIMIT $4");
+const TEAMS_BY_NAME: &str = team_where!("r.name_key = $2 LIMIT $4");
+const TEAMS_BY_EXTERNAL_ID: &str = team_where!("r.external_id = $2 LIMIT $4");
 
 /// The backend's async reads, over connections they share.
 pub(super) struct Point {
