@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{internal, json_body, links_attr, plan, render_owned, Context, Reply, Request, Result};
 use super::{DEFAULT_COUNT, MAX_RESULTS};
-use crate::store::{PageAsk, Resource, Source, StoreError, Walk};
+use crate::store::{Lookup, PageAsk, Resource, Source, StoreError, Walk};
 
 /// List parameters, from the query string or a SearchRequest body.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ pub(super) struct ListParams {
     start_index: usize,
     count: usize,
     sort: Option<SortSpec>,
-    pub(super) projection: Projection,
+    projection: Projection,
     /// RFC 9865 cursor paging: `Some("")` asks for the first page, `Some(id)` for the page
     /// after resource `id`.
     cursor: Option<String>,
@@ -193,15 +193,24 @@ impl ListParams {
 }
 
 /// The most ids a page read ahead passes over (in the primary key alone, about a
-/// millisecond's work); a deeper jump reads on the blocking pool's own connection.
+/// millisecond's work); a deeper jump reads on a connection of its own.
 const PAGE_AHEAD_MOST_SKIPPED: usize = 10_000;
 
-/// The page of a `GET /Users` or `GET /Groups` without filter or sort (by startIndex or by
-/// cursor) a networked store can read on the async runtime before the listing runs, as
-/// [`collect`] would walk it. None for any other request, for one the usual path answers with
-/// an error, and for one too big to share a connection: teams with their members, or a jump
-/// past more than [`PAGE_AHEAD_MOST_SKIPPED`] ids.
-pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
+/// What a networked store can read of a listing on the async runtime, in one statement,
+/// before the listing runs on what it read.
+pub enum ListAhead {
+    /// What an index finds for the filter (`userName`, `externalId`, `emails`, a team's
+    /// `displayName`): the type, the lookup, and whether to read the links.
+    Found(ResourceType, Lookup, bool),
+    /// An unfiltered page, as [`collect`] would walk it.
+    Page(PageAsk),
+}
+
+/// What of a `GET /Users` or `GET /Groups` without sort a networked store can read ahead
+/// ([`ListAhead`]). None for any other request, for one the usual path answers with an error,
+/// and for one too big to share a connection with every tenant's point reads: teams with
+/// their members, or a jump past more than [`PAGE_AHEAD_MOST_SKIPPED`] ids.
+pub fn list_ahead(ctx: &Context<'_>, req: &Request) -> Option<ListAhead> {
     if req.method != http::Method::GET {
         return None;
     }
@@ -209,13 +218,35 @@ pub fn page_ahead(ctx: &Context<'_>, req: &Request) -> Option<PageAsk> {
         return None;
     };
     let p = ListParams::from_query(rt, &ctx.declared, &req.query).ok()?;
-    if p.filter.is_some() || p.sort.is_some() || p.count == 0 {
+    if p.sort.is_some() {
         return None;
     }
-    let with_links = p.projection.includes(rt, links_attr(rt));
-    // The read ahead shares its connection with every tenant's point reads, so it must stay
-    // small: not teams with their member lists, not a deep jump past many ids.
-    if rt == ResourceType::Group && with_links {
+    let links = links_attr(rt);
+    let shown = p.projection.includes(rt, links);
+    let Some(filter) = &p.filter else {
+        return page_ask(ctx, rt, &p, shown).map(ListAhead::Page);
+    };
+    let with_links = shown || plan::mentions(filter, rt, links);
+    let source = plan::source(filter, rt);
+    if p.cursor.is_some() || !plan::fits(&source, &ctx.limits) {
+        return None;
+    }
+    match source {
+        Source::Lookup(lookup) if rt == ResourceType::User || !with_links => {
+            Some(ListAhead::Found(rt, lookup, with_links))
+        }
+        _ => None,
+    }
+}
+
+/// The unfiltered page of `p` to read ahead, when it is small enough to.
+fn page_ask(
+    ctx: &Context<'_>,
+    rt: ResourceType,
+    p: &ListParams,
+    with_links: bool,
+) -> Option<PageAsk> {
+    if p.count == 0 || (rt == ResourceType::Group && with_links) {
         return None;
     }
     let (after, skip, limit) = match &p.cursor {
@@ -283,7 +314,7 @@ fn candidates(
     visit: &mut dyn FnMut(Resource) -> std::result::Result<bool, ScimError>,
 ) -> std::result::Result<(), StoreError> {
     if let (Source::All, Some(page)) = (walk.source, ctx.page_read) {
-        // Read for this very walk (`page_ahead`), up to where the listing stops.
+        // Read for this very walk (`list_ahead`), up to where the listing stops.
         debug_assert!(page.ask.after.as_deref() == walk.after && page.ask.skip == walk.skip);
         for r in &page.resources {
             let mut r = r.clone();

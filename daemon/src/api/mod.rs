@@ -28,9 +28,9 @@ use scimd_core::{ResourceType, ScimError};
 use serde_json::Value;
 
 use crate::activity::Bus;
-use crate::store::{Link, Lookup, PageRead, Resource, Source, Store, StoreError, Unknown};
+use crate::store::{Link, PageRead, Resource, Store, StoreError, Unknown};
 
-pub use list::page_ahead;
+pub use list::{list_ahead, ListAhead};
 use route::{Endpoint, ScimPath};
 use scimd_core::resource::precondition;
 use write::{create, delete, patch, replace, write};
@@ -78,10 +78,10 @@ pub struct Context<'a> {
     pub now: std::cell::OnceCell<String>,
     pub started: Instant,
     /// The candidates of a unique lookup the store already read on the async runtime
-    /// ([`user_lookup`]): a listing visits these instead of asking the store again.
+    /// ([`list_ahead`]): a listing visits these instead of asking the store again.
     pub read_before: Option<&'a [Resource]>,
     /// The page of an unfiltered listing the store already read on the async runtime
-    /// ([`page_ahead`]): the listing answers from it, count included.
+    /// ([`list_ahead`]): the listing answers from it, count included.
     pub page_read: Option<&'a PageRead>,
 }
 
@@ -434,35 +434,6 @@ pub fn point(ctx: &Context<'_>, req: &Request) -> Option<Point> {
         with_links,
         proj,
     })
-}
-
-/// A `GET /Users` or `GET /Groups` (no sort, no cursor) whose filter an index narrows
-/// (`userName`, `externalId`, `emails`, a team's `displayName`), when it shows no team's
-/// members: what a networked store can look up on the async runtime before the listing runs
-/// on what it found. The type, the lookup, and whether to read the links; None for any other
-/// request.
-pub fn lookup_ahead(ctx: &Context<'_>, req: &Request) -> Option<(ResourceType, Lookup, bool)> {
-    if req.method != http::Method::GET
-        || req.query.contains_key("sortby")
-        || req.query.contains_key("cursor")
-    {
-        return None;
-    }
-    let (rt, []) = req.path.resource()? else {
-        return None;
-    };
-    let p = list::ListParams::from_query(rt, &ctx.declared, &req.query).ok()?;
-    let filter = p.filter.as_ref()?;
-    let source = plan::source(filter, rt);
-    let links = links_attr(rt);
-    let with_links = p.projection.includes(rt, links) || plan::mentions(filter, rt, links);
-    if !plan::fits(&source, &ctx.limits) || (rt == ResourceType::Group && with_links) {
-        return None;
-    }
-    match source {
-        Source::Lookup(lookup) => Some((rt, lookup, with_links)),
-        _ => None,
-    }
 }
 
 /// The answer to a GET of one resource, projected by `proj`, from what the store read for it.

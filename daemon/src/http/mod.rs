@@ -400,29 +400,34 @@ async fn serve_scim(
             let got = read.await;
             return inline(|| api::answer_point(&parts.context(), &request, &point, got));
         }
-        // So does what an index finds for a filter, when it is a few; the listing then runs
-        // on what it found. More are streamed from a read snapshot on the blocking pool.
-        let lookup = api::lookup_ahead(&parts.context(), &request);
-        if let Some(read) = lookup.as_ref().and_then(|(rt, lookup, with_links)| {
-            store.found_now(&parts.org_key, *rt, lookup, *with_links, LOOKUP_AHEAD_MOST)
-        }) {
-            if let Some(found) = read.await.map_err(api::internal)? {
-                return inline(|| {
-                    let mut ctx = parts.context();
-                    ctx.read_before = Some(&found);
-                    api::handle(&ctx, &request)
-                });
+        // So does what an index finds for a filter, when it is a few, and an unfiltered page
+        // with its count; the listing then runs on what was read. More found are streamed
+        // from a read snapshot on the blocking pool.
+        match api::list_ahead(&parts.context(), &request) {
+            Some(api::ListAhead::Found(rt, lookup, with_links)) => {
+                let read =
+                    store.found_now(&parts.org_key, rt, &lookup, with_links, LOOKUP_AHEAD_MOST);
+                if let Some(read) = read {
+                    if let Some(found) = read.await.map_err(api::internal)? {
+                        return inline(|| {
+                            let mut ctx = parts.context();
+                            ctx.read_before = Some(&found);
+                            api::handle(&ctx, &request)
+                        });
+                    }
+                }
             }
-        }
-        // And an unfiltered page, with its count, in one statement.
-        let ahead = api::page_ahead(&parts.context(), &request);
-        if let Some(read) = ahead.and_then(|ask| store.page_now(&parts.org_key, ask)) {
-            let page = read.await.map_err(api::internal)?;
-            return inline(|| {
-                let mut ctx = parts.context();
-                ctx.page_read = Some(&page);
-                api::handle(&ctx, &request)
-            });
+            Some(api::ListAhead::Page(ask)) => {
+                if let Some(read) = store.page_now(&parts.org_key, ask) {
+                    let page = read.await.map_err(api::internal)?;
+                    return inline(|| {
+                        let mut ctx = parts.context();
+                        ctx.page_read = Some(&page);
+                        api::handle(&ctx, &request)
+                    });
+                }
+            }
+            None => {}
         }
     }
     let run = move || api::handle(&parts.context(), &request);

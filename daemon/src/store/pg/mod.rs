@@ -5,9 +5,10 @@
 //!
 //! tokio-postgres is async; most of the store interface is blocking (it runs on the blocking
 //! pool) and waits on the daemon's runtime, which drives the pool's connections (a small
-//! runtime of the backend's own when it is opened outside one). A user's GET and `userName eq`
-//! are awaited on that runtime directly (`point.rs`); the group-commit writer drives a
-//! connection of its own on its own thread (`rows.rs`).
+//! runtime of the backend's own when it is opened outside one). Reads that are one statement
+//! each (a user's or a team's GET, what an index finds, an unfiltered page) are awaited on
+//! that runtime directly, on connections they share (`point.rs`, `page.rs`, `shared.rs`); the
+//! group-commit writer drives a connection of its own on its own thread (`batch.rs`).
 
 mod activity;
 mod ahead;
