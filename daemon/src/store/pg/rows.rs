@@ -379,15 +379,8 @@ impl Rows for PgRows<'_> {
     }
 
     fn put_member(&mut self, org: &str, gid: &str, uid: &str, display: &str) -> Result<()> {
-        self.teams = None;
-        self.conn.execute(
-            "INSERT INTO scimd_members (org, gid, uid, display, team) \
-             VALUES ($1, $2, $3, $4, (SELECT scimd_team_name(attrs) FROM scimd_groups \
-             WHERE org = $1 AND id = $2)) \
-             ON CONFLICT (org, gid, uid) DO UPDATE SET display = EXCLUDED.display",
-            &[&org, &gid, &uid, &display],
-        )?;
-        Ok(())
+        // One statement writes a membership with its team's name, however many.
+        self.put_members(org, gid, &[(uid, display)])
     }
 
     fn remove_member(&mut self, org: &str, gid: &str, uid: &str) -> Result<bool> {
