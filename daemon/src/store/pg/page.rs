@@ -8,52 +8,42 @@ use std::sync::Arc;
 use scimd_core::ResourceType;
 
 use super::error::db;
-use super::shared::{resource_at, Shared};
+use super::shared::{resource_at, team_links, user_links, Shared};
 use crate::store::engine::ReadFuture;
 use crate::store::model::{PageAsk, PageRead};
 
 /// The statement of one type: `$1` org, `$2` the id the page starts after ("" for the first),
-/// `$3` how many more to pass over, `$4` the most rows, `$5` whether to read links. The count
+/// `$3` whether to read links, `$4` how many more to pass over, `$5` the most rows. The count
 /// comes on every row, and on a lone row of NULLs when the page is empty. The ids passed over
 /// are counted in the primary key alone, and only the page's rows are read: an OFFSET over
 /// whole rows let the planner choose to sort the org's every row when its statistics were
 /// young (a deep page then took 4x as long).
 macro_rules! page_of {
-    ($table:literal, $counter:literal, $links:literal) => {
+    ($table:literal, $counter:literal, $links:expr) => {
         concat!(
-            "SELECT c.n, p.id, p.attrs::text, p.created, p.modified, p.version, l.ids, l.names \
+            "SELECT c.n, r.id, r.attrs::text, r.created, r.modified, r.version, l.ids, l.names \
              FROM (SELECT coalesce((SELECT n FROM scimd_counts WHERE org = $1 AND name = '",
             $counter,
             "'), 0) AS n) c \
-             LEFT JOIN LATERAL (SELECT r.org, r.id, r.attrs, r.created, r.modified, r.version \
+             LEFT JOIN LATERAL (SELECT x.org, x.id, x.attrs, x.created, x.modified, x.version \
                FROM ",
             $table,
-            " r WHERE r.org = $1 AND r.id >= (SELECT s.id FROM ",
+            " x WHERE x.org = $1 AND x.id >= (SELECT s.id FROM ",
             $table,
-            " s WHERE s.org = $1 AND s.id > $2 ORDER BY s.id OFFSET $3 LIMIT 1) \
-             ORDER BY r.id LIMIT $4) p ON true \
+            " s WHERE s.org = $1 AND s.id > $2 ORDER BY s.id OFFSET $4 LIMIT 1) \
+             ORDER BY x.id LIMIT $5) r ON true \
              LEFT JOIN LATERAL (",
             $links,
-            ") l ON true ORDER BY p.id"
+            ") l ON true ORDER BY r.id"
         )
     };
 }
 
-/// A page of users, each with their teams (ids and names, by team id).
-const USERS: &str = page_of!(
-    "scimd_users",
-    "users",
-    "SELECT array_agg(m.gid ORDER BY m.gid) ids, array_agg(m.team ORDER BY m.gid) names \
-     FROM scimd_members m WHERE $5 AND m.org = p.org AND m.uid = p.id AND m.team IS NOT NULL"
-);
+/// A page of users, each with their teams.
+const USERS: &str = page_of!("scimd_users", "users", user_links!());
 
-/// A page of teams, each with its members (ids and display names, by user id).
-const TEAMS: &str = page_of!(
-    "scimd_groups",
-    "groups",
-    "SELECT array_agg(m.uid ORDER BY m.uid) ids, array_agg(m.display ORDER BY m.uid) names \
-     FROM scimd_members m WHERE $5 AND m.org = p.org AND m.gid = p.id"
-);
+/// A page of teams, each with its members.
+const TEAMS: &str = page_of!("scimd_groups", "groups", team_links!());
 
 /// Reads the page `ask` names.
 pub(super) fn read(shared: Arc<Shared>, org: &str, ask: PageAsk) -> ReadFuture<PageRead> {
@@ -67,7 +57,7 @@ pub(super) fn read(shared: Arc<Shared>, org: &str, ask: PageAsk) -> ReadFuture<P
         let skip = i64::try_from(ask.skip).unwrap_or(i64::MAX);
         let limit = i64::try_from(ask.limit).unwrap_or(i64::MAX);
         let rows = shared
-            .ask(sql, &[&org, &after, &skip, &limit, &ask.with_links])
+            .ask(sql, &[&org, &after, &ask.with_links, &skip, &limit])
             .await?;
         let total = match rows.first() {
             Some(row) => row.try_get::<_, i64>(0).map_err(db)?,

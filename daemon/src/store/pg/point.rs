@@ -9,16 +9,16 @@ use deadpool_postgres::Pool;
 
 use scimd_core::ResourceType;
 
-use super::shared::{resource_at, Shared};
+use super::shared::{resource_at, team_links, user_links, Shared};
 use super::tables::Tables;
 use crate::store::engine::{AsyncReads, ReadFuture};
 use crate::store::model::{Lookup, PageAsk, PageRead, Resource};
 
 /// The id and record of a user or team (`r`, in `$table`) found by `$where`, and with it
-/// (`$3`) its links as two arrays by id, which `$links` reads. Made at compile time, so a
+/// (`$3`) its links as two arrays by id, which `$links` reads (`shared.rs`). Made at compile time, so a
 /// read formats no SQL.
 macro_rules! found_where {
-    ($table:literal, $links:literal, $where:literal) => {
+    ($table:literal, $links:expr, $where:literal) => {
         concat!(
             "SELECT r.id, r.attrs::text, r.created, r.modified, r.version, t.ids, t.names FROM ",
             $table,
@@ -30,31 +30,18 @@ macro_rules! found_where {
     };
 }
 
-/// A user and their teams' ids and names by team id, read from the membership index alone
-/// (migration 6 keeps each team's name there): what `read::links` makes of `teams_of` and
+/// A user and their teams ([`user_links`]): what `read::links` makes of `teams_of` and
 /// `team_name`.
 macro_rules! user_where {
     ($where:literal) => {
-        found_where!(
-            "scimd_users",
-            "SELECT array_agg(m.gid ORDER BY m.gid) ids, array_agg(m.team ORDER BY m.gid) names \
-             FROM scimd_members m \
-             WHERE $3 AND m.org = r.org AND m.uid = r.id AND m.team IS NOT NULL",
-            $where
-        )
+        found_where!("scimd_users", user_links!(), $where)
     };
 }
 
-/// A team and its members' ids and display names by user id, from the membership table's
-/// primary key.
+/// A team and its members ([`team_links`]).
 macro_rules! team_where {
     ($where:literal) => {
-        found_where!(
-            "scimd_groups",
-            "SELECT array_agg(m.uid ORDER BY m.uid) ids, array_agg(m.display ORDER BY m.uid) \
-             names FROM scimd_members m WHERE $3 AND m.org = r.org AND m.gid = r.id",
-            $where
-        )
+        found_where!("scimd_groups", team_links!(), $where)
     };
 }
 

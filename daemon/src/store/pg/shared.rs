@@ -1,8 +1,8 @@
 //! Connections that point reads share: each carries many reads at once (tokio-postgres
 //! pipelines them), so the server answers the reads queued on one connection back to back
 //! instead of sleeping and waking a process per read. On a 2-core machine this gave a user's
-//! GET about 1.5x the throughput of a connection borrowed per read. Also the decoding of a
-//! resource such a read returns.
+//! GET about 1.5x the throughput of a connection borrowed per read. Also the SQL of a
+//! resource's links such a read brings, and the decoding of what it returns.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,6 +15,27 @@ use super::error::{chain, db};
 use super::tables::record_of;
 use crate::store::error::StoreError;
 use crate::store::model::{meta_of, Link, Resource};
+
+/// A user's teams, for the row `r` and when `$3` holds, as the two arrays [`resource_at`]
+/// reads: team ids and names, by team id, from the membership index alone (migration 6 keeps
+/// each team's name there).
+macro_rules! user_links {
+    () => {
+        "SELECT array_agg(m.gid ORDER BY m.gid) ids, array_agg(m.team ORDER BY m.gid) names \
+         FROM scimd_members m WHERE $3 AND m.org = r.org AND m.uid = r.id AND m.team IS NOT NULL"
+    };
+}
+pub(super) use user_links;
+
+/// A team's members, for the row `r` and when `$3` holds, as the two arrays [`resource_at`]
+/// reads: user ids and display names, by user id, from the membership table's primary key.
+macro_rules! team_links {
+    () => {
+        "SELECT array_agg(m.uid ORDER BY m.uid) ids, array_agg(m.display ORDER BY m.uid) names \
+         FROM scimd_members m WHERE $3 AND m.org = r.org AND m.gid = r.id"
+    };
+}
+pub(super) use team_links;
 
 /// The shared connections: `slots` hold the connections in use, `pool` (as many as there are
 /// slots) makes and replaces them.
