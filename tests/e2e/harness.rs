@@ -749,3 +749,18 @@ pub fn assert_raw_error(r: &RawResp, status: u16) {
         Some(SCIM_JSON)
     );
 }
+
+/// Each user's teams as `value` → `display`, from a user resource's `groups`.
+pub fn teams_of(user: &Value) -> std::collections::BTreeMap<String, String> {
+    user["groups"]
+        .as_array()
+        .map(|g| {
+            g.iter()
+                .map(|t| {
+                    let s = |k: &str| t[k].as_str().expect("a string").to_string();
+                    (s("value"), s("display"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::harness::{on_postgres, Client, Daemon};
+use crate::harness::{on_postgres, teams_of, Client, Daemon};
 use crate::scaleout::daemon_on;
 
 /// What every page statement of `store/pg/page.rs` holds.
@@ -252,20 +252,6 @@ fn a_page_of_users_with_their_teams_takes_at_most_three_queries_whatever_its_siz
     assert_eq!(statements(&cluster, "teams-whole", PAGE_STATEMENT), 0);
 }
 
-/// Each user's teams as `value` → `display`, from a user resource's `groups`.
-fn teams_of(user: &Value) -> BTreeMap<String, String> {
-    user["groups"]
-        .as_array()
-        .map(|g| {
-            g.iter()
-                .map(|t| {
-                    let s = |k: &str| t[k].as_str().expect("a string").to_string();
-                    (s("value"), s("display"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Every user of `c` by startIndex pages of `count`, with `filter` (a query part) added.
 fn listed(c: &Client, count: usize, filter: &str) -> Vec<Value> {

@@ -2,6 +2,7 @@
 //! install with `scimd store copy`. Only the `e2e-postgres` binary runs these: on redb each
 //! daemon owns its file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    eventually, on_postgres, patch_body, scimd_bin, socket_path, write_config, Ctl, Daemon,
+    eventually, on_postgres, patch_body, scimd_bin, socket_path, teams_of, write_config, Ctl,
+    Daemon,
 };
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -279,12 +281,12 @@ fn team_names_beside_memberships_stay_true_from_an_upgrade_and_from_older_daemon
         .expect("seed at migration 5");
     let d = daemon_on(&url);
     let c = d.client("acme");
-    let groups = |uid: &str| -> Vec<(String, String)> {
+    let groups = |uid: &str| -> BTreeMap<String, String> {
         let r = c.get(&format!("/Users/{uid}"));
         assert_eq!(r.status, 200, "{:?}", r.body);
-        teams(&r.body)
+        teams_of(&r.body)
     };
-    let named = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+    let named = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(g, n)| (g.to_string(), n.to_string()))
@@ -323,22 +325,7 @@ fn team_names_beside_memberships_stay_true_from_an_upgrade_and_from_older_daemon
         .into_iter()
         .find(|u| u["id"] == "u-bo")
         .expect("bo on the page");
-    assert_eq!(teams(&bo), both);
-}
-
-/// A user's `groups` as (team id, display) pairs.
-fn teams(user: &Value) -> Vec<(String, String)> {
-    user["groups"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|g| {
-                    let s = |k: &str| g[k].as_str().unwrap_or_default().to_string();
-                    (s("value"), s("display"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    assert_eq!(teams_of(&bo), both);
 }
 
 #[test]
